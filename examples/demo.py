@@ -1,0 +1,108 @@
+"""`make demo`: one governed fine-tune, end to end, on the embedded default (SQLite, regorus, CPU).
+
+It drives the real `ftgate` CLI as three people would: an admin sets up, Alice (ML team) uploads
+support chats that contain PII, Bob (compliance) approves the redacted version, Alice's training
+request is decided by policy, a worker fine-tunes SmolLM2-135M-Instruct with LoRA, and Carol (audit)
+verifies the log and exports the adapter's lineage. Timings by stage are printed at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / ".demo"
+FTGATE = str(Path(sys.executable).parent / "ftgate")
+timings: dict[str, float] = {}
+
+
+def ftgate(*args: str, token: str | None = None, expect_ok: bool = True) -> dict:
+    env = {**os.environ, "FTGATE_HOME": str(DEMO / "home"), "HF_HUB_OFFLINE": "1"}
+    if token:
+        env["FTGATE_TOKEN"] = token
+    proc = subprocess.run([FTGATE, *args, "--json"], env=env, capture_output=True, text=True)
+    if proc.stderr.strip() and "worker" in args:
+        sys.stderr.write(proc.stderr)
+    if (proc.returncode == 0) != expect_ok:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"ftgate {' '.join(args)}: exit {proc.returncode}")
+    return json.loads(proc.stdout)
+
+
+def stage(name: str):
+    class _Timer:
+        def __enter__(self) -> None:
+            print(f"\n== {name}", flush=True)
+            self.t0 = time.perf_counter()
+
+        def __exit__(self, *exc: object) -> None:
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - self.t0
+
+    return _Timer()
+
+
+def main() -> None:
+    shutil.rmtree(DEMO, ignore_errors=True)
+    DEMO.mkdir()
+    started = time.perf_counter()
+
+    with stage("setup"):
+        admin = ftgate("init")["token"]
+        alice = ftgate("users", "add", "alice", "--role", "submitter", "--team", "default", token=admin)["token"]
+        bob = ftgate("users", "add", "bob", "--role", "approver", "--team", "compliance", token=admin)["token"]
+        carol = ftgate("users", "add", "carol", "--role", "auditor", "--team", "audit", token=admin)["token"]
+        print("admin, alice (submitter), bob (approver), carol (auditor); base model smollm2-135m-instruct registered")
+
+    with stage("scan"):
+        ds = ftgate(
+            "datasets", "upload", str(ROOT / "examples" / "support_chats.jsonl"),
+            "--name", "support-chats", "--purpose", "style", "--classification", "internal", token=alice,
+        )
+        report = ds["scan_report"]
+        print(f"dataset {ds['id']}: {ds['records']} records, {report['records_changed']} changed, "
+              f"entities {report['entities']}, residual {report['residual_findings']}")
+        print("sample redacted record:", json.dumps(report["sample"][0]["messages"][1]["content"]))
+
+    with stage("policy"):
+        early = ftgate("jobs", "submit", "--dataset", ds["id"], "--dry-run", token=alice, expect_ok=False)
+        print("before approval, a dry run is denied:", [r["code"] for r in early["decision"]["reasons"]])
+        own = ftgate("datasets", "approve", ds["id"], "--note", "mine", token=alice, expect_ok=False)
+        print("alice cannot approve her own data:", own["error"]["code"])
+        ftgate("datasets", "approve", ds["id"], "--note", "redaction reviewed; no residual PII", token=bob)
+        job = ftgate(
+            "jobs", "submit", "--dataset", ds["id"], "--base-model", "smollm2-135m-instruct",
+            "--max-steps", "30", "--max-seq-len", "256", "--lr", "0.0003", "--seed", "7", token=alice,
+        )
+        print(f"job {job['id']}: {job['status']} (policy bundle {job['decision']['bundle_sha256'][:16]}...)")
+
+    with stage("training"):
+        done = ftgate("worker", "--once", token=admin)["data"][0]
+        if done["status"] != "succeeded":
+            raise SystemExit(f"training failed: {done['error']}")
+        adapter = ftgate("adapters", "show", done["adapter_id"], token=carol)
+        m = adapter["metrics"]
+        print(f"adapter {adapter['id']}: {m['steps']} steps, loss {m['loss_first']:.3f} -> {m['loss_last']:.3f}, "
+              f"{m['tokens_per_s']:.0f} tokens/s")
+
+    with stage("export"):
+        verified = ftgate("audit", "verify", token=carol)
+        lineage_path = DEMO / f"lineage-{adapter['id']}.json"
+        ftgate("audit", "export", "--adapter", adapter["id"], "--format", "json", "-o", str(lineage_path), token=carol)
+        print(f"audit log verified: {verified['entries']} entries, head {verified['head_hash'][:16]}...")
+
+    total = time.perf_counter() - started
+    print("\n== result")
+    print(f"adapter: {adapter['path']}")
+    print(f"lineage: {lineage_path}")
+    print("tokens to try the CLI yourself: export FTGATE_HOME=" + str(DEMO / "home") + " FTGATE_TOKEN=" + carol)
+    print("wall time by stage: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()) + f"; total {total:.1f}s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""FastAPI dependencies: the runtime, a session per request, and the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from gateway.models import User
+from gateway.runtime import Runtime
+from gateway.services.users import authenticate
+
+bearer = HTTPBearer(auto_error=False, description="An ftgate token (ftgate users add prints one).")
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_session(rt: RuntimeDep) -> Iterator[Session]:
+    with rt.session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_current_user(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> User:
+    return authenticate(session=session, token=credentials.credentials if credentials else None)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -1,0 +1,60 @@
+"""Rendering for the CLI: one JSON document with --json, readable text otherwise."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+out = Console()
+err = Console(stderr=True)
+
+
+def to_data(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [to_data(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_data(v) for k, v in value.items()}
+    return value
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(to_data(value), indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def render(value: Any, *, as_json: bool, columns: list[str] | None = None, title: str | None = None) -> None:
+    """Print a record or a `{data, count}` page; with as_json exactly one JSON document on stdout."""
+    data = to_data(value)
+    if as_json:
+        emit_json(data)
+        return
+    if isinstance(data, dict) and "data" in data and "count" in data:
+        rows = data["data"]
+        cols = columns or (list(rows[0].keys()) if rows else [])
+        table = Table(title=title)
+        for c in cols:
+            table.add_column(c)
+        for row in rows:
+            table.add_row(*(_short(row.get(c)) for c in cols))
+        out.print(table)
+        out.print(f"{data['count']} total")
+        return
+    if isinstance(data, dict):
+        width = max((len(k) for k in data), default=0)
+        for key, val in data.items():
+            shown = json.dumps(val, indent=2, default=str) if isinstance(val, dict | list) else str(val)
+            out.print(f"[bold]{key.ljust(width)}[/bold]  {shown}", highlight=False)
+        return
+    out.print(data)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str) if isinstance(value, dict | list) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,82 @@
+"""One root error with subclasses that say what went wrong.
+
+The CLI catches `FtgateError` once and exits non-zero with its message; the API maps each class to an
+HTTP status. `audit` and `trainer` stay independent of the gateway and raise their own roots, which
+the gateway handles the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class FtgateError(Exception):
+    """Root of every error ftgate reports to a user."""
+
+    http_status = 400
+    code = "error"
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class ConfigError(FtgateError):
+    code = "config_error"
+    http_status = 500
+
+
+class InvalidInput(FtgateError):
+    """The request or file is malformed: nothing was created."""
+
+    code = "invalid_input"
+    http_status = 422
+
+
+class AuthenticationError(FtgateError):
+    code = "unauthenticated"
+    http_status = 401
+
+
+class PermissionDenied(FtgateError):
+    code = "forbidden"
+    http_status = 403
+
+
+class NotFound(FtgateError):
+    code = "not_found"
+    http_status = 404
+
+
+class Conflict(FtgateError):
+    code = "conflict"
+    http_status = 409
+
+
+class PolicyDenied(FtgateError):
+    """A policy said no; `details` carries every reason as {code, message}."""
+
+    code = "policy_denied"
+    http_status = 403
+
+
+class DatasetRejected(FtgateError):
+    """The dataset cannot be admitted (policy or residual PII); nothing was stored."""
+
+    code = "dataset_rejected"
+    http_status = 422
+
+
+class RedactionError(FtgateError):
+    """The scanner failed: the upload is refused (fail closed)."""
+
+    code = "redaction_failed"
+    http_status = 503
+
+
+class IntegrityError(FtgateError):
+    """Content does not match the hash it was approved or recorded with."""
+
+    code = "integrity_error"
+    http_status = 409

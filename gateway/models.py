@@ -1,0 +1,271 @@
+"""SQLModel tables and the public shapes the API and CLI return.
+
+Families follow the FastAPI template: `XBase` (shared fields), `X(table=True)`, `XPublic`, and list
+wrappers `{data, count}`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+class Role(StrEnum):
+    submitter = "submitter"
+    approver = "approver"
+    auditor = "auditor"
+    admin = "admin"
+
+
+class DatasetStatus(StrEnum):
+    pending_review = "pending_review"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class Verdict(StrEnum):
+    approved = "approved"
+    rejected = "rejected"
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    count: int
+
+
+# --- users -------------------------------------------------------------------------------------------
+
+
+class UserBase(SQLModel):
+    name: str = Field(index=True, unique=True, min_length=1, max_length=64)
+    role: Role
+    team: str = Field(default="default", min_length=1, max_length=64)
+
+
+class User(UserBase, table=True):
+    __tablename__ = "users"
+    id: str = Field(default_factory=lambda: new_id("usr"), primary_key=True)
+    token_sha256: str = Field(unique=True, description="SHA-256 of the bearer token; the token is never stored.")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class UserPublic(UserBase):
+    id: str
+    created_at: datetime
+
+
+class UserCreated(UserPublic):
+    token: str = Field(description="Shown once; only its hash is kept.")
+    status: str = "active"
+
+
+# --- base models -------------------------------------------------------------------------------------
+
+
+class BaseModelEntryBase(SQLModel):
+    name: str = Field(primary_key=True)
+    path: str = Field(description="Local Hugging Face directory holding the weights.")
+    gguf_file: str | None = Field(default=None, description="GGUF weights file inside path, if any.")
+    weights_sha256: str
+
+
+class BaseModelEntry(BaseModelEntryBase, table=True):
+    __tablename__ = "base_models"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class BaseModelPublic(BaseModelEntryBase):
+    created_at: datetime
+    status: str = "registered"
+
+
+# --- datasets ----------------------------------------------------------------------------------------
+
+
+class DatasetBase(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    purpose: str
+    classification: str
+
+
+class Dataset(DatasetBase, table=True):
+    __tablename__ = "datasets"
+    id: str = Field(default_factory=lambda: new_id("ds"), primary_key=True)
+    team: str
+    uploader: str
+    status: DatasetStatus = DatasetStatus.pending_review
+    format: str = Field(description="chat or prompt_completion")
+    records: int
+    raw_sha256: str = Field(description="SHA-256 of the uploaded bytes, which are not kept.")
+    redacted_sha256: str = Field(index=True, description="SHA-256 of the stored redacted JSONL.")
+    redacted_bytes: int
+    scan_report: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    decision_id: str = Field(description="The admission decision of ftgate.dataset.")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DatasetPublic(DatasetBase):
+    id: str
+    team: str
+    uploader: str
+    status: DatasetStatus
+    format: str
+    records: int
+    raw_sha256: str
+    redacted_sha256: str
+    redacted_bytes: int
+    scan_report: dict[str, Any]
+    decision_id: str
+    created_at: datetime
+
+
+class Approval(SQLModel, table=True):
+    __tablename__ = "approvals"
+    id: str = Field(default_factory=lambda: new_id("apr"), primary_key=True)
+    dataset_id: str = Field(foreign_key="datasets.id", index=True)
+    approver: str
+    verdict: Verdict
+    note: str
+    redacted_sha256: str = Field(description="The content hash this verdict is bound to.")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApprovalPublic(SQLModel):
+    id: str
+    dataset_id: str
+    approver: str
+    verdict: Verdict
+    note: str
+    redacted_sha256: str
+    created_at: datetime
+    status: str = ""
+
+
+# --- policy decisions --------------------------------------------------------------------------------
+
+
+class PolicyDecisionRecord(SQLModel, table=True):
+    __tablename__ = "policy_decisions"
+    id: str = Field(default_factory=lambda: new_id("dec"), primary_key=True)
+    entrypoint: str
+    actor: str
+    input: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    allow: bool
+    reasons: list[dict[str, str]] = Field(sa_column=Column(JSON, nullable=False))
+    bundle_sha256: str
+    engine: str
+    ms: float
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- jobs --------------------------------------------------------------------------------------------
+
+
+class Job(SQLModel, table=True):
+    __tablename__ = "jobs"
+    id: str = Field(default_factory=lambda: new_id("job"), primary_key=True)
+    dataset_id: str = Field(foreign_key="datasets.id", index=True)
+    submitter: str
+    team: str
+    base_model: str
+    config: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: JobStatus = Field(default=JobStatus.queued, index=True)
+    decision_id: str
+    approved_sha256: str = Field(description="The redacted hash the decision allowed training on.")
+    lease_owner: str | None = None
+    lease_expires: datetime | None = None
+    error: str | None = None
+    adapter_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class JobPublic(SQLModel):
+    id: str
+    dataset_id: str
+    submitter: str
+    team: str
+    base_model: str
+    config: dict[str, Any]
+    status: JobStatus
+    decision_id: str
+    approved_sha256: str
+    error: str | None
+    adapter_id: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class JobEvent(SQLModel, table=True):
+    __tablename__ = "job_events"
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(foreign_key="jobs.id", index=True)
+    time: datetime = Field(default_factory=utcnow)
+    kind: str
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class JobEventPublic(SQLModel):
+    time: datetime
+    kind: str
+    data: dict[str, Any]
+
+
+# --- adapters ----------------------------------------------------------------------------------------
+
+
+class Adapter(SQLModel, table=True):
+    __tablename__ = "adapters"
+    id: str = Field(default_factory=lambda: new_id("ad"), primary_key=True)
+    job_id: str = Field(foreign_key="jobs.id", index=True)
+    dataset_id: str = Field(foreign_key="datasets.id", index=True)
+    team: str
+    base_model: str
+    path: str
+    files: dict[str, str] = Field(sa_column=Column(JSON, nullable=False), description="file -> sha256")
+    manifest_sha256: str
+    signature: str = Field(description="Ed25519 signature of the manifest by the log key.")
+    metrics: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = "registered"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AdapterPublic(SQLModel):
+    id: str
+    job_id: str
+    dataset_id: str
+    team: str
+    base_model: str
+    path: str
+    files: dict[str, str]
+    manifest_sha256: str
+    signature: str
+    metrics: dict[str, Any]
+    status: str
+    created_at: datetime

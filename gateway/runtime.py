@@ -1,0 +1,78 @@
+"""What a running gateway holds: settings, the database engine, and lazily built heavy parts.
+
+The CLI and the API each build one `Runtime` and hand it to the same service functions. The scanner
+and policy engine are built on first use because loading spaCy costs seconds that `jobs list` should
+not pay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from audit.signing import load_key
+from gateway.db import make_engine, session_scope
+from gateway.errors import ConfigError
+from gateway.settings import Settings
+from gateway.store.blobs import BlobStore
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from gateway.policy.engine import PolicyEngine
+    from gateway.redaction.scanner import Scanner
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.db_url)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with session_scope(self.engine) as session:
+            yield session
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        return BlobStore(self.settings.blob_dir)
+
+    @cached_property
+    def policy(self) -> PolicyEngine:
+        from gateway.policy.engine import make_engine as make_policy_engine
+
+        return make_policy_engine(self.settings)
+
+    @cached_property
+    def scanner(self) -> Scanner:
+        from gateway.redaction.scanner import Scanner
+
+        return Scanner(pseudonym_key=self.pseudonym_key)
+
+    @cached_property
+    def pseudonym_key(self) -> bytes:
+        if self.settings.pseudonym_key:
+            return self.settings.pseudonym_key.encode()
+        path = self.settings.pseudonym_key_path
+        if not path.exists():
+            raise ConfigError(f"no pseudonym key at {path}: run `ftgate init` or set FTGATE_PSEUDONYM_KEY")
+        return path.read_bytes().strip()
+
+    @cached_property
+    def signing_key(self) -> Ed25519PrivateKey:
+        path = self.settings.signing_key_path
+        if not path.exists():
+            raise ConfigError(f"no log signing key at {path}: run `ftgate init` first")
+        return load_key(path)
+
+    def require_initialised(self) -> None:
+        if not self.settings.signing_key_path.exists():
+            raise ConfigError(f"ftgate home {self.settings.home} is not initialised: run `ftgate init`")

@@ -1,0 +1,150 @@
+"""Submitting training jobs through the `ftgate.training` policy, and reading them back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from audit import log as audit_log
+from gateway.errors import InvalidInput, NotFound, PolicyDenied
+from gateway.models import BaseModelEntry, Dataset, Job, JobEvent, Role, User
+from gateway.policy.engine import Decision
+from gateway.runtime import Runtime
+from gateway.services.authz import authorize
+from gateway.services.datasets import list_approvals
+from gateway.services.decisions import record_decision
+from trainer.config import TrainConfig
+
+
+@dataclass
+class SubmitResult:
+    decision: Decision
+    decision_id: str | None
+    job: Job | None
+
+
+def parse_config(values: dict[str, Any]) -> TrainConfig:
+    """Validate training settings; the message names each bad field."""
+    try:
+        return TrainConfig(**{k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise InvalidInput("invalid training settings: " + "; ".join(problems), details={"errors": problems}) from None
+
+
+def training_input(
+    *, session: Session, actor: User, dataset: Dataset, base_model: str, config: TrainConfig
+) -> dict[str, Any]:
+    """The facts `ftgate.training` decides on; built the same way at submit and right before training."""
+    entry = session.get(BaseModelEntry, base_model)
+    return {
+        "subject": {"name": actor.name, "role": actor.role.value, "team": actor.team},
+        "dataset": {
+            "id": dataset.id,
+            "name": dataset.name,
+            "team": dataset.team,
+            "uploader": dataset.uploader,
+            "status": dataset.status.value,
+            "purpose": dataset.purpose,
+            "classification": dataset.classification,
+            "records": dataset.records,
+            "redacted_sha256": dataset.redacted_sha256,
+        },
+        "approvals": [
+            {"approver": a.approver, "verdict": a.verdict.value, "redacted_sha256": a.redacted_sha256}
+            for a in list_approvals(session=session, dataset_id=dataset.id)
+        ],
+        "base_model": {
+            "name": base_model,
+            "registered": entry is not None,
+            "weights_sha256": entry.weights_sha256 if entry else None,
+        },
+        "config": config.model_dump(mode="json"),
+    }
+
+
+def submit_job(
+    *,
+    rt: Runtime,
+    session: Session,
+    actor: User,
+    dataset_id: str,
+    base_model: str,
+    config: TrainConfig,
+    dry_run: bool = False,
+) -> SubmitResult:
+    """Decide a training request. A dry run stores nothing; a denied request creates no job."""
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"no dataset {dataset_id!r}")
+    authorize(rt=rt, actor=actor, action="jobs.submit", resource_type="job", team=dataset.team, owner=actor.name)
+    policy_input = training_input(session=session, actor=actor, dataset=dataset, base_model=base_model, config=config)
+    decision = rt.policy.decide("ftgate.training", policy_input)
+    if dry_run:
+        return SubmitResult(decision=decision, decision_id=None, job=None)
+
+    row = record_decision(session=session, actor=actor.name, decision=decision, input=policy_input)
+    if not decision.allow:
+        session.commit()  # the refusal itself is on the record; no job is created
+        raise PolicyDenied(
+            "training request denied: " + "; ".join(r.message for r in decision.reasons),
+            details={"decision_id": row.id, "reasons": row.reasons, "bundle_sha256": decision.bundle_sha256},
+        )
+    job = Job(
+        dataset_id=dataset.id,
+        submitter=actor.name,
+        team=dataset.team,
+        base_model=base_model,
+        config=config.model_dump(mode="json"),
+        decision_id=row.id,
+        approved_sha256=dataset.redacted_sha256,
+    )
+    session.add(job)
+    session.flush()
+    audit_log.append(
+        session,
+        actor=actor.name,
+        action="job.submitted",
+        subject=job.id,
+        payload={
+            "job_id": job.id,
+            "dataset_id": dataset.id,
+            "redacted_sha256": dataset.redacted_sha256,
+            "base_model": base_model,
+            "base_weights_sha256": policy_input["base_model"]["weights_sha256"],
+            "config": job.config,
+            "decision_id": row.id,
+            "bundle_sha256": decision.bundle_sha256,
+        },
+    )
+    return SubmitResult(decision=decision, decision_id=row.id, job=job)
+
+
+def list_jobs(*, rt: Runtime, session: Session, actor: User) -> list[Job]:
+    authorize(rt=rt, actor=actor, action="jobs.list", resource_type="job")
+    query = select(Job).order_by(col(Job.created_at))
+    if actor.role == Role.submitter:
+        query = query.where(col(Job.team) == actor.team)
+    return list(session.exec(query))
+
+
+def get_job(*, rt: Runtime, session: Session, actor: User, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id!r}")
+    authorize(rt=rt, actor=actor, action="jobs.read", resource_type="job", team=job.team, owner=job.submitter)
+    return job
+
+
+def job_events(*, rt: Runtime, session: Session, actor: User, job_id: str, after: int = 0) -> list[JobEvent]:
+    get_job(rt=rt, session=session, actor=actor, job_id=job_id)
+    query = (
+        select(JobEvent)
+        .where(col(JobEvent.job_id) == job_id, col(JobEvent.id) > after)
+        .order_by(col(JobEvent.id))
+    )
+    return list(session.exec(query))
+

@@ -1,0 +1,128 @@
+"""Fail closed: tampering, broken engines and changed data all end in a refusal that says why."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from ftgate_testing import EXAMPLE, Cli, Home, audit_count
+from presidio_analyzer import AnalyzerEngine
+
+from gateway.errors import RedactionError
+from gateway.redaction.engine import build_analyzer
+from gateway.redaction.scanner import Scanner
+from gateway.runtime import Runtime
+from gateway.services.datasets import upload_dataset
+from gateway.services.users import authenticate
+from gateway.settings import Settings
+
+
+def _upload(home: Home) -> dict:
+    return home.cli(
+        "datasets", "upload", str(EXAMPLE), "--name", "chats", "--purpose", "style",
+        "--classification", "internal", token=home.alice,
+    )
+
+
+def test_database_refuses_update_and_delete_on_the_log(home: Home) -> None:
+    db = sqlite3.connect(home.path / "ftgate.db")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("UPDATE audit_entries SET actor = 'mallory' WHERE seq = 1")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("DELETE FROM audit_entries WHERE seq = 1")
+
+
+@pytest.mark.parametrize(
+    "statement, names",
+    [
+        ("UPDATE audit_entries SET payload = replace(payload, 'alice', 'mallory') WHERE action = 'user.added' AND seq = 4", "entry 4"),
+        ("UPDATE audit_entries SET actor = 'nobody' WHERE seq = 2", "entry 2"),
+        ("DELETE FROM audit_entries WHERE seq = 3", "entry 3"),
+    ],
+)
+def test_verify_names_the_first_altered_entry(home: Home, statement: str, names: str) -> None:
+    assert audit_count(home) > 4
+    db = sqlite3.connect(home.path / "ftgate.db")
+    # Someone with file access drops the guards first; verify must still notice.
+    db.executescript(
+        "DROP TRIGGER audit_entries_no_update; DROP TRIGGER audit_entries_no_delete;" + statement + ";"
+    )
+    db.commit()
+    failed = home.cli("audit", "verify", token=home.carol, ok=False)
+    assert failed["error"]["code"] == "audit_verification_failed"
+    assert failed["error"]["message"].startswith(names), failed
+
+
+def test_worker_refuses_data_that_changed_after_approval(home: Home) -> None:
+    ds = _upload(home)
+    home.cli("datasets", "approve", ds["id"], "--note", "ok", token=home.bob)
+    job = home.cli("jobs", "submit", "--dataset", ds["id"], "--base-model", "tiny-llama", "--max-steps", "1", token=home.alice)
+    blob = next(p for p in (home.path / "blobs").rglob(ds["redacted_sha256"]))
+    blob.chmod(0o644)
+    blob.write_bytes(blob.read_bytes().replace(b"<PERSON_1>", b"Maria Gonzalez"))
+
+    result = home.cli("worker", "--once", token=home.admin, ok=False)
+    [failed] = result["data"]
+    assert failed["status"] == "failed"
+    assert "does not match" in failed["error"] and ds["redacted_sha256"] in failed["error"]
+    assert home.cli("adapters", "list", token=home.admin)["count"] == 0
+    assert not any((home.path / "adapters").glob("*")) if (home.path / "adapters").exists() else True
+    events = home.cli("jobs", "logs", job["id"], token=home.alice)["data"]
+    assert events[-1]["kind"] == "failed"
+    assert home.cli("audit", "verify", token=home.carol)["status"] == "verified"
+
+
+def test_broken_policy_denies_everything_with_the_reason(home: Home, policy_dir: Path) -> None:
+    (policy_dir / "ftgate" / "authz" / "authz.rego").write_text("package ftgate.authz\n\nthis is not rego {\n")
+    refused = home.cli("datasets", "list", token=home.alice, ok=False)
+    assert refused["error"]["code"] == "forbidden"
+    assert any(r["code"] == "ENGINE_ERROR" for r in refused["error"]["details"]["reasons"])
+
+
+class BrokenAnalyzer(AnalyzerEngine):
+    """The real analyzer, failing the way a crashed spaCy worker would."""
+
+    def analyze(self, *args: object, **kwargs: object) -> list:
+        raise MemoryError("simulated scanner crash")
+
+
+def test_scanner_failure_refuses_the_upload_and_stores_nothing(home: Home) -> None:
+    rt = Runtime(Settings(home=home.path, policy_dir=Path(home.cli.env["FTGATE_POLICY_DIR"])))
+    real = build_analyzer()
+    broken = BrokenAnalyzer(nlp_engine=real.nlp_engine, registry=real.registry, supported_languages=["en"])
+    rt.__dict__["scanner"] = Scanner(pseudonym_key=b"k" * 32, analyzer=broken)
+    before = audit_count(home)
+    with rt.session() as session, pytest.raises(RedactionError, match="scanner failed"):
+        alice = authenticate(session=session, token=home.alice)
+        upload_dataset(
+            rt=rt, session=session, actor=alice, data=EXAMPLE.read_bytes(), name="x", purpose="style",
+            classification="internal",
+        )
+    assert audit_count(home) == before
+    assert home.cli("datasets", "list", token=home.alice)["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["datasets", "show", "ds_missing"], "not_found"),
+        (["jobs", "show", "job_missing"], "not_found"),
+        (["datasets", "upload", "/nonexistent.jsonl", "--name", "x", "--purpose", "style", "--classification", "internal"], "invalid_input"),
+        (["users", "add", "zed", "--role", "superuser"], "forbidden"),
+    ],
+)
+def test_cli_errors_are_one_json_document_and_exit_1(home: Home, args: list[str], code: str) -> None:
+    out = home.cli(*args, token=home.alice, ok=False)
+    assert out["error"]["code"] == code
+
+
+def test_missing_or_wrong_token(home: Home) -> None:
+    assert home.cli("datasets", "list", token="", ok=False)["error"]["code"] == "unauthenticated"
+    assert home.cli("datasets", "list", token="ftg_forged", ok=False)["error"]["code"] == "unauthenticated"
+
+
+def test_uninitialised_home_says_so(tmp_path: Path) -> None:
+    cli = Cli(env={"FTGATE_HOME": str(tmp_path / "nowhere")})
+    out = cli("datasets", "list", token="x", ok=False)
+    assert "ftgate init" in out["error"]["message"]
