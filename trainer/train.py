@@ -1,0 +1,314 @@
+"""One LoRA fine-tuning run: a plain PyTorch loop around a peft model.
+
+No HF Trainer: the loop is short, every source of randomness is seeded here (adapter initialisation,
+dropout, data order), and nothing runs that the caller did not ask for, so the same seed, data and
+base model give the same adapter bytes on CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trainer.config import TrainConfig
+from trainer.data import IGNORE_INDEX, Example, load_training_data
+from trainer.digests import sha256_file
+from trainer.errors import OutputDirError, TrainerError
+from trainer.models import BaseModelRef, default_device, load_model, load_tokenizer
+
+if TYPE_CHECKING:
+    import torch
+    from peft import PeftModel
+
+EventSink = Callable[[dict[str, Any]], None]
+
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+ADAPTER_CONFIG = "adapter_config.json"
+TRAIN_CONFIG = "train_config.json"
+METRICS = "metrics.json"
+EVAL_RECORDS = 8  # records in the before/after loss check: enough to see a change, cheap on CPU
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run wrote and measured."""
+
+    out_dir: Path
+    files: dict[str, str] = field(default_factory=dict)  # relative name -> sha256, sorted by name
+    metrics: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def planned_steps(config: TrainConfig, examples: int) -> int:
+    """Optimiser steps for `examples` records: max_steps or `epochs` passes, whichever is fewer."""
+    steps_per_epoch = math.ceil(examples / config.batch_size)
+    # Rounded first so that float noise (0.1 * 30 = 3.0000000000000004) cannot add a step.
+    by_epochs = math.ceil(round(config.epochs * steps_per_epoch, 6))
+    return max(1, min(config.max_steps, by_epochs))
+
+
+def batch_order(examples: int, batch_size: int, steps: int, seed: int) -> list[list[int]]:
+    """Indices of the examples in each step's batch: a fresh seeded shuffle per epoch."""
+    rng = random.Random(seed)  # its own generator: the order depends on the seed alone
+    batches: list[list[int]] = []
+    while len(batches) < steps:
+        order = list(range(examples))
+        rng.shuffle(order)
+        for start in range(0, examples, batch_size):
+            batches.append(order[start : start + batch_size])
+    return batches[:steps]
+
+
+def versions() -> dict[str, str]:
+    """Versions of what decides the adapter's bytes."""
+    import peft
+    import torch
+    import transformers
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+    }
+
+
+def train(
+    config: TrainConfig,
+    data_path: Path,
+    base_model: BaseModelRef,
+    out_dir: Path,
+    on_event: EventSink | None = None,
+) -> TrainResult:
+    """Fine-tune a LoRA adapter on `base_model` with the JSONL records at `data_path`; write it to `out_dir`.
+
+    `on_event` receives `start`, `eval` (before/after), one `step` per optimiser step and `saved`; an
+    exception raised by it stops the run and propagates (the caller uses that to cancel). `out_dir` must
+    be absent or empty: `files` lists every file in it, and nothing is written there until training ends.
+    """
+    emit = on_event or _ignore
+    data_path, out_dir = Path(data_path), Path(out_dir)  # a str from a caller works too
+    _check_out_dir(out_dir)
+    # Tokenizer and data first: a bad file fails in seconds, before the slow weight load.
+    tokenizer = load_tokenizer(base_model)
+    data = load_training_data(data_path, tokenizer, max_seq_len=config.max_seq_len)
+    steps = planned_steps(config, len(data.examples))
+    batches = batch_order(len(data.examples), config.batch_size, steps, config.seed)
+    pad_id = _pad_id(tokenizer)
+    device = default_device()
+    model = load_model(base_model, device=device)
+
+    from peft import get_peft_model
+
+    # peft records the base model's name_or_path in adapter_config.json and the model card: give it the
+    # logical name, so the adapter does not record where one host keeps its files (and its bytes do not
+    # depend on that path).
+    model.name_or_path = base_model.name
+    model.config.name_or_path = base_model.name
+    lora_config = config.to_lora_config()
+    with _seeded(config.seed, device):
+        peft_model = get_peft_model(model, lora_config)
+        trainable, total = peft_model.get_nb_trainable_parameters()
+        emit(
+            {
+                "event": "start",
+                "steps": steps,
+                "records": data.records,
+                "examples": len(data.examples),
+                "skipped": data.skipped,
+                "device": str(device),
+                "trainable_params": trainable,
+                "total_params": total,
+            }
+        )
+        eval_set = data.examples[:EVAL_RECORDS]
+        eval_before = _eval_loss(peft_model, eval_set, pad_id, device)
+        emit({"event": "eval", "phase": "before", "loss": eval_before, "records": len(eval_set)})
+
+        losses, tokens_seen, seconds = _optimise(
+            peft_model, data.examples, batches, config, pad_id, device, emit
+        )
+        eval_after = _eval_loss(peft_model, eval_set, pad_id, device)
+        emit({"event": "eval", "phase": "after", "loss": eval_after, "records": len(eval_set)})
+
+    metrics: dict[str, Any] = {
+        "steps": steps,
+        "records": data.records,
+        "examples": len(data.examples),
+        "skipped": data.skipped,
+        "tokens": tokens_seen,
+        "seconds": seconds,
+        "tokens_per_s": tokens_seen / seconds if seconds > 0 else 0.0,
+        "loss_first": losses[0],
+        "loss_last": losses[-1],
+        "eval_loss_before": eval_before,
+        "eval_loss_after": eval_after,
+        "eval_records": len(eval_set),
+        "trainable_params": trainable,
+        "device": str(device),
+    }
+    found = versions()
+    files = _write_outputs(peft_model, config, base_model, out_dir, metrics, found)
+    emit({"event": "saved", "out_dir": str(out_dir), "files": files})
+    return TrainResult(out_dir=out_dir, files=files, metrics=metrics, versions=found)
+
+
+def _ignore(event: dict[str, Any]) -> None:
+    del event
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise OutputDirError(f"output directory {out_dir} is not empty")
+
+
+def _pad_id(tokenizer: Any) -> int:
+    # Padded positions are masked out of attention and loss, so any id will do; pad, else end of text.
+    for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id):
+        if candidate is not None:
+            return int(candidate)
+    return 0
+
+
+@contextmanager
+def _seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed python, numpy and torch for the block, then give the caller its random state back."""
+    import numpy as np
+    import torch
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    cuda_devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda_devices):
+        random.seed(seed)
+        np.random.seed(seed % 2**32)  # numpy takes 32-bit seeds only
+        torch.manual_seed(seed)
+        try:
+            yield
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
+
+
+def _optimise(
+    model: PeftModel,
+    examples: Sequence[Example],
+    batches: list[list[int]],
+    config: TrainConfig,
+    pad_id: int,
+    device: torch.device,
+    emit: EventSink,
+) -> tuple[list[float], int, float]:
+    """Run the optimiser steps; return the loss of each step, the tokens processed and the seconds taken."""
+    import torch
+
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
+    model.train()
+    losses: list[float] = []
+    tokens_seen = 0
+    started = time.perf_counter()
+    for step, indices in enumerate(batches, start=1):
+        batch = _collate([examples[i] for i in indices], pad_id, device)
+        loss = model(**batch, use_cache=False).loss
+        if not torch.isfinite(loss):
+            # Stop rather than save an adapter full of NaNs.
+            raise TrainerError(f"training diverged: loss is {loss.item()} at step {step}")
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        tokens = int(batch["attention_mask"].sum())  # every non-padding token the step processed
+        tokens_seen += tokens
+        losses.append(float(loss.item()))
+        elapsed = time.perf_counter() - started
+        emit(
+            {
+                "event": "step",
+                "step": step,
+                "steps": len(batches),
+                "loss": losses[-1],
+                "tokens": tokens,
+                "tokens_per_s": tokens_seen / elapsed if elapsed > 0 else 0.0,
+                "eta_s": elapsed / step * (len(batches) - step),
+            }
+        )
+    return losses, tokens_seen, time.perf_counter() - started
+
+
+def _collate(examples: Sequence[Example], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
+    """Right-pad a batch; padding is masked from attention and labelled -100."""
+    import torch
+
+    width = max(len(example.input_ids) for example in examples)
+    input_ids, labels, attention = [], [], []
+    for example in examples:
+        pad = width - len(example.input_ids)
+        input_ids.append(list(example.input_ids) + [pad_id] * pad)
+        labels.append(list(example.labels) + [IGNORE_INDEX] * pad)
+        attention.append([1] * len(example.input_ids) + [0] * pad)
+    return {
+        "input_ids": torch.tensor(input_ids, dtype=torch.long, device=device),
+        "labels": torch.tensor(labels, dtype=torch.long, device=device),
+        "attention_mask": torch.tensor(attention, dtype=torch.long, device=device),
+    }
+
+
+def _eval_loss(model: PeftModel, examples: Sequence[Example], pad_id: int, device: torch.device) -> float:
+    """Mean loss per trained token over `examples`, without dropout or gradients."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for example in examples:
+            # One record at a time: transformers averages over a batch's tokens, and the weighting
+            # below must be per token across records of different lengths.
+            loss = model(**_collate([example], pad_id, device), use_cache=False).loss
+            total += float(loss.item()) * example.trainable_tokens
+            count += example.trainable_tokens
+    model.train(was_training)
+    loss = total / count
+    if not math.isfinite(loss):
+        # A broken base model or adapter must fail the run, not be registered with a NaN metric.
+        raise TrainerError(f"evaluation loss is {loss}")
+    return loss
+
+
+def _write_outputs(
+    model: PeftModel,
+    config: TrainConfig,
+    base_model: BaseModelRef,
+    out_dir: Path,
+    metrics: dict[str, Any],
+    found_versions: dict[str, str],
+) -> dict[str, str]:
+    """Save the adapter and the run's record; return every file in `out_dir` with its SHA-256."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # save_embedding_layers=False: the vocabulary is never resized here, and peft's "auto" check would
+    # look the base model's name up on the Hub.
+    model.save_pretrained(str(out_dir), safe_serialization=True, save_embedding_layers=False)
+    _write_json(out_dir / TRAIN_CONFIG, config.model_dump(mode="json"))
+    _write_json(
+        out_dir / METRICS,
+        {
+            "base_model": {"name": base_model.name, "gguf_file": base_model.gguf_file},
+            "metrics": metrics,
+            "versions": found_versions,
+        },
+    )
+    for required in (ADAPTER_WEIGHTS, ADAPTER_CONFIG):
+        if not (out_dir / required).is_file():
+            raise TrainerError(f"peft did not write {required} to {out_dir}")
+    names = sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
+    return {name: sha256_file(out_dir / name) for name in names}
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n", encoding="utf-8")
