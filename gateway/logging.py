@@ -1,11 +1,27 @@
-"""structlog set-up: event names and ids, never record text."""
+"""structlog set-up: JSON lines on stderr with event names and ids, never record text.
+
+Stdout belongs to the CLI's one JSON document, so logs go to stderr, looked up at each write (tests
+and tools swap sys.stderr).
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
+
+
+class _StderrLogger:
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+def _factory(*_args: Any) -> _StderrLogger:
+    return _StderrLogger()
 
 
 def configure_logging(level: str = "WARNING") -> None:
@@ -15,7 +31,7 @@ def configure_logging(level: str = "WARNING") -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.JSONRenderer(),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
+        logger_factory=_factory,
         cache_logger_on_first_use=False,
     )

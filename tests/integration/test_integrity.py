@@ -6,9 +6,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from ftgate_testing import EXAMPLE, Cli, Home, audit_count
 from presidio_analyzer import AnalyzerEngine
 
+from gateway.api.app import create_app
 from gateway.errors import RedactionError
 from gateway.redaction.engine import build_analyzer
 from gateway.redaction.scanner import Scanner
@@ -36,7 +38,7 @@ def test_database_refuses_update_and_delete_on_the_log(home: Home) -> None:
 @pytest.mark.parametrize(
     "statement, names",
     [
-        ("UPDATE audit_entries SET payload = replace(payload, 'alice', 'mallory') WHERE action = 'user.added' AND seq = 4", "entry 4"),
+        ("UPDATE audit_entries SET payload = '{}' WHERE seq = 4", "entry 4"),
         ("UPDATE audit_entries SET actor = 'nobody' WHERE seq = 2", "entry 2"),
         ("DELETE FROM audit_entries WHERE seq = 3", "entry 3"),
     ],
@@ -73,11 +75,26 @@ def test_worker_refuses_data_that_changed_after_approval(home: Home) -> None:
     assert home.cli("audit", "verify", token=home.carol)["status"] == "verified"
 
 
-def test_broken_policy_denies_everything_with_the_reason(home: Home, policy_dir: Path) -> None:
+def _break(policy_dir: Path) -> None:
     (policy_dir / "ftgate" / "authz" / "authz.rego").write_text("package ftgate.authz\n\nthis is not rego {\n")
+
+
+def test_broken_policy_refuses_to_start(home: Home, policy_dir: Path) -> None:
+    _break(policy_dir)
     refused = home.cli("datasets", "list", token=home.alice, ok=False)
-    assert refused["error"]["code"] == "forbidden"
-    assert any(r["code"] == "ENGINE_ERROR" for r in refused["error"]["details"]["reasons"])
+    assert refused["error"]["code"] == "config_error"
+    assert "policy bundle" in refused["error"]["message"]
+
+
+def test_policy_broken_while_serving_denies_with_the_reason(home: Home, policy_dir: Path) -> None:
+    rt = Runtime(Settings(home=home.path, policy_dir=policy_dir))
+    client = TestClient(create_app(runtime=rt))
+    headers = {"Authorization": f"Bearer {home.alice}"}
+    assert client.get("/v1/datasets", headers=headers).status_code == 200
+    _break(policy_dir)
+    refused = client.get("/v1/datasets", headers=headers)
+    assert refused.status_code == 403
+    assert [r["code"] for r in refused.json()["detail"]["details"]["reasons"]] == ["ENGINE_ERROR"]
 
 
 class BrokenAnalyzer(AnalyzerEngine):
