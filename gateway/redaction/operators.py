@@ -1,0 +1,93 @@
+"""Typed, dataset-wide placeholders (`<PERSON_1>`, `<EMAIL_ADDRESS_2>`) as a Presidio anonymizer operator."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections import Counter
+from typing import Any
+
+from presidio_anonymizer.entities import InvalidParamError
+from presidio_anonymizer.operators import Operator, OperatorType
+
+# What a placeholder looks like, so the second pass can tell ours from residual PII.
+PLACEHOLDER_RE = re.compile(r"<[A-Z][A-Z0-9_]*_[0-9]+>")
+
+# Types whose values are written with varying separators ("460-89-9847" / "460 89 9847"): these
+# separators do not make a different value.
+_SEPARATED_TYPES = frozenset(
+    {"CREDIT_CARD", "IBAN_CODE", "PHONE_NUMBER", "US_SSN", "US_ITIN", "US_BANK_NUMBER", "UK_NHS"}
+)
+_SEPARATORS_RE = re.compile(r"[\s\-./()]+")
+
+
+def canonical_value(entity_type: str, value: str) -> str:
+    """The form of a value that decides its identity: whitespace and case never make a new one."""
+    if entity_type in _SEPARATED_TYPES:
+        return _SEPARATORS_RE.sub("", value).casefold()
+    return " ".join(value.split()).casefold()
+
+
+class Pseudonymizer:
+    """Numbers each (entity type, value) in order of first sight; holds keyed HMACs, never the values.
+
+    One instance per dataset, so the same value gets the same placeholder everywhere in it.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if not key:
+            raise ValueError("pseudonym key is empty")
+        self._key = key
+        self._numbers: dict[tuple[str, bytes], int] = {}
+        self._next: Counter[str] = Counter()
+
+    def digest(self, entity_type: str, value: str) -> bytes:
+        """HMAC-SHA256 of the canonical value, keyed with the pseudonym key and bound to the type."""
+        message = f"{entity_type}\x1f{canonical_value(entity_type, value)}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def number(self, entity_type: str, value: str) -> int:
+        """The value's number within its type, assigning the next free one on first sight."""
+        slot = (entity_type, self.digest(entity_type, value))
+        number = self._numbers.get(slot)
+        if number is None:
+            self._next[entity_type] += 1
+            number = self._numbers[slot] = self._next[entity_type]
+        return number
+
+    def placeholder(self, entity_type: str, value: str) -> str:
+        """`<TYPE_N>` for this value."""
+        return f"<{entity_type}_{self.number(entity_type, value)}>"
+
+
+class PseudonymOperator(Operator):
+    """Presidio operator `pseudonym`: replaces an entity with its `Pseudonymizer` placeholder.
+
+    Presidio passes the entity type in `params["entity_type"]`; the caller passes the dataset's
+    `Pseudonymizer` as `params["pseudonymizer"]`.
+    """
+
+    PSEUDONYMIZER = "pseudonymizer"
+
+    def operate(self, text: str, params: dict[str, Any] | None = None) -> str:
+        """Return the placeholder for `text`."""
+        params = params or {}
+        return params[self.PSEUDONYMIZER].placeholder(params["entity_type"], text)
+
+    def validate(self, params: dict[str, Any] | None = None) -> None:
+        """Require a `Pseudonymizer` and an entity type usable in a placeholder."""
+        params = params or {}
+        if not isinstance(params.get(self.PSEUDONYMIZER), Pseudonymizer):
+            raise InvalidParamError("pseudonym operator needs a Pseudonymizer in params['pseudonymizer']")
+        entity_type = params.get("entity_type")
+        if not isinstance(entity_type, str) or not PLACEHOLDER_RE.fullmatch(f"<{entity_type}_1>"):
+            raise InvalidParamError("pseudonym operator needs an UPPER_SNAKE entity type")
+
+    def operator_name(self) -> str:
+        """Name used in `OperatorConfig`."""
+        return "pseudonym"
+
+    def operator_type(self) -> OperatorType:
+        """An anonymizer (it cannot be reversed)."""
+        return OperatorType.Anonymize

@@ -1,0 +1,40 @@
+"""What a scan found, in counts and placeholders only: the report never carries a raw value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ScanReport(BaseModel):
+    """Counts from one dataset scan; stored beside the dataset and read by the admission policy."""
+
+    records: int = Field(description="Records scanned.")
+    records_changed: int = Field(description="Records in which at least one string was redacted.")
+    strings_scanned: int = Field(description="String values and string dict keys visited.")
+    entities: dict[str, int] = Field(default_factory=dict, description="Redacted findings by entity type.")
+    fields: dict[str, int] = Field(
+        default_factory=dict,
+        description=(
+            "Redacted findings by field path: `messages[].content`, `metadata.email`; a finding in a "
+            "dict key counts under `<parent>.{key}`, values below a redacted key under `<parent>.*`."
+        ),
+    )
+    residual_findings: int = Field(description="Findings the second pass still saw in the redacted output.")
+    residual_entities: dict[str, int] = Field(default_factory=dict, description="Residual findings by type.")
+    score_threshold: float = Field(description="Minimum Presidio score that counts as a finding.")
+    analyzer: str = Field(description="Analyzer and model, with versions.")
+    sample: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Up to 3 redacted records that changed and have no residual finding.",
+    )
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """The redacted records, in input order and shape, and the report on them."""
+
+    redacted: list[dict[str, Any]]
+    report: ScanReport

@@ -1,0 +1,86 @@
+"""Span arithmetic on Presidio findings, applied before Presidio's own conflict resolution.
+
+Presidio's anonymizer drops a finding that lies inside a longer one. spaCy's small model sometimes
+wraps a number in a longer DATE_TIME ("Card 4454794511390933"), which would turn a Luhn-checked credit
+card into a `<DATE_TIME_n>`. NER spans are guesses with a flat score (0.85, Presidio's default for
+spaCy), pattern findings are checked matches, so `split_ner_around_patterns` cuts an NER span around
+the pattern findings of another type inside it: both keep their type and every character of both is
+still replaced. Any other containment (a phone number around an NER DATE_TIME, say) stays Presidio's
+to settle. `outside_placeholders` makes the same cut around our placeholders, so a later pass never
+rewrites one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from presidio_analyzer import RecognizerResult
+
+from gateway.redaction.operators import PLACEHOLDER_RE
+
+Span = tuple[int, int]
+
+
+def subtract(text: str, result: RecognizerResult, holes: Iterable[Span]) -> list[RecognizerResult]:
+    """`result` minus `holes`: the pieces left, trimmed to start and end on a letter or digit."""
+    pieces: list[RecognizerResult] = []
+    cursor = result.start
+    for start, end in sorted(holes):
+        if end <= cursor or start >= result.end:
+            continue
+        pieces.extend(_trimmed(text, result, cursor, start))
+        cursor = max(cursor, end)
+    pieces.extend(_trimmed(text, result, cursor, result.end))
+    return pieces
+
+
+def _trimmed(text: str, result: RecognizerResult, start: int, end: int) -> list[RecognizerResult]:
+    while start < end and not text[start].isalnum():
+        start += 1
+    while end > start and not text[end - 1].isalnum():
+        end -= 1
+    if start >= end:
+        return []
+    piece = RecognizerResult(
+        entity_type=result.entity_type,
+        start=start,
+        end=end,
+        score=result.score,
+        recognition_metadata=result.recognition_metadata,
+    )
+    return [piece]
+
+
+def _inside(inner: RecognizerResult, outer: RecognizerResult) -> bool:
+    """`inner` lies within `outer` and is shorter (equal spans are Presidio's to settle, by score)."""
+    within = outer.start <= inner.start and inner.end <= outer.end
+    return within and inner.end - inner.start < outer.end - outer.start
+
+
+def split_ner_around_patterns(
+    text: str, results: Sequence[RecognizerResult], is_ner: Callable[[RecognizerResult], bool]
+) -> list[RecognizerResult]:
+    """Cut each NER finding around the non-NER findings of another type that it contains."""
+    resolved: list[RecognizerResult] = []
+    for result in results:
+        holes = []
+        if is_ner(result):
+            holes = [
+                (other.start, other.end)
+                for other in results
+                if other.entity_type != result.entity_type and not is_ner(other) and _inside(other, result)
+            ]
+        resolved.extend(subtract(text, result, holes) if holes else [result])
+    return resolved
+
+
+def outside_placeholders(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+    """The parts of findings that are not our placeholders; a finding inside one disappears."""
+    placeholders = [match.span() for match in PLACEHOLDER_RE.finditer(text)]
+    if not placeholders:
+        return list(results)
+    outside: list[RecognizerResult] = []
+    for result in results:
+        holes = [span for span in placeholders if span[0] < result.end and result.start < span[1]]
+        outside.extend(subtract(text, result, holes) if holes else [result])
+    return outside
