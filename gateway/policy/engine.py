@@ -1,0 +1,198 @@
+"""One interface for every policy backend, and the fail-closed `decide` the gateway calls.
+
+A backend only has to evaluate `data.<entrypoint>.decision` and hand back what the policy returned.
+`PolicyEngine.decide` turns that into a `Decision` and is the one place that enforces the
+invariant "an engine error is a deny": an exception, an undefined result or a result of the wrong
+shape all become `allow=False` with the reason `ENGINE_ERROR`. Backends register by name in the
+presidio `Operator`/`OperatorsFactory` style, and `make_engine` picks one from the settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from abc import ABC, abstractmethod
+from typing import Any, TypeVar
+
+import structlog
+from pydantic import BaseModel, Field
+
+from gateway.errors import ConfigError
+from gateway.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+ENGINE_ERROR = "ENGINE_ERROR"
+
+# Rego package paths: dotted identifiers. Anything else never reaches an engine's query string.
+_ENTRYPOINT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+class Reason(BaseModel):
+    """Why a policy said no: a stable UPPER_SNAKE code and a message that says what to do."""
+
+    code: str
+    message: str
+
+
+class Decision(BaseModel):
+    """A policy answer together with what made it: the bundle hash, the engine and the time taken."""
+
+    entrypoint: str = Field(description='Rego package asked, e.g. "ftgate.training".')
+    allow: bool
+    reasons: list[Reason] = Field(default_factory=list)
+    bundle_sha256: str = Field(description="SHA-256 of the policy bundle that made the decision.")
+    engine: str = Field(description='Backend name, e.g. "regorus".')
+    ms: float = Field(description="Wall-clock time of the evaluation in milliseconds.")
+
+
+class UndefinedDecision(Exception):
+    """The entrypoint's `decision` rule evaluated to nothing."""
+
+
+class MalformedDecision(Exception):
+    """The `decision` rule returned something other than {"allow": bool, "reasons": [...]}."""
+
+
+class UnknownEntrypoint(Exception):
+    """No policy package has the requested name."""
+
+
+class PolicyEngine(ABC):
+    """A policy backend: a name, the hash of the bundle it serves, and `evaluate`."""
+
+    @classmethod
+    @abstractmethod
+    def name(cls) -> str:
+        """The name the backend registers under and reports in every `Decision`."""
+
+    @classmethod
+    @abstractmethod
+    def from_settings(cls, settings: Settings) -> PolicyEngine:
+        """Build the backend from the gateway settings."""
+
+    @property
+    @abstractmethod
+    def bundle_sha256(self) -> str:
+        """SHA-256 of the policy bundle this engine currently serves."""
+
+    @abstractmethod
+    def evaluate(self, entrypoint: str, input: dict[str, Any]) -> Any:
+        """Evaluate `data.<entrypoint>.decision` for `input` and return it as the policy produced it."""
+
+    def evaluate_with_bundle(self, entrypoint: str, input: dict[str, Any]) -> tuple[Any, str]:
+        """`evaluate`, paired with the hash of the bundle that produced the result.
+
+        A backend that reloads its bundle overrides this so the pair cannot straddle a reload.
+        """
+        return self.evaluate(entrypoint, input), self.bundle_sha256
+
+    def decide(self, entrypoint: str, input: dict[str, Any]) -> Decision:
+        """Ask the policy; never raises for an engine failure and never allows on one (fail closed)."""
+        start = time.perf_counter()
+        try:
+            if not _ENTRYPOINT.fullmatch(entrypoint):
+                raise UnknownEntrypoint(f"not a package path: {entrypoint!r}")
+            raw, bundle_sha256 = self.evaluate_with_bundle(entrypoint, input)
+            allow, reasons = _parse_decision(raw)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit, asyncio.CancelledError):
+            raise
+        except BaseException as exc:  # PyO3 panics derive from BaseException: deny on them too.
+            allow, reasons = False, [_engine_error(exc)]
+            bundle_sha256 = self._bundle_sha256_or_unknown()
+            # The error type only: regorus messages can quote input values ("Got `5`").
+            log.warning(
+                "policy.engine_error",
+                entrypoint=entrypoint,
+                engine=self.name(),
+                error_type=type(exc).__name__,
+            )
+        ms = (time.perf_counter() - start) * 1000
+        return Decision(
+            entrypoint=entrypoint,
+            allow=allow,
+            reasons=reasons,
+            bundle_sha256=bundle_sha256,
+            engine=self.name(),
+            ms=ms,
+        )
+
+    def _bundle_sha256_or_unknown(self) -> str:
+        try:
+            return self.bundle_sha256
+        except Exception:  # the decision is a deny already; it must still be returned
+            return "unknown"
+
+
+def _parse_decision(raw: Any) -> tuple[bool, list[Reason]]:
+    """Check the shape of a policy's `decision`; anything unexpected raises and so becomes a deny."""
+    if raw is None:
+        raise UndefinedDecision("the decision rule is undefined")
+    if not isinstance(raw, dict) or set(raw) != {"allow", "reasons"}:
+        raise MalformedDecision("decision must be an object with exactly the keys allow and reasons")
+    allow, reasons = raw["allow"], raw["reasons"]
+    if type(allow) is not bool or not isinstance(reasons, list):
+        raise MalformedDecision("decision.allow must be a boolean and decision.reasons an array")
+    parsed = []
+    for reason in reasons:
+        code = reason.get("code") if isinstance(reason, dict) else None
+        message = reason.get("message") if isinstance(reason, dict) else None
+        if not (isinstance(code, str) and isinstance(message, str)):
+            raise MalformedDecision("every reason must be an object with string code and message")
+        parsed.append(Reason(code=code, message=message))
+    if allow and parsed:
+        # The ftgate packages define allow as "no deny reason"; both at once is a policy bug.
+        raise MalformedDecision("decision allows yet gives reasons to deny")
+    return allow, parsed
+
+
+def _engine_error(exc: BaseException) -> Reason:
+    return Reason(
+        code=ENGINE_ERROR,
+        message=(
+            f"the policy engine could not decide ({type(exc).__name__}), so the request is denied; "
+            "an operator should check the policy bundle and the gateway log"
+        ),
+    )
+
+
+# -- registry -----------------------------------------------------------------------------------
+
+_BACKENDS: dict[str, type[PolicyEngine]] = {}
+
+E = TypeVar("E", bound=type[PolicyEngine])
+
+
+def register_backend(cls: E) -> E:
+    """Class decorator: make a backend available to `make_engine` under `cls.name()`."""
+    name = cls.name()
+    if name in _BACKENDS and _BACKENDS[name] is not cls:
+        raise ValueError(f"a policy backend named {name!r} is already registered")
+    _BACKENDS[name] = cls
+    return cls
+
+
+def backend_names() -> list[str]:
+    """Names of the registered backends, sorted."""
+    return sorted(_BACKENDS)
+
+
+def get_backend(name: str) -> type[PolicyEngine]:
+    """The backend class registered under `name`; ConfigError if there is none."""
+    try:
+        return _BACKENDS[name]
+    except KeyError:
+        raise ConfigError(
+            f"no policy backend named {name!r}; available: {', '.join(backend_names()) or 'none'}"
+        ) from None
+
+
+def make_engine(settings: Settings) -> PolicyEngine:
+    """The policy engine the settings ask for: the embedded regorus engine unless `opa_url` is set."""
+    if settings.opa_url:
+        raise ConfigError("OPA backend not available yet")
+    # Imported here, not at the top: the backend module imports this one to subclass PolicyEngine.
+    from gateway.policy import regorus_backend  # noqa: F401 - registers "regorus"
+
+    return get_backend("regorus").from_settings(settings)
