@@ -14,7 +14,9 @@ class AuditVerificationError(AuditError):
 
     code = "audit_verification_failed"
 
-    def __init__(self, message: str, *, seq: int | None = None, expected: str = "", computed: str = "") -> None:
+    def __init__(
+        self, message: str, *, seq: int | None = None, expected: str = "", computed: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.seq = seq

@@ -49,7 +49,13 @@ def _payload(entry: AuditEntry) -> dict[str, Any]:
 
 
 def _ref(entry: AuditEntry) -> dict[str, Any]:
-    return {"seq": entry.seq, "time": entry.time, "actor": entry.actor, "action": entry.action, "entry_hash": entry.entry_hash}
+    return {
+        "seq": entry.seq,
+        "time": entry.time,
+        "actor": entry.actor,
+        "action": entry.action,
+        "entry_hash": entry.entry_hash,
+    }
 
 
 def _decision(entry: AuditEntry) -> dict[str, Any]:
@@ -66,7 +72,10 @@ def _decision(entry: AuditEntry) -> dict[str, Any]:
 
 
 def build_lineage(session: Session, adapter_id: str) -> dict[str, Any]:
-    """Verify the whole log, then assemble the adapter's chain: data -> scan -> approvals -> policy -> job -> weights."""
+    """Verify the whole log, then assemble the adapter's chain.
+
+    data -> scan -> approvals -> policy -> job -> pre-training check -> weights.
+    """
     entries = list(session.exec(select(AuditEntry).order_by(col(AuditEntry.seq))))
     head = verify_entries(entries)
     index = _Index(entries)
@@ -91,8 +100,17 @@ def build_lineage(session: Session, adapter_id: str) -> dict[str, Any]:
     init_e = index.first_action("log.initialised")
 
     used = [
-        init_e, model_e, admission_e, dataset_e, *reviews, training_decision_e, submitted_e,
-        started_e, recheck_e, verified_e, adapter_e,
+        init_e,
+        model_e,
+        admission_e,
+        dataset_e,
+        *reviews,
+        training_decision_e,
+        submitted_e,
+        started_e,
+        recheck_e,
+        verified_e,
+        adapter_e,
     ]
     return {
         "format": LINEAGE_FORMAT,
@@ -110,8 +128,16 @@ def build_lineage(session: Session, adapter_id: str) -> dict[str, Any]:
         "dataset": {
             key: dataset[key]
             for key in (
-                "dataset_id", "name", "team", "uploader", "purpose", "classification", "format",
-                "records", "raw_sha256", "redacted_sha256",
+                "dataset_id",
+                "name",
+                "team",
+                "uploader",
+                "purpose",
+                "classification",
+                "format",
+                "records",
+                "raw_sha256",
+                "redacted_sha256",
             )
         },
         "scan": dataset["scan"],

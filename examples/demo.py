@@ -54,19 +54,36 @@ def main() -> None:
 
     with stage("setup"):
         admin = ftgate("init")["token"]
-        alice = ftgate("users", "add", "alice", "--role", "submitter", "--team", "default", token=admin)["token"]
-        bob = ftgate("users", "add", "bob", "--role", "approver", "--team", "compliance", token=admin)["token"]
+        alice = ftgate("users", "add", "alice", "--role", "submitter", "--team", "default", token=admin)[
+            "token"
+        ]
+        bob = ftgate("users", "add", "bob", "--role", "approver", "--team", "compliance", token=admin)[
+            "token"
+        ]
         carol = ftgate("users", "add", "carol", "--role", "auditor", "--team", "audit", token=admin)["token"]
-        print("admin, alice (submitter), bob (approver), carol (auditor); base model smollm2-135m-instruct registered")
+        print(
+            "admin, alice (submitter), bob (approver), carol (auditor); "
+            "base model smollm2-135m-instruct registered"
+        )
 
     with stage("scan"):
         ds = ftgate(
-            "datasets", "upload", str(ROOT / "examples" / "support_chats.jsonl"),
-            "--name", "support-chats", "--purpose", "style", "--classification", "internal", token=alice,
+            "datasets",
+            "upload",
+            str(ROOT / "examples" / "support_chats.jsonl"),
+            "--name",
+            "support-chats",
+            "--purpose",
+            "style",
+            "--classification",
+            "internal",
+            token=alice,
         )
         report = ds["scan_report"]
-        print(f"dataset {ds['id']}: {ds['records']} records, {report['records_changed']} changed, "
-              f"entities {report['entities']}, residual {report['residual_findings']}")
+        print(
+            f"dataset {ds['id']}: {ds['records']} records, {report['records_changed']} changed, "
+            f"entities {report['entities']}, residual {report['residual_findings']}"
+        )
         print("sample redacted record:", json.dumps(report["sample"][0]["messages"][1]["content"]))
 
     with stage("policy"):
@@ -76,8 +93,21 @@ def main() -> None:
         print("alice cannot approve her own data:", own["error"]["code"])
         ftgate("datasets", "approve", ds["id"], "--note", "redaction reviewed; no residual PII", token=bob)
         job = ftgate(
-            "jobs", "submit", "--dataset", ds["id"], "--base-model", "smollm2-135m-instruct",
-            "--max-steps", "30", "--max-seq-len", "256", "--lr", "0.0003", "--seed", "7", token=alice,
+            "jobs",
+            "submit",
+            "--dataset",
+            ds["id"],
+            "--base-model",
+            "smollm2-135m-instruct",
+            "--max-steps",
+            "30",
+            "--max-seq-len",
+            "256",
+            "--lr",
+            "0.0003",
+            "--seed",
+            "7",
+            token=alice,
         )
         print(f"job {job['id']}: {job['status']} (policy bundle {job['decision']['bundle_sha256'][:16]}...)")
 
@@ -87,21 +117,40 @@ def main() -> None:
             raise SystemExit(f"training failed: {done['error']}")
         adapter = ftgate("adapters", "show", done["adapter_id"], token=carol)
         m = adapter["metrics"]
-        print(f"adapter {adapter['id']}: {m['steps']} steps, loss {m['loss_first']:.3f} -> {m['loss_last']:.3f}, "
-              f"{m['tokens_per_s']:.0f} tokens/s")
+        print(
+            f"adapter {adapter['id']}: {m['steps']} steps, "
+            f"loss {m['loss_first']:.3f} -> {m['loss_last']:.3f}, "
+            f"{m['tokens_per_s']:.0f} tokens/s"
+        )
 
     with stage("export"):
         verified = ftgate("audit", "verify", token=carol)
         lineage_path = DEMO / f"lineage-{adapter['id']}.json"
-        ftgate("audit", "export", "--adapter", adapter["id"], "--format", "json", "-o", str(lineage_path), token=carol)
+        ftgate(
+            "audit",
+            "export",
+            "--adapter",
+            adapter["id"],
+            "--format",
+            "json",
+            "-o",
+            str(lineage_path),
+            token=carol,
+        )
         print(f"audit log verified: {verified['entries']} entries, head {verified['head_hash'][:16]}...")
 
     total = time.perf_counter() - started
     print("\n== result")
     print(f"adapter: {adapter['path']}")
     print(f"lineage: {lineage_path}")
-    print("tokens to try the CLI yourself: export FTGATE_HOME=" + str(DEMO / "home") + " FTGATE_TOKEN=" + carol)
-    print("wall time by stage: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()) + f"; total {total:.1f}s")
+    print(
+        "tokens to try the CLI yourself: export FTGATE_HOME=" + str(DEMO / "home") + " FTGATE_TOKEN=" + carol
+    )
+    print(
+        "wall time by stage: "
+        + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
+        + f"; total {total:.1f}s"
+    )
 
 
 if __name__ == "__main__":

@@ -69,7 +69,9 @@ class UserBase(SQLModel):
 class User(UserBase, table=True):
     __tablename__ = "users"
     id: str = Field(default_factory=lambda: new_id("usr"), primary_key=True)
-    token_sha256: str = Field(unique=True, description="SHA-256 of the bearer token; the token is never stored.")
+    token_sha256: str = Field(
+        unique=True, description="SHA-256 of the bearer token; the token is never stored."
+    )
     created_at: datetime = Field(default_factory=utcnow)
 
 

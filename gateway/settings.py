@@ -21,7 +21,9 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; default is the SQLite file under home."
     )
     policy_dir: Path = Field(default=REPO_ROOT / "policies", description="Rego policies and their data.")
-    opa_url: str | None = Field(default=None, description="Use this OPA server instead of the embedded engine.")
+    opa_url: str | None = Field(
+        default=None, description="Use this OPA server instead of the embedded engine."
+    )
     mode: Literal["local", "production"] = "local"
     pseudonym_key: str | None = Field(
         default=None,

@@ -13,8 +13,8 @@ import shutil
 import socket
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +54,20 @@ def claim_next_job(*, rt: Runtime, owner: str) -> Job | None:
         if job is None:
             return None
         now = datetime.now(UTC)
-        job.status, job.lease_owner, job.lease_expires, job.started_at = JobStatus.running, owner, now + LEASE, now
+        job.status, job.lease_owner, job.lease_expires, job.started_at = (
+            JobStatus.running,
+            owner,
+            now + LEASE,
+            now,
+        )
         session.add(job)
-        audit_log.append(session, actor=owner, action="job.started", subject=job.id, payload={"job_id": job.id, "worker": owner})
+        audit_log.append(
+            session,
+            actor=owner,
+            action="job.started",
+            subject=job.id,
+            payload={"job_id": job.id, "worker": owner},
+        )
     return job
 
 
@@ -65,12 +76,17 @@ def _event(rt: Runtime, job_id: str, kind: str, data: dict[str, Any]) -> None:
         session.add(JobEvent(job_id=job_id, kind=kind, data=data))
 
 
-def _fail(rt: Runtime, job_id: str, owner: str, error: FtgateError | Exception) -> None:
+def _fail(rt: Runtime, job_id: str, owner: str, error: BaseException) -> None:
     message = error.message if isinstance(error, FtgateError) else f"{type(error).__name__}: {error}"
     with rt.session() as session:
         job = session.get(Job, job_id)
         assert job is not None
-        job.status, job.error, job.finished_at, job.lease_owner = JobStatus.failed, message, datetime.now(UTC), None
+        job.status, job.error, job.finished_at, job.lease_owner = (
+            JobStatus.failed,
+            message,
+            datetime.now(UTC),
+            None,
+        )
         session.add(job)
         session.add(JobEvent(job_id=job_id, kind="failed", data={"error": message}))
         audit_log.append(
@@ -78,7 +94,11 @@ def _fail(rt: Runtime, job_id: str, owner: str, error: FtgateError | Exception) 
             actor=owner,
             action="job.failed",
             subject=job_id,
-            payload={"job_id": job_id, "error": message, "code": getattr(error, "code", type(error).__name__)},
+            payload={
+                "job_id": job_id,
+                "error": message,
+                "code": getattr(error, "code", type(error).__name__),
+            },
         )
     log.warning("job.failed", job_id=job_id, error=message)
 
@@ -132,7 +152,8 @@ def run_job(*, rt: Runtime, job: Job, owner: str, progress: ProgressHook | None 
             actual = file_sha256(data_copy)
             if actual != job.approved_sha256:
                 raise IntegrityError(
-                    f"redacted data does not match its approval: expected {job.approved_sha256}, computed {actual}"
+                    "redacted data does not match its approval: "
+                    f"expected {job.approved_sha256}, computed {actual}"
                 )
             verified = {
                 "job_id": job.id,
@@ -189,7 +210,11 @@ def run_job(*, rt: Runtime, job: Job, owner: str, progress: ProgressHook | None 
             session.add(adapter)
             stored = session.get(Job, job.id)
             assert stored is not None
-            stored.status, stored.adapter_id, stored.finished_at = JobStatus.succeeded, adapter_id, datetime.now(UTC)
+            stored.status, stored.adapter_id, stored.finished_at = (
+                JobStatus.succeeded,
+                adapter_id,
+                datetime.now(UTC),
+            )
             stored.lease_owner = None
             session.add(stored)
             session.add(JobEvent(job_id=job.id, kind="succeeded", data={"adapter_id": adapter_id}))
@@ -208,7 +233,11 @@ def run_job(*, rt: Runtime, job: Job, owner: str, progress: ProgressHook | None 
                 },
             )
             audit_log.append(
-                session, actor=owner, action="job.succeeded", subject=job.id, payload={"job_id": job.id, "adapter_id": adapter_id}
+                session,
+                actor=owner,
+                action="job.succeeded",
+                subject=job.id,
+                payload={"job_id": job.id, "adapter_id": adapter_id},
             )
         log.info("job.succeeded", job_id=job.id, adapter_id=adapter_id)
         return stored
@@ -226,7 +255,12 @@ def run_job(*, rt: Runtime, job: Job, owner: str, progress: ProgressHook | None 
 
 
 def run_worker(
-    *, rt: Runtime, actor: User, once: bool = False, poll_seconds: float = 2.0, progress: ProgressHook | None = None
+    *,
+    rt: Runtime,
+    actor: User,
+    once: bool = False,
+    poll_seconds: float = 2.0,
+    progress: ProgressHook | None = None,
 ) -> list[Job]:
     """Process queued jobs; with `once`, process at most one and return."""
     authorize(rt=rt, actor=actor, action="worker.run", resource_type="job")

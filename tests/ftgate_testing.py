@@ -30,7 +30,8 @@ class Cli:
         result = self.runner.invoke(app, [*args, "--json"], env=env, catch_exceptions=False)
         self.last_stderr = result.stderr
         assert (result.exit_code == 0) == ok, (
-            f"ftgate {' '.join(args)} exited {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+            f"ftgate {' '.join(args)} exited {result.exit_code}\n"
+            f"stdout: {result.stdout}\nstderr: {result.stderr}"
         )
         return json.loads(result.stdout)
 

@@ -67,7 +67,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @app.exception_handler(FtgateError)
     async def _ftgate_error(_: Request, exc: FtgateError) -> JSONResponse:
-        return JSONResponse(status_code=exc.http_status, content=_error_body(exc.code, exc.message, exc.details))
+        return JSONResponse(
+            status_code=exc.http_status, content=_error_body(exc.code, exc.message, exc.details)
+        )
 
     @app.exception_handler(AuditError)
     async def _audit_error(_: Request, exc: AuditError) -> JSONResponse:
@@ -88,7 +90,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @app.post("/v1/users", tags=["users"], status_code=201, response_model=UserCreated)
     def add_user(body: UserIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
-        return users.add_user(rt=rt, session=session, actor=user, name=body.name, role=body.role, team=body.team)
+        return users.add_user(
+            rt=rt, session=session, actor=user, name=body.name, role=body.role, team=body.team
+        )
 
     @app.get("/v1/users", tags=["users"], response_model=Page[UserPublic])
     def list_users(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
@@ -142,17 +146,35 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         path = datasets.dataset_file(rt=rt, session=session, actor=user, dataset_id=dataset_id)
         return FileResponse(path, media_type="application/jsonl", filename=f"{dataset_id}.redacted.jsonl")
 
-    @app.post("/v1/datasets/{dataset_id}/approve", tags=["datasets"], status_code=201, response_model=ApprovalPublic)
-    def approve_dataset(dataset_id: str, body: ReviewIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    @app.post(
+        "/v1/datasets/{dataset_id}/approve", tags=["datasets"], status_code=201, response_model=ApprovalPublic
+    )
+    def approve_dataset(
+        dataset_id: str, body: ReviewIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
+    ) -> Any:
         approval = datasets.review_dataset(
-            rt=rt, session=session, actor=user, dataset_id=dataset_id, verdict=Verdict.approved, note=body.note
+            rt=rt,
+            session=session,
+            actor=user,
+            dataset_id=dataset_id,
+            verdict=Verdict.approved,
+            note=body.note,
         )
         return {**approval.model_dump(), "status": approval.verdict.value}
 
-    @app.post("/v1/datasets/{dataset_id}/reject", tags=["datasets"], status_code=201, response_model=ApprovalPublic)
-    def reject_dataset(dataset_id: str, body: ReviewIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    @app.post(
+        "/v1/datasets/{dataset_id}/reject", tags=["datasets"], status_code=201, response_model=ApprovalPublic
+    )
+    def reject_dataset(
+        dataset_id: str, body: ReviewIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
+    ) -> Any:
         approval = datasets.review_dataset(
-            rt=rt, session=session, actor=user, dataset_id=dataset_id, verdict=Verdict.rejected, note=body.note
+            rt=rt,
+            session=session,
+            actor=user,
+            dataset_id=dataset_id,
+            verdict=Verdict.rejected,
+            note=body.note,
         )
         return {**approval.model_dump(), "status": approval.verdict.value}
 
@@ -172,7 +194,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if result.job is None:
             return JSONResponse(
                 status_code=200,
-                content={"id": None, "status": "allowed" if result.decision.allow else "denied", "dry_run": True, "decision": decision},
+                content={
+                    "id": None,
+                    "status": "allowed" if result.decision.allow else "denied",
+                    "dry_run": True,
+                    "decision": decision,
+                },
             )
         return {**JobPublic.model_validate(result.job).model_dump(mode="json"), "decision": decision}
 
@@ -186,7 +213,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return jobs.get_job(rt=rt, session=session, actor=user, job_id=job_id)
 
     @app.get("/v1/jobs/{job_id}/events", tags=["jobs"], response_model=Page[JobEventPublic])
-    def job_events(job_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser, after: int = 0) -> Any:
+    def job_events(
+        job_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser, after: int = 0
+    ) -> Any:
         found = jobs.job_events(rt=rt, session=session, actor=user, job_id=job_id, after=after)
         return {"data": found, "count": len(found)}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
 from audit.errors import AuditError
@@ -37,7 +37,9 @@ from gateway.runtime import Runtime
 from gateway.settings import Settings
 from trainer.errors import TrainerError
 
-app = typer.Typer(help="ftgate: governed LLM fine-tuning.", no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="ftgate: governed LLM fine-tuning.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 users_app = typer.Typer(help="Users and their tokens (admin).", no_args_is_help=True)
 models_app = typer.Typer(help="The base-model catalog.", no_args_is_help=True)
 datasets_app = typer.Typer(help="Upload, review and download training data.", no_args_is_help=True)
@@ -55,7 +57,9 @@ for sub, name in [
     app.add_typer(sub, name=name)
 
 Json = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
-Token = Annotated[str | None, typer.Option("--token", envvar="FTGATE_TOKEN", help="Your API token.", show_default=False)]
+Token = Annotated[
+    str | None, typer.Option("--token", envvar="FTGATE_TOKEN", help="Your API token.", show_default=False)
+]
 Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Show error details.")]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,6 +97,7 @@ def _runtime() -> Runtime:
 
 @contextmanager
 def _as_user(token: str | None) -> Iterator[tuple[Runtime, Session, User]]:
+    """One transaction on behalf of the token's user."""
     from gateway.services.users import authenticate
 
     rt = _runtime()
@@ -101,7 +106,13 @@ def _as_user(token: str | None) -> Iterator[tuple[Runtime, Session, User]]:
         yield rt, session, authenticate(session=session, token=token)
 
 
-def _page(items: list[Any], model: type) -> Page[Any]:
+def _login(token: str | None) -> tuple[Runtime, User]:
+    """The token's user, for long-running commands that open their own transactions."""
+    with _as_user(token) as (rt, _session, user):
+        return rt, user
+
+
+def _page(items: list[Any], model: type[BaseModel]) -> Page[Any]:
     return Page(data=[model.model_validate(i) for i in items], count=len(items))
 
 
@@ -222,19 +233,29 @@ def datasets_list(token: Token = None, as_json: Json = False, verbose: Verbose =
 
     with _as_user(token) as (rt, session, actor):
         page = _page(list_datasets(rt=rt, session=session, actor=actor), DatasetPublic)
-    render(page, as_json=as_json, columns=["id", "name", "team", "uploader", "status", "records", "redacted_sha256"])
+    render(
+        page,
+        as_json=as_json,
+        columns=["id", "name", "team", "uploader", "status", "records", "redacted_sha256"],
+    )
 
 
 @datasets_app.command("show")
 @handles_errors
-def datasets_show(dataset_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+def datasets_show(
+    dataset_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False
+) -> None:
     """Show a dataset, its scan report and its reviews."""
     from gateway.services.datasets import get_dataset, list_approvals
 
     with _as_user(token) as (rt, session, actor):
         dataset = get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
-        reviews = [ApprovalPublic.model_validate(a) for a in list_approvals(session=session, dataset_id=dataset_id)]
-    render({**DatasetPublic.model_validate(dataset).model_dump(mode="json"), "reviews": reviews}, as_json=as_json)
+        reviews = [
+            ApprovalPublic.model_validate(a) for a in list_approvals(session=session, dataset_id=dataset_id)
+        ]
+    render(
+        {**DatasetPublic.model_validate(dataset).model_dump(mode="json"), "reviews": reviews}, as_json=as_json
+    )
 
 
 @datasets_app.command("download")
@@ -253,14 +274,18 @@ def datasets_download(
         path = dataset_file(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
         data = path.read_bytes()
     output.write_bytes(data)
-    render({"id": dataset_id, "status": "downloaded", "path": str(output), "bytes": len(data)}, as_json=as_json)
+    render(
+        {"id": dataset_id, "status": "downloaded", "path": str(output), "bytes": len(data)}, as_json=as_json
+    )
 
 
 def _review(dataset_id: str, verdict: Verdict, note: str, token: str | None, as_json: bool) -> None:
     from gateway.services.datasets import review_dataset
 
     with _as_user(token) as (rt, session, actor):
-        approval = review_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id, verdict=verdict, note=note)
+        approval = review_dataset(
+            rt=rt, session=session, actor=actor, dataset_id=dataset_id, verdict=verdict, note=note
+        )
     public = ApprovalPublic.model_validate(approval)
     public.status = verdict.value
     render(public, as_json=as_json)
@@ -328,18 +353,31 @@ def jobs_submit(
     )
     with _as_user(token) as (rt, session, actor):
         result = submit_job(
-            rt=rt, session=session, actor=actor, dataset_id=dataset, base_model=base_model, config=config, dry_run=dry_run
+            rt=rt,
+            session=session,
+            actor=actor,
+            dataset_id=dataset,
+            base_model=base_model,
+            config=config,
+            dry_run=dry_run,
         )
     decision = result.decision.model_dump(mode="json")
     if result.job is None:
-        doc: dict[str, Any] = {"id": None, "status": "allowed" if result.decision.allow else "denied", "dry_run": True}
+        doc: dict[str, Any] = {
+            "id": None,
+            "status": "allowed" if result.decision.allow else "denied",
+            "dry_run": True,
+        }
         doc["decision"] = decision
         render(doc, as_json=as_json)
         if not result.decision.allow:
             raise typer.Exit(1)
         return
     render(
-        {**JobPublic.model_validate(result.job).model_dump(mode="json"), "decision": {**decision, "id": result.decision_id}},
+        {
+            **JobPublic.model_validate(result.job).model_dump(mode="json"),
+            "decision": {**decision, "id": result.decision_id},
+        },
         as_json=as_json,
     )
 
@@ -352,7 +390,9 @@ def jobs_list(token: Token = None, as_json: Json = False, verbose: Verbose = Fal
 
     with _as_user(token) as (rt, session, actor):
         page = _page(list_jobs(rt=rt, session=session, actor=actor), JobPublic)
-    render(page, as_json=as_json, columns=["id", "dataset_id", "submitter", "base_model", "status", "adapter_id"])
+    render(
+        page, as_json=as_json, columns=["id", "dataset_id", "submitter", "base_model", "status", "adapter_id"]
+    )
 
 
 @jobs_app.command("show")
@@ -381,7 +421,10 @@ def jobs_logs(job_id: str, token: Token = None, as_json: Json = False, verbose: 
     for event in page.data:
         d = event.data
         if event.kind == "step":
-            line = f"step {d.get('step')}/{d.get('steps')}  loss {d.get('loss', 0):.4f}  {d.get('tokens_per_s', 0):.0f} tok/s"
+            line = (
+                f"step {d.get('step')}/{d.get('steps')}  loss {d.get('loss', 0):.4f}  "
+                f"{d.get('tokens_per_s', 0):.0f} tok/s"
+            )
         else:
             line = ", ".join(f"{k}={v}" for k, v in d.items() if k != "event")
         err.print(f"{event.time:%H:%M:%S} {event.kind:<9} {line}", highlight=False)
@@ -401,11 +444,14 @@ def worker(
 
     from gateway.worker import run_worker
 
-    with _as_user(token) as (rt, _session, actor):
-        pass
+    rt, actor = _login(token)
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
-        console=err, disable=as_json,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=as_json,
     )
     tasks: dict[str, Any] = {}
 
@@ -442,7 +488,9 @@ def adapters_list(token: Token = None, as_json: Json = False, verbose: Verbose =
 
 @adapters_app.command("show")
 @handles_errors
-def adapters_show(adapter_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+def adapters_show(
+    adapter_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False
+) -> None:
     """Show an adapter: files with SHA-256, signature, metrics."""
     from gateway.services.adapters import get_adapter
 
@@ -481,7 +529,13 @@ def audit_export(
         lineage = export_lineage(rt=rt, session=session, actor=actor, adapter_id=adapter, fmt=fmt)
     output.write_text(json.dumps(lineage, indent=2) + "\n")
     render(
-        {"id": adapter, "status": "exported", "format": fmt, "path": str(output), "log_entries": lineage["log"]["size"]},
+        {
+            "id": adapter,
+            "status": "exported",
+            "format": fmt,
+            "path": str(output),
+            "log_entries": lineage["log"]["size"],
+        },
         as_json=as_json,
     )
 
@@ -501,7 +555,9 @@ def serve(
 
     rt = _runtime()
     rt.require_initialised()
-    uvicorn.run(create_app(rt.settings), host=host, port=port, log_level=os.environ.get("FTGATE_UVICORN_LOG", "info"))
+    uvicorn.run(
+        create_app(rt.settings), host=host, port=port, log_level=os.environ.get("FTGATE_UVICORN_LOG", "info")
+    )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,9 @@ def verify(*, rt: Runtime, session: Session, actor: User) -> dict[str, Any]:
     }
 
 
-def export_lineage(*, rt: Runtime, session: Session, actor: User, adapter_id: str, fmt: str) -> dict[str, Any]:
+def export_lineage(
+    *, rt: Runtime, session: Session, actor: User, adapter_id: str, fmt: str
+) -> dict[str, Any]:
     authorize(rt=rt, actor=actor, action="audit.export", resource_type="adapter")
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(f"unknown export format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}")

@@ -54,7 +54,9 @@ def add_model(*, rt: Runtime, session: Session, actor: User, name: str, path: Pa
     elif path.is_dir() and (path / "config.json").exists():
         ref = BaseModelRef(name=name, path=path)
     else:
-        raise InvalidInput(f"{path} is neither a GGUF file nor a Hugging Face model directory with config.json")
+        raise InvalidInput(
+            f"{path} is neither a GGUF file nor a Hugging Face model directory with config.json"
+        )
     return _register(session=session, actor=actor.name, ref=ref)
 
 

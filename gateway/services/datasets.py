@@ -128,7 +128,9 @@ def upload_dataset(
         if created:
             rt.blobs.remove(redacted_sha256)
         raise
-    log.info("dataset.uploaded", dataset_id=dataset.id, records=dataset.records, redacted_sha256=redacted_sha256)
+    log.info(
+        "dataset.uploaded", dataset_id=dataset.id, records=dataset.records, redacted_sha256=redacted_sha256
+    )
     return dataset
 
 
@@ -145,7 +147,9 @@ def list_datasets(*, rt: Runtime, session: Session, actor: User) -> list[Dataset
     return list(session.exec(query))
 
 
-def get_dataset(*, rt: Runtime, session: Session, actor: User, dataset_id: str, action: str = "datasets.read") -> Dataset:
+def get_dataset(
+    *, rt: Runtime, session: Session, actor: User, dataset_id: str, action: str = "datasets.read"
+) -> Dataset:
     dataset = session.get(Dataset, dataset_id)
     if dataset is None:
         raise NotFound(f"no dataset {dataset_id!r}")
@@ -157,7 +161,9 @@ def get_dataset(*, rt: Runtime, session: Session, actor: User, dataset_id: str, 
 
 def dataset_file(*, rt: Runtime, session: Session, actor: User, dataset_id: str) -> Path:
     """The redacted JSONL, re-hashed before it is handed out."""
-    dataset = get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id, action="datasets.download")
+    dataset = get_dataset(
+        rt=rt, session=session, actor=actor, dataset_id=dataset_id, action="datasets.download"
+    )
     return rt.blobs.open_verified(dataset.redacted_sha256)
 
 

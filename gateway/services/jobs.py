@@ -32,7 +32,9 @@ def parse_config(values: dict[str, Any]) -> TrainConfig:
         return TrainConfig(**{k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
         problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise InvalidInput("invalid training settings: " + "; ".join(problems), details={"errors": problems}) from None
+        raise InvalidInput(
+            "invalid training settings: " + "; ".join(problems), details={"errors": problems}
+        ) from None
 
 
 def training_input(
@@ -80,8 +82,12 @@ def submit_job(
     dataset = session.get(Dataset, dataset_id)
     if dataset is None:
         raise NotFound(f"no dataset {dataset_id!r}")
-    authorize(rt=rt, actor=actor, action="jobs.submit", resource_type="job", team=dataset.team, owner=actor.name)
-    policy_input = training_input(session=session, actor=actor, dataset=dataset, base_model=base_model, config=config)
+    authorize(
+        rt=rt, actor=actor, action="jobs.submit", resource_type="job", team=dataset.team, owner=actor.name
+    )
+    policy_input = training_input(
+        session=session, actor=actor, dataset=dataset, base_model=base_model, config=config
+    )
     decision = rt.policy.decide("ftgate.training", policy_input)
     if dry_run:
         return SubmitResult(decision=decision, decision_id=None, job=None)
@@ -147,4 +153,3 @@ def job_events(*, rt: Runtime, session: Session, actor: User, job_id: str, after
         .order_by(col(JobEvent.id))
     )
     return list(session.exec(query))
-

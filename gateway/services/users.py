@@ -90,7 +90,9 @@ def add_user(*, rt: Runtime, session: Session, actor: User, name: str, role: str
     try:
         role_ = Role(role)
     except ValueError:
-        raise InvalidInput(f"unknown role {role!r}: choose one of {', '.join(r.value for r in Role)}") from None
+        raise InvalidInput(
+            f"unknown role {role!r}: choose one of {', '.join(r.value for r in Role)}"
+        ) from None
     name, team = name.strip(), team.strip()
     if not name or not team:
         raise InvalidInput("user name and team must not be empty")

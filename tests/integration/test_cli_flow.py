@@ -46,14 +46,27 @@ def test_governed_fine_tune_end_to_end(home: Home, tmp_path: Path) -> None:
 
     # A dry run decides and creates nothing.
     before = audit_count(home)
-    dry = cli("jobs", "submit", "--dataset", ds["id"], "--base-model", "tiny-llama", "--dry-run", token=home.alice)
+    dry = cli(
+        "jobs", "submit", "--dataset", ds["id"], "--base-model", "tiny-llama", "--dry-run", token=home.alice
+    )
     assert dry["status"] == "allowed" and dry["decision"]["allow"] is True
     assert audit_count(home) == before
     assert cli("jobs", "list", token=home.alice)["count"] == 0
 
     job = cli(
-        "jobs", "submit", "--dataset", ds["id"], "--base-model", "tiny-llama",
-        "--max-steps", "4", "--max-seq-len", "128", "--seed", "3", token=home.alice,
+        "jobs",
+        "submit",
+        "--dataset",
+        ds["id"],
+        "--base-model",
+        "tiny-llama",
+        "--max-steps",
+        "4",
+        "--max-seq-len",
+        "128",
+        "--seed",
+        "3",
+        token=home.alice,
     )
     assert job["status"] == "queued"
     assert len(job["decision"]["bundle_sha256"]) == 64
@@ -77,7 +90,17 @@ def test_governed_fine_tune_end_to_end(home: Home, tmp_path: Path) -> None:
     assert verified["status"] == "verified" and verified["entries"] > 10
 
     lineage_file = tmp_path / "lineage.json"
-    cli("audit", "export", "--adapter", adapter["id"], "--format", "json", "-o", str(lineage_file), token=home.carol)
+    cli(
+        "audit",
+        "export",
+        "--adapter",
+        adapter["id"],
+        "--format",
+        "json",
+        "-o",
+        str(lineage_file),
+        token=home.carol,
+    )
     lineage = json.loads(lineage_file.read_text())
     assert lineage["dataset"]["raw_sha256"] == ds["raw_sha256"]
     assert lineage["dataset"]["redacted_sha256"] == ds["redacted_sha256"]
@@ -97,7 +120,16 @@ def test_governed_fine_tune_end_to_end(home: Home, tmp_path: Path) -> None:
 def test_training_request_is_denied_with_every_reason_and_creates_no_job(home: Home) -> None:
     ds = upload(home)
     denied = home.cli(
-        "jobs", "submit", "--dataset", ds["id"], "--base-model", "gpt-17", "--lora-r", "512", token=home.alice, ok=False
+        "jobs",
+        "submit",
+        "--dataset",
+        ds["id"],
+        "--base-model",
+        "gpt-17",
+        "--lora-r",
+        "512",
+        token=home.alice,
+        ok=False,
     )
     codes = {r["code"] for r in denied["error"]["details"]["reasons"]}
     assert {"DATASET_NOT_APPROVED", "BASE_MODEL_NOT_REGISTERED"} <= codes, codes
@@ -106,18 +138,31 @@ def test_training_request_is_denied_with_every_reason_and_creates_no_job(home: H
 
     # The approver who uploaded nothing may approve; a submitter from another team may not train on it.
     home.cli("datasets", "approve", ds["id"], "--note", "ok", token=home.bob)
-    other = home.cli("jobs", "submit", "--dataset", ds["id"], "--base-model", "tiny-llama", token=home.mallory, ok=False)
+    other = home.cli(
+        "jobs", "submit", "--dataset", ds["id"], "--base-model", "tiny-llama", token=home.mallory, ok=False
+    )
     assert other["error"]["code"] in {"forbidden", "policy_denied"}
     assert home.cli("jobs", "list", token=home.admin)["count"] == 0
 
 
 def test_knowledge_purpose_is_refused_with_the_reason(home: Home) -> None:
     refused = home.cli(
-        "datasets", "upload", str(EXAMPLE), "--name", "facts", "--purpose", "knowledge",
-        "--classification", "internal", token=home.alice, ok=False,
+        "datasets",
+        "upload",
+        str(EXAMPLE),
+        "--name",
+        "facts",
+        "--purpose",
+        "knowledge",
+        "--classification",
+        "internal",
+        token=home.alice,
+        ok=False,
     )
     assert refused["error"]["code"] == "dataset_rejected"
     reasons = refused["error"]["details"]["reasons"]
     assert any("RAG" in r["message"] or "retrieval" in r["message"].lower() for r in reasons)
     assert home.cli("datasets", "list", token=home.alice)["count"] == 0
-    assert not (home.path / "blobs").exists() or not any(p.is_file() for p in (home.path / "blobs").rglob("*"))
+    assert not (home.path / "blobs").exists() or not any(
+        p.is_file() for p in (home.path / "blobs").rglob("*")
+    )

@@ -33,17 +33,25 @@ class Api:
 
 
 @pytest.fixture
-def api_env(tmp_path: Path, policy_dir: Path, tiny_model: BaseModelRef) -> Iterator[tuple[Api, Runtime, dict[str, str]]]:
+def api_env(
+    tmp_path: Path, policy_dir: Path, tiny_model: BaseModelRef
+) -> Iterator[tuple[Api, Runtime, dict[str, str]]]:
     rt = Runtime(Settings(home=tmp_path / "home", policy_dir=policy_dir))
     admin = init_home(rt=rt)["token"]
     client = TestClient(create_app(runtime=rt))
     api = Api(client)
     tokens = {"admin": admin}
-    for name, role, team in [("alice", "submitter", "default"), ("bob", "approver", "compliance"), ("carol", "auditor", "audit")]:
+    for name, role, team in [
+        ("alice", "submitter", "default"),
+        ("bob", "approver", "compliance"),
+        ("carol", "auditor", "audit"),
+    ]:
         r = client.post("/v1/users", headers=api.as_(admin), json={"name": name, "role": role, "team": team})
         assert r.status_code == 201, r.text
         tokens[name] = r.json()["token"]
-    r = client.post("/v1/models", headers=api.as_(admin), json={"name": "tiny-llama", "path": str(tiny_model.path)})
+    r = client.post(
+        "/v1/models", headers=api.as_(admin), json={"name": "tiny-llama", "path": str(tiny_model.path)}
+    )
     assert r.status_code == 201, r.text
     yield api, rt, tokens
 
@@ -102,7 +110,9 @@ def test_flow_over_http(api_env: tuple[Api, Runtime, dict[str, str]]) -> None:
         (b'{"prompt": "\xff\xfe", "completion": "x"}\n', "UTF-8"),
     ],
 )
-def test_bad_upload_is_422_and_leaves_nothing(api_env: tuple[Api, Runtime, dict[str, str]], content: bytes, fragment: str) -> None:
+def test_bad_upload_is_422_and_leaves_nothing(
+    api_env: tuple[Api, Runtime, dict[str, str]], content: bytes, fragment: str
+) -> None:
     api, _, t = api_env
     before = api.client.get("/v1/audit/verify", headers=api.as_(t["carol"])).json()["entries"]
     r = api.upload(t["alice"], content)
@@ -122,7 +132,9 @@ def test_auth_roles_and_unknown_ids(api_env: tuple[Api, Runtime, dict[str, str]]
     assert r.status_code == 403 and "datasets.upload" in r.json()["detail"]["message"]
     r = c.get("/v1/jobs/job_nope", headers=api.as_(t["alice"]))
     assert r.status_code == 404 and "job_nope" in r.json()["detail"]["message"]
-    r = c.post("/v1/jobs", headers=api.as_(t["alice"]), json={"dataset_id": "ds_nope", "config": {"lora_r": 0}})
+    r = c.post(
+        "/v1/jobs", headers=api.as_(t["alice"]), json={"dataset_id": "ds_nope", "config": {"lora_r": 0}}
+    )
     assert r.status_code == 422 and "lora_r" in r.json()["detail"]["message"]
     r = c.post("/v1/users", headers=api.as_(t["alice"]), json={"name": "eve", "role": "admin"})
     assert r.status_code == 403

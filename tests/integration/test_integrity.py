@@ -22,8 +22,16 @@ from gateway.settings import Settings
 
 def _upload(home: Home) -> dict:
     return home.cli(
-        "datasets", "upload", str(EXAMPLE), "--name", "chats", "--purpose", "style",
-        "--classification", "internal", token=home.alice,
+        "datasets",
+        "upload",
+        str(EXAMPLE),
+        "--name",
+        "chats",
+        "--purpose",
+        "style",
+        "--classification",
+        "internal",
+        token=home.alice,
     )
 
 
@@ -59,7 +67,17 @@ def test_verify_names_the_first_altered_entry(home: Home, statement: str, names:
 def test_worker_refuses_data_that_changed_after_approval(home: Home) -> None:
     ds = _upload(home)
     home.cli("datasets", "approve", ds["id"], "--note", "ok", token=home.bob)
-    job = home.cli("jobs", "submit", "--dataset", ds["id"], "--base-model", "tiny-llama", "--max-steps", "1", token=home.alice)
+    job = home.cli(
+        "jobs",
+        "submit",
+        "--dataset",
+        ds["id"],
+        "--base-model",
+        "tiny-llama",
+        "--max-steps",
+        "1",
+        token=home.alice,
+    )
     blob = next(p for p in (home.path / "blobs").rglob(ds["redacted_sha256"]))
     blob.chmod(0o644)
     blob.write_bytes(blob.read_bytes().replace(b"<PERSON_1>", b"Maria Gonzalez"))
@@ -76,7 +94,9 @@ def test_worker_refuses_data_that_changed_after_approval(home: Home) -> None:
 
 
 def _break(policy_dir: Path) -> None:
-    (policy_dir / "ftgate" / "authz" / "authz.rego").write_text("package ftgate.authz\n\nthis is not rego {\n")
+    (policy_dir / "ftgate" / "authz" / "authz.rego").write_text(
+        "package ftgate.authz\n\nthis is not rego {\n"
+    )
 
 
 def test_broken_policy_refuses_to_start(home: Home, policy_dir: Path) -> None:
@@ -113,7 +133,12 @@ def test_scanner_failure_refuses_the_upload_and_stores_nothing(home: Home) -> No
     with rt.session() as session, pytest.raises(RedactionError, match="scanner failed"):
         alice = authenticate(session=session, token=home.alice)
         upload_dataset(
-            rt=rt, session=session, actor=alice, data=EXAMPLE.read_bytes(), name="x", purpose="style",
+            rt=rt,
+            session=session,
+            actor=alice,
+            data=EXAMPLE.read_bytes(),
+            name="x",
+            purpose="style",
             classification="internal",
         )
     assert audit_count(home) == before
@@ -125,7 +150,20 @@ def test_scanner_failure_refuses_the_upload_and_stores_nothing(home: Home) -> No
     [
         (["datasets", "show", "ds_missing"], "not_found"),
         (["jobs", "show", "job_missing"], "not_found"),
-        (["datasets", "upload", "/nonexistent.jsonl", "--name", "x", "--purpose", "style", "--classification", "internal"], "invalid_input"),
+        (
+            [
+                "datasets",
+                "upload",
+                "/nonexistent.jsonl",
+                "--name",
+                "x",
+                "--purpose",
+                "style",
+                "--classification",
+                "internal",
+            ],
+            "invalid_input",
+        ),
         (["users", "add", "zed", "--role", "superuser"], "forbidden"),
     ],
 )

@@ -66,8 +66,15 @@ def test_flow_on_postgres(pg_runtime: Runtime, tiny_model: BaseModelRef) -> None
 
     tokens = {}
     for name, role in [("alice", "submitter"), ("bob", "approver")]:
-        tokens[name] = c.post("/v1/users", headers=h(admin), json={"name": name, "role": role}).json()["token"]
-    assert c.post("/v1/models", headers=h(admin), json={"name": "tiny-llama", "path": str(tiny_model.path)}).status_code == 201
+        tokens[name] = c.post("/v1/users", headers=h(admin), json={"name": name, "role": role}).json()[
+            "token"
+        ]
+    assert (
+        c.post(
+            "/v1/models", headers=h(admin), json={"name": "tiny-llama", "path": str(tiny_model.path)}
+        ).status_code
+        == 201
+    )
     r = c.post(
         "/v1/datasets",
         headers=h(tokens["alice"]),
@@ -76,7 +83,10 @@ def test_flow_on_postgres(pg_runtime: Runtime, tiny_model: BaseModelRef) -> None
     )
     assert r.status_code == 201, r.text
     ds = r.json()
-    assert c.post(f"/v1/datasets/{ds['id']}/approve", headers=h(tokens["bob"]), json={"note": "ok"}).status_code == 201
+    assert (
+        c.post(f"/v1/datasets/{ds['id']}/approve", headers=h(tokens["bob"]), json={"note": "ok"}).status_code
+        == 201
+    )
     body = {"dataset_id": ds["id"], "base_model": "tiny-llama", "config": {"max_steps": 1, "max_seq_len": 64}}
     assert c.post("/v1/jobs", headers=h(tokens["alice"]), json=body).status_code == 201
     with rt.session() as session:

@@ -26,7 +26,10 @@ def session(tmp_path) -> Iterator[Session]:
 
 
 def entries(session: Session) -> list[AuditEntry]:
-    return [AuditEntry.model_validate(e.model_dump()) for e in session.exec(select(AuditEntry).order_by(AuditEntry.seq))]
+    return [
+        AuditEntry.model_validate(e.model_dump())
+        for e in session.exec(select(AuditEntry).order_by(AuditEntry.seq))
+    ]
 
 
 def test_chain_links_and_verifies(session: Session) -> None:
@@ -66,8 +69,13 @@ def test_recomputed_forgery_still_breaks_the_next_link(session: Session) -> None
     forged = rows[1]
     forged.payload = '{"n":42,"text":"é"}'
     forged.entry_hash = log.entry_digest(
-        seq=forged.seq, time=forged.time, actor=forged.actor, action=forged.action,
-        subject=forged.subject, payload={"n": 42, "text": "é"}, prev_hash=forged.prev_hash,
+        seq=forged.seq,
+        time=forged.time,
+        actor=forged.actor,
+        action=forged.action,
+        subject=forged.subject,
+        payload={"n": 42, "text": "é"},
+        prev_hash=forged.prev_hash,
     )
     with pytest.raises(AuditVerificationError) as info:
         verify_entries(rows)

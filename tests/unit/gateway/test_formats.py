@@ -62,4 +62,6 @@ def test_errors_list_line_numbers() -> None:
 
 def test_round_trip_keeps_key_order_and_unicode() -> None:
     record = {"prompt": "café ✓", "completion": "ok", "a": 1}
-    assert to_jsonl([record]) == (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    assert (
+        to_jsonl([record]) == (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    )
