@@ -181,3 +181,38 @@ def test_uninitialised_home_says_so(tmp_path: Path) -> None:
     cli = Cli(env={"FTGATE_HOME": str(tmp_path / "nowhere")})
     out = cli("datasets", "list", token="x", ok=False)
     assert "ftgate init" in out["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        (b"", "empty"),
+        (b'{"messages": [}\n', "not valid JSON"),
+        (b'{"prompt": "a", "completion": "b"}\n{"prompt": 7, "completion": "b"}\n', "line 2"),
+        (b"\xc3\x28 invalid utf-8\n", "UTF-8"),
+        (b"prompt,completion\nhi,there\n", "not valid JSON"),
+    ],
+)
+def test_cli_bad_file_is_refused_and_leaves_nothing(
+    home: Home, tmp_path: Path, content: bytes, fragment: str
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(content)
+    before = audit_count(home)
+    out = home.cli(
+        "datasets",
+        "upload",
+        str(bad),
+        "--name",
+        "bad",
+        "--purpose",
+        "style",
+        "--classification",
+        "internal",
+        token=home.alice,
+        ok=False,
+    )
+    assert out["error"]["code"] == "invalid_input" and fragment in out["error"]["message"]
+    assert home.cli("datasets", "list", token=home.alice)["count"] == 0
+    assert audit_count(home) == before
+    assert not (home.path / "blobs").exists()
