@@ -1,0 +1,84 @@
+"""Upload, review and download datasets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
+from gateway.models import ApprovalPublic, DatasetPublic, Page, Verdict
+from gateway.services import datasets
+
+router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
+
+
+class ReviewIn(BaseModel):
+    note: str = Field(description="Why; kept in the audit log.")
+
+
+class DatasetDetail(DatasetPublic):
+    reviews: list[ApprovalPublic]
+
+
+@router.post("", status_code=201, response_model=DatasetPublic)
+def upload_dataset(
+    rt: RuntimeDep,
+    session: SessionDep,
+    user: CurrentUser,
+    file: Annotated[UploadFile, File(description="JSONL: chat or prompt/completion records.")],
+    name: Annotated[str, Form()],
+    purpose: Annotated[str, Form()],
+    classification: Annotated[str, Form()],
+) -> Any:
+    return datasets.upload_dataset(
+        rt=rt,
+        session=session,
+        actor=user,
+        data=file.file.read(),
+        name=name,
+        purpose=purpose,
+        classification=classification,
+    )
+
+
+@router.get("", response_model=Page[DatasetPublic])
+def list_datasets(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    found = datasets.list_datasets(rt=rt, session=session, actor=user)
+    return {"data": found, "count": len(found)}
+
+
+@router.get("/{dataset_id}", response_model=DatasetDetail)
+def show_dataset(dataset_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    dataset = datasets.get_dataset(rt=rt, session=session, actor=user, dataset_id=dataset_id)
+    reviews = datasets.list_approvals(session=session, dataset_id=dataset_id)
+    return {**DatasetPublic.model_validate(dataset).model_dump(), "reviews": reviews}
+
+
+@router.get("/{dataset_id}/download", response_class=FileResponse)
+def download_dataset(dataset_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    path = datasets.dataset_file(rt=rt, session=session, actor=user, dataset_id=dataset_id)
+    return FileResponse(path, media_type="application/jsonl", filename=f"{dataset_id}.redacted.jsonl")
+
+
+def _review(rt: Any, session: Any, user: Any, dataset_id: str, verdict: Verdict, note: str) -> dict[str, Any]:
+    approval = datasets.review_dataset(
+        rt=rt, session=session, actor=user, dataset_id=dataset_id, verdict=verdict, note=note
+    )
+    return {**approval.model_dump(), "status": approval.verdict.value}
+
+
+@router.post("/{dataset_id}/approve", status_code=201, response_model=ApprovalPublic)
+def approve_dataset(
+    dataset_id: str, body: ReviewIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
+) -> Any:
+    return _review(rt, session, user, dataset_id, Verdict.approved, body.note)
+
+
+@router.post("/{dataset_id}/reject", status_code=201, response_model=ApprovalPublic)
+def reject_dataset(
+    dataset_id: str, body: ReviewIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
+) -> Any:
+    return _review(rt, session, user, dataset_id, Verdict.rejected, body.note)

@@ -1,0 +1,59 @@
+"""Training requests and their progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
+from gateway.models import JobEventPublic, JobPublic, Page
+from gateway.services import jobs
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+
+class JobIn(BaseModel):
+    dataset_id: str
+    base_model: str = "smollm2-135m-instruct"
+    config: dict[str, Any] = Field(default_factory=dict, description="Training settings (see TrainConfig).")
+    dry_run: bool = False
+
+
+@router.post("", status_code=201)
+def submit_job(body: JobIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    """Decide a training request; 201 with the queued job, or 200 with the decision for a dry run."""
+    config = jobs.parse_config(body.config)
+    result = jobs.submit_job(
+        rt=rt,
+        session=session,
+        actor=user,
+        dataset_id=body.dataset_id,
+        base_model=body.base_model,
+        config=config,
+        dry_run=body.dry_run,
+    )
+    decision = {**result.decision.model_dump(mode="json"), "id": result.decision_id}
+    if result.job is None:
+        status = "allowed" if result.decision.allow else "denied"
+        return JSONResponse({"id": None, "status": status, "dry_run": True, "decision": decision})
+    return {**JobPublic.model_validate(result.job).model_dump(mode="json"), "decision": decision}
+
+
+@router.get("", response_model=Page[JobPublic])
+def list_jobs(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    found = jobs.list_jobs(rt=rt, session=session, actor=user)
+    return {"data": found, "count": len(found)}
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+def show_job(job_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    return jobs.get_job(rt=rt, session=session, actor=user, job_id=job_id)
+
+
+@router.get("/{job_id}/events", response_model=Page[JobEventPublic])
+def job_events(job_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser, after: int = 0) -> Any:
+    found = jobs.job_events(rt=rt, session=session, actor=user, job_id=job_id, after=after)
+    return {"data": found, "count": len(found)}

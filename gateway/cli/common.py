@@ -1,0 +1,80 @@
+"""What every command shares: options, error handling, the runtime and the caller's identity."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
+
+from audit.errors import AuditError
+from gateway.cli.output import emit_json, err
+from gateway.errors import FtgateError, InvalidInput
+from gateway.logging import configure_logging
+from gateway.models import Page, User
+from gateway.runtime import Runtime
+from gateway.settings import Settings
+from trainer.errors import TrainerError
+
+Json = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
+Token = Annotated[
+    str | None, typer.Option("--token", envvar="FTGATE_TOKEN", help="Your API token.", show_default=False)
+]
+Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Show error details.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handles_errors(func: F) -> F:
+    """Catch every ftgate error once: one clear line (details with -v), JSON error with --json, exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (FtgateError, AuditError, TrainerError) as exc:
+            code = getattr(exc, "code", "error")
+            message = getattr(exc, "message", str(exc))
+            details = getattr(exc, "details", None)
+            if kwargs.get("as_json"):
+                emit_json({"error": {"code": code, "message": message, "details": details}})
+            err.print(f"[red]error[/red] ({code}): {message}", highlight=False)
+            if details and kwargs.get("verbose"):
+                err.print(details)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def runtime() -> Runtime:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise InvalidInput(f"bad configuration: {exc.errors()[0]['msg']}") from None
+    configure_logging(settings.log_level)
+    return Runtime(settings)
+
+
+@contextmanager
+def as_user(token: str | None) -> Iterator[tuple[Runtime, Session, User]]:
+    """One transaction on behalf of the token's user."""
+    from gateway.services.users import authenticate
+
+    rt = runtime()
+    rt.require_initialised()
+    with rt.session() as session:
+        yield rt, session, authenticate(session=session, token=token)
+
+
+def login(token: str | None) -> tuple[Runtime, User]:
+    """The token's user, for long-running commands that open their own transactions."""
+    with as_user(token) as (rt, _session, user):
+        return rt, user
+
+
+def to_page(items: list[Any], model: type[BaseModel]) -> Page[Any]:
+    return Page(data=[model.model_validate(i) for i in items], count=len(items))

@@ -1,0 +1,142 @@
+"""`ftgate datasets`: upload, review and download training data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.cli.common import Json, Token, Verbose, as_user, handles_errors, to_page
+from gateway.cli.output import err, render
+from gateway.errors import InvalidInput
+from gateway.models import (
+    ApprovalPublic,
+    DatasetPublic,
+    Verdict,
+)
+
+app = typer.Typer(help="Upload, review and download training data.", no_args_is_help=True)
+
+
+@app.command("upload")
+@handles_errors
+def datasets_upload(
+    file: Annotated[Path, typer.Argument(help="JSONL: OpenAI chat records or prompt/completion records.")],
+    name: Annotated[str, typer.Option(help="A name for the dataset.")],
+    purpose: Annotated[str, typer.Option(help="style | format | behaviour | task")],
+    classification: Annotated[str, typer.Option(help="public | internal | confidential | restricted")],
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Validate, redact (Presidio) and admit a training file; only the redacted JSONL is kept."""
+    from gateway.services.datasets import upload_dataset
+
+    if not file.is_file():
+        raise InvalidInput(f"{file}: no such file")
+    with as_user(token) as (rt, session, actor):
+        if not as_json:
+            err.print(f"Scanning {file.name} for PII ...")
+        dataset = upload_dataset(
+            rt=rt,
+            session=session,
+            actor=actor,
+            data=file.read_bytes(),
+            name=name,
+            purpose=purpose,
+            classification=classification,
+        )
+    render(DatasetPublic.model_validate(dataset), as_json=as_json)
+
+
+@app.command("list")
+@handles_errors
+def datasets_list(token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+    """List datasets you may see."""
+    from gateway.services.datasets import list_datasets
+
+    with as_user(token) as (rt, session, actor):
+        page = to_page(list_datasets(rt=rt, session=session, actor=actor), DatasetPublic)
+    render(
+        page,
+        as_json=as_json,
+        columns=["id", "name", "team", "uploader", "status", "records", "redacted_sha256"],
+    )
+
+
+@app.command("show")
+@handles_errors
+def datasets_show(
+    dataset_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False
+) -> None:
+    """Show a dataset, its scan report and its reviews."""
+    from gateway.services.datasets import get_dataset, list_approvals
+
+    with as_user(token) as (rt, session, actor):
+        dataset = get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
+        reviews = [
+            ApprovalPublic.model_validate(a) for a in list_approvals(session=session, dataset_id=dataset_id)
+        ]
+    render(
+        {**DatasetPublic.model_validate(dataset).model_dump(mode="json"), "reviews": reviews}, as_json=as_json
+    )
+
+
+@app.command("download")
+@handles_errors
+def datasets_download(
+    dataset_id: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the redacted JSONL.")],
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Write the redacted JSONL (checked against its hash first)."""
+    from gateway.services.datasets import dataset_file
+
+    with as_user(token) as (rt, session, actor):
+        path = dataset_file(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
+        data = path.read_bytes()
+    output.write_bytes(data)
+    render(
+        {"id": dataset_id, "status": "downloaded", "path": str(output), "bytes": len(data)}, as_json=as_json
+    )
+
+
+def _review(dataset_id: str, verdict: Verdict, note: str, token: str | None, as_json: bool) -> None:
+    from gateway.services.datasets import review_dataset
+
+    with as_user(token) as (rt, session, actor):
+        approval = review_dataset(
+            rt=rt, session=session, actor=actor, dataset_id=dataset_id, verdict=verdict, note=note
+        )
+    public = ApprovalPublic.model_validate(approval)
+    public.status = verdict.value
+    render(public, as_json=as_json)
+
+
+@app.command("approve")
+@handles_errors
+def datasets_approve(
+    dataset_id: str,
+    note: Annotated[str, typer.Option(help="Why; kept in the audit log.")],
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Approve a dataset's current redacted content (not your own upload)."""
+    _review(dataset_id, Verdict.approved, note, token, as_json)
+
+
+@app.command("reject")
+@handles_errors
+def datasets_reject(
+    dataset_id: str,
+    note: Annotated[str, typer.Option(help="Why; kept in the audit log.")],
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Reject a dataset."""
+    _review(dataset_id, Verdict.rejected, note, token, as_json)

@@ -1,0 +1,44 @@
+"""`ftgate users`: users and their tokens (admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gateway.cli.common import Json, Token, Verbose, as_user, handles_errors, to_page
+from gateway.cli.output import render
+from gateway.models import (
+    UserPublic,
+)
+
+app = typer.Typer(help="Users and their tokens (admin).", no_args_is_help=True)
+
+
+@app.command("add")
+@handles_errors
+def users_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="submitter | approver | auditor | admin")],
+    team: Annotated[str, typer.Option(help="The user's team.")] = "default",
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Add a user and print their token once."""
+    from gateway.services.users import add_user
+
+    with as_user(token) as (rt, session, actor):
+        created = add_user(rt=rt, session=session, actor=actor, name=name, role=role, team=team)
+    render(created, as_json=as_json)
+
+
+@app.command("list")
+@handles_errors
+def users_list(token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+    """List users (tokens are never shown again)."""
+    from gateway.services.users import list_users
+
+    with as_user(token) as (rt, session, actor):
+        page = to_page(list_users(rt=rt, session=session, actor=actor), UserPublic)
+    render(page, as_json=as_json, columns=["id", "name", "role", "team"])
