@@ -1,8 +1,12 @@
-"""Policy decisions: one `PolicyEngine` interface, the embedded regorus backend, the policy bundle.
+"""Policy decisions: one `PolicyEngine` interface, the regorus and OPA backends, the policy bundle.
 
-engine = make_engine(settings)
+engine = make_engine(settings)                                  # OPA if FTGATE_OPA_URL is set
 decision = engine.decide("ftgate.training", training_input)   # never raises; denies on errors
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from gateway.policy.bundle import BundleFile, PolicyBundle
 from gateway.policy.engine import (
@@ -17,10 +21,14 @@ from gateway.policy.engine import (
 )
 from gateway.policy.regorus_backend import RegorusEngine
 
+if TYPE_CHECKING:
+    from gateway.policy.opa_backend import OpaEngine
+
 __all__ = [
     "ENGINE_ERROR",
     "BundleFile",
     "Decision",
+    "OpaEngine",
     "PolicyBundle",
     "PolicyEngine",
     "Reason",
@@ -30,3 +38,13 @@ __all__ = [
     "make_engine",
     "register_backend",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The OPA backend is imported on first use: opa-python-client (with aiohttp) takes some 150 ms
+    # to import, which commands that never decide should not pay.
+    if name == "OpaEngine":
+        from gateway.policy.opa_backend import OpaEngine
+
+        return OpaEngine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -189,10 +189,13 @@ def get_backend(name: str) -> type[PolicyEngine]:
 
 
 def make_engine(settings: Settings) -> PolicyEngine:
-    """The policy engine the settings ask for: the embedded regorus engine unless `opa_url` is set."""
+    """The policy engine the settings ask for: the OPA server at `opa_url` if set, else embedded regorus."""
+    # Imported here, not at the top: the backend modules import this one to subclass PolicyEngine
+    # (and opa-python-client costs a CLI command that never decides some 150 ms to import).
     if settings.opa_url:
-        raise ConfigError("OPA backend not available yet")
-    # Imported here, not at the top: the backend module imports this one to subclass PolicyEngine.
+        from gateway.policy import opa_backend  # noqa: F401 - registers "opa"
+
+        return get_backend("opa").from_settings(settings)
     from gateway.policy import regorus_backend  # noqa: F401 - registers "regorus"
 
     return get_backend("regorus").from_settings(settings)
