@@ -24,7 +24,7 @@ from gateway.store.blobs import BlobStore
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from gateway.policy.engine import PolicyEngine
+    from gateway.policy.archive import ArchivingPolicy
     from gateway.redaction.scanner import Scanner
 
 
@@ -46,10 +46,13 @@ class Runtime:
         return BlobStore(self.settings.blob_dir)
 
     @cached_property
-    def policy(self) -> PolicyEngine:
+    def policy(self) -> ArchivingPolicy:
+        """The configured policy engine; every bundle that decides something is archived for replay."""
+        from gateway.policy.archive import ArchivingPolicy, BundleArchive
         from gateway.policy.engine import make_engine as make_policy_engine
 
-        return make_policy_engine(self.settings)
+        archive = BundleArchive(self.settings.bundle_archive_dir)
+        return ArchivingPolicy(make_policy_engine(self.settings), archive)
 
     @cached_property
     def scanner(self) -> Scanner:

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
         return self.home / "adapters"
 
     @property
+    def bundle_archive_dir(self) -> Path:
+        return self.home / "policy-bundles"
+
+    @property
     def pseudonym_key_path(self) -> Path:
         return self.home / "pseudonym.key"
 

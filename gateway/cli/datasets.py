@@ -140,3 +140,18 @@ def datasets_reject(
 ) -> None:
     """Reject a dataset."""
     _review(dataset_id, Verdict.rejected, note, token, as_json)
+
+
+@app.command("check")
+@handles_errors
+def datasets_check(
+    dataset_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False
+) -> None:
+    """Would today's admission policy still admit this dataset? Every reason, with codes; creates nothing."""
+    from gateway.services.policy import check_dataset
+
+    with as_user(token) as (rt, session, actor):
+        result = check_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
+    render(result, as_json=as_json)
+    if result["status"] != "admissible":
+        raise typer.Exit(1)

@@ -34,6 +34,7 @@ actions := {
 	"worker.run",
 	"adapters.list", "adapters.read",
 	"audit.verify", "audit.export",
+	"policy.replay",
 }
 
 # METADATA
@@ -76,6 +77,7 @@ grants := {
 		"adapters.read": "any",
 		"audit.verify": "any",
 		"audit.export": "any",
+		"policy.replay": "any",
 	},
 	"admin": {
 		"users.add": "any",
@@ -91,6 +93,7 @@ grants := {
 		"adapters.read": "any",
 		"audit.verify": "any",
 		"audit.export": "any",
+		"policy.replay": "any",
 	},
 }
 

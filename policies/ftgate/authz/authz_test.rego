@@ -15,12 +15,12 @@ permitted := {
 	},
 	"auditor": {
 		"users.list", "models.list", "datasets.list", "datasets.read", "jobs.list", "jobs.read",
-		"adapters.list", "adapters.read", "audit.verify", "audit.export",
+		"adapters.list", "adapters.read", "audit.verify", "audit.export", "policy.replay",
 	},
 	"admin": {
 		"users.add", "users.list", "models.add", "models.list", "worker.run",
 		"datasets.list", "datasets.read", "jobs.list", "jobs.read", "adapters.list", "adapters.read",
-		"audit.verify", "audit.export",
+		"audit.verify", "audit.export", "policy.replay",
 	},
 }
 
@@ -29,6 +29,7 @@ all_actions := {
 	"datasets.upload", "datasets.list", "datasets.read", "datasets.download",
 	"datasets.approve", "datasets.reject", "jobs.submit", "jobs.list", "jobs.read",
 	"worker.run", "adapters.list", "adapters.read", "audit.verify", "audit.export",
+	"policy.replay",
 }
 
 request(role, action, resource) := {

@@ -1,0 +1,117 @@
+"""Policy tooling as compliance and auditors use it: bundle, test, eval, replay, dataset check."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from ftgate_testing import EXAMPLE, Cli, Home
+
+from gateway.settings import REPO_ROOT
+
+
+def _approved_dataset(home: Home) -> dict:
+    ds = home.cli(
+        "datasets",
+        "upload",
+        str(EXAMPLE),
+        "--name",
+        "chats",
+        "--purpose",
+        "style",
+        "--classification",
+        "internal",
+        token=home.alice,
+    )
+    home.cli("datasets", "approve", ds["id"], "--note", "ok", token=home.bob)
+    return ds
+
+
+def test_bundle_and_rego_tests(tmp_path: Path) -> None:
+    policy_dir = tmp_path / "policies"
+    shutil.copytree(REPO_ROOT / "policies", policy_dir)
+    cli = Cli(env={"FTGATE_HOME": str(tmp_path / "home"), "FTGATE_POLICY_DIR": str(policy_dir)})
+    bundle = cli("policy", "bundle")
+    assert len(bundle["sha256"]) == 64
+    assert "ftgate/config/data.json" in {f["path"] for f in bundle["files"]}
+    report = cli("policy", "test")
+    assert report["status"] == "passed" and report["passed"] > 50 and report["failed"] == 0
+
+    # A compliance officer breaks a test: `policy test` says which and exits 1.
+    test_file = policy_dir / "ftgate" / "dataset" / "dataset_test.rego"
+    test_file.write_text(test_file.read_text() + "\ntest_deliberately_wrong if {\n\tfalse\n}\n")
+    failed = cli("policy", "test", ok=False)
+    assert [f["test"] for f in failed["failures"]] == ["ftgate.dataset_test::test_deliberately_wrong"]
+
+
+def test_eval_explains_a_denial_without_storing_anything(home: Home, tmp_path: Path) -> None:
+    document = {
+        "subject": {"name": "alice", "role": "submitter", "team": "default"},
+        "dataset": {
+            "name": "facts",
+            "team": "default",
+            "purpose": "knowledge",
+            "classification": "internal",
+            "records": 3,
+        },
+        "scan": {"entities": {}, "records_changed": 0, "residual_findings": 0},
+    }
+    path = tmp_path / "input.json"
+    path.write_text(json.dumps(document))
+    denied = home.cli("policy", "eval", "--entrypoint", "ftgate.dataset", "--input", str(path), ok=False)
+    assert denied["allow"] is False
+    assert {"KNOWLEDGE_PURPOSE", "TOO_FEW_RECORDS"} <= {r["code"] for r in denied["reasons"]}
+    path.write_text("{nope")
+    assert (
+        home.cli("policy", "eval", "--entrypoint", "ftgate.dataset", "--input", str(path), ok=False)["error"][
+            "code"
+        ]
+        == "invalid_input"
+    )
+
+
+def test_replay_reproduces_a_decision_and_shows_what_today_would_say(home: Home, policy_dir: Path) -> None:
+    ds = _approved_dataset(home)
+    job = home.cli("jobs", "submit", "--dataset", ds["id"], "--base-model", "tiny-llama", token=home.alice)
+    decision_id = job["decision"]["id"]
+
+    same = home.cli("policy", "replay", decision_id, token=home.carol)
+    assert same["status"] == "reproduced" and same["today"]["same"] is True
+    assert same["replayed"]["bundle_sha256"] == job["decision"]["bundle_sha256"]
+
+    # Compliance removes the tiny model from the allow-list: the old decision still replays the same
+    # with its own bundle, and today's policies would deny it.
+    data_file = policy_dir / "ftgate" / "config" / "data.json"
+    data = json.loads(data_file.read_text())
+    data["teams"]["default"]["base_models"].remove("tiny-llama")
+    data_file.write_text(json.dumps(data))
+    changed = home.cli("policy", "replay", decision_id, token=home.carol)
+    assert changed["status"] == "reproduced"
+    assert changed["today"]["same"] is False and changed["today"]["allow"] is False
+    assert changed["today"]["bundle_sha256"] != changed["recorded"]["bundle_sha256"]
+    assert [r["code"] for r in changed["today"]["reasons"]] == ["BASE_MODEL_NOT_ALLOWED"]
+
+    # Submitters may not replay; unknown ids are 'not found'.
+    assert (
+        home.cli("policy", "replay", decision_id, token=home.alice, ok=False)["error"]["code"] == "forbidden"
+    )
+    assert (
+        home.cli("policy", "replay", "dec_nope", token=home.carol, ok=False)["error"]["code"] == "not_found"
+    )
+
+
+def test_dataset_check_reports_every_reason_and_creates_nothing(home: Home, policy_dir: Path) -> None:
+    ds = _approved_dataset(home)
+    ok = home.cli("datasets", "check", ds["id"], token=home.alice)
+    assert ok["status"] == "admissible"
+    before = home.cli("audit", "verify", token=home.carol)["entries"]
+    data_file = policy_dir / "ftgate" / "config" / "data.json"
+    data = json.loads(data_file.read_text())
+    data["min_records"] = 1000
+    data["purposes_allowed"] = ["task"]
+    data_file.write_text(json.dumps(data))
+    refused = home.cli("datasets", "check", ds["id"], token=home.alice, ok=False)
+    assert refused["status"] == "not_admissible"
+    assert {"TOO_FEW_RECORDS", "PURPOSE_NOT_ALLOWED"} <= {r["code"] for r in refused["decision"]["reasons"]}
+    assert home.cli("audit", "verify", token=home.carol)["entries"] == before
