@@ -65,6 +65,26 @@ class TrainConfig(BaseModel):
         default=512, ge=16, description="Tokens kept per record; longer records are cut at the end."
     )
     batch_size: int = Field(default=1, ge=1, description="Records per optimiser step.")
+    eval_fraction: float = Field(
+        default=0.1,
+        ge=0,
+        le=0.5,
+        description="Share of the records held out of training (seeded choice, at least 1, at most 8) to "
+        "measure eval loss before and after and to prompt sample generations; 0 evaluates on training "
+        "records instead. A file of one record is never split.",
+    )
+    qlora: bool = Field(
+        default=False,
+        description="QLoRA: load the base weights in 4-bit NF4 (bitsandbytes, CUDA only) and train LoRA on "
+        "top in bf16; refused on CPU, without bitsandbytes, or for a GGUF base.",
+    )
+    sample_generations: int = Field(
+        default=3,
+        ge=0,
+        le=8,
+        description="Held-out prompts the tuned model completes (greedy, up to 48 new tokens), "
+        "written to samples.json.",
+    )
 
     @field_validator("target_modules")
     @classmethod

@@ -126,14 +126,23 @@ def load_tokenizer(ref: BaseModelRef) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
-def load_model(ref: BaseModelRef, *, device: str | torch.device | None = None) -> PreTrainedModel:
-    """The base model's weights on `device` (default: CUDA if present), float32 on CPU, bf16 on CUDA."""
+def load_model(
+    ref: BaseModelRef, *, device: str | torch.device | None = None, qlora: bool = False
+) -> PreTrainedModel:
+    """The base model's weights on `device` (default: CUDA if present), float32 on CPU, bf16 on CUDA.
+
+    With `qlora` the weights are loaded 4-bit (NF4, bitsandbytes) and prepared for k-bit training.
+    """
     import torch
     from transformers import AutoModelForCausalLM, GgufConfig
+
+    from trainer.accel import qlora_load_kwargs
 
     _check_present(ref)
     target = torch.device(device) if device is not None else default_device()
     kwargs: dict[str, Any] = {"local_files_only": True, "dtype": _dtype_for(target)}
+    if qlora:
+        kwargs.update(qlora_load_kwargs(device=target, gguf=ref.gguf_file is not None))
     if ref.gguf_file is not None:
         kwargs["gguf_file"] = ref.gguf_file
         # Dense weights whatever kernels are installed: transformers may otherwise keep GGUF blocks
@@ -143,6 +152,11 @@ def load_model(ref: BaseModelRef, *, device: str | torch.device | None = None) -
         model = AutoModelForCausalLM.from_pretrained(str(ref.path), **kwargs)
     except (OSError, ValueError, KeyError) as error:
         raise BaseModelError(f"base model {ref.name!r}: weights could not be loaded: {error}") from error
+    if qlora:
+        from peft import prepare_model_for_kbit_training
+
+        # Casts norms to float32 and enables input grads, as QLoRA training needs.
+        return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     # Module.to moves the parameters in place; transformers' @wraps on `to` hides its signature from mypy.
     model.to(target)  # type: ignore[arg-type]
     return model

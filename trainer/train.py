@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trainer.accel import autocast, qlora_load_kwargs
+from trainer.checkpoint import Progress, load_checkpoint, run_fingerprint, save_checkpoint
 from trainer.config import TrainConfig
 from trainer.data import IGNORE_INDEX, Example, load_training_data
 from trainer.digests import sha256_file
@@ -34,7 +36,9 @@ ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
 TRAIN_CONFIG = "train_config.json"
 METRICS = "metrics.json"
+SAMPLES = "samples.json"
 EVAL_RECORDS = 8  # records in the before/after loss check: enough to see a change, cheap on CPU
+SAMPLE_NEW_TOKENS = 48
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,24 @@ def planned_steps(config: TrainConfig, examples: int) -> int:
     # Rounded first so that float noise (0.1 * 30 = 3.0000000000000004) cannot add a step.
     by_epochs = math.ceil(round(config.epochs * steps_per_epoch, 6))
     return max(1, min(config.max_steps, by_epochs))
+
+
+def split_eval(
+    examples: Sequence[Example], config: TrainConfig
+) -> tuple[tuple[Example, ...], tuple[Example, ...], bool]:
+    """Split into (training, evaluation, held_out): a seeded choice of records is held out of training.
+
+    With `eval_fraction` 0, or a single record, nothing is held out and evaluation uses the first
+    training records (held_out is False, so the metrics say the eval loss is in-sample).
+    """
+    if config.eval_fraction == 0 or len(examples) < 2:
+        return tuple(examples), tuple(examples[:EVAL_RECORDS]), False
+    count = min(EVAL_RECORDS, len(examples) - 1, max(1, round(config.eval_fraction * len(examples))))
+    # Its own generator, offset from the batch-order one, so the two choices are independent.
+    chosen = set(random.Random(f"eval:{config.seed}").sample(range(len(examples)), count))
+    train_set = tuple(e for i, e in enumerate(examples) if i not in chosen)
+    eval_set = tuple(e for i, e in enumerate(examples) if i in chosen)
+    return train_set, eval_set, True
 
 
 def batch_order(examples: int, batch_size: int, steps: int, seed: int) -> list[list[int]]:
@@ -87,24 +109,38 @@ def train(
     base_model: BaseModelRef,
     out_dir: Path,
     on_event: EventSink | None = None,
+    *,
+    checkpoint_dir: Path | None = None,
+    checkpoint_every: int = 0,
 ) -> TrainResult:
     """Fine-tune a LoRA adapter on `base_model` with the JSONL records at `data_path`; write it to `out_dir`.
 
-    `on_event` receives `start`, `eval` (before/after), one `step` per optimiser step and `saved`; an
-    exception raised by it stops the run and propagates (the caller uses that to cancel). `out_dir` must
-    be absent or empty: `files` lists every file in it, and nothing is written there until training ends.
+    `on_event` receives `start`, `eval` (before/after), one `step` per optimiser step, `checkpoint` and
+    `saved`; an exception raised by it stops the run and propagates (the caller uses that to cancel).
+    `out_dir` must be absent or empty: `files` lists every file in it, and nothing is written there
+    until training ends.
+
+    With `checkpoint_dir`, a checkpoint found there is resumed (it must come from the same settings,
+    data and base model), and with `checkpoint_every` > 0 one is written every that many steps.
     """
     emit = on_event or _ignore
     data_path, out_dir = Path(data_path), Path(out_dir)  # a str from a caller works too
+    if checkpoint_every < 0:
+        raise TrainerError(f"checkpoint_every must be 0 (never) or positive, got {checkpoint_every}")
+    if checkpoint_every and checkpoint_dir is None:
+        raise TrainerError("checkpoint_every needs a checkpoint_dir to write to")
     _check_out_dir(out_dir)
+    if config.qlora:  # refused in seconds, not after the data is tokenised
+        qlora_load_kwargs(device=default_device(), gguf=base_model.gguf_file is not None)
     # Tokenizer and data first: a bad file fails in seconds, before the slow weight load.
     tokenizer = load_tokenizer(base_model)
     data = load_training_data(data_path, tokenizer, max_seq_len=config.max_seq_len)
-    steps = planned_steps(config, len(data.examples))
-    batches = batch_order(len(data.examples), config.batch_size, steps, config.seed)
+    train_set, eval_set, held_out = split_eval(data.examples, config)
+    steps = planned_steps(config, len(train_set))
+    batches = batch_order(len(train_set), config.batch_size, steps, config.seed)
     pad_id = _pad_id(tokenizer)
     device = default_device()
-    model = load_model(base_model, device=device)
+    model = load_model(base_model, device=device, qlora=config.qlora)
 
     from peft import get_peft_model
 
@@ -114,30 +150,82 @@ def train(
     model.name_or_path = base_model.name
     model.config.name_or_path = base_model.name
     lora_config = config.to_lora_config()
+    fingerprint = run_fingerprint(
+        config=config.model_dump(mode="json"), data_sha256=sha256_file(data_path), base_model=base_model.name
+    )
+    import torch
+
     with _seeded(config.seed, device):
         peft_model = get_peft_model(model, lora_config)
         trainable, total = peft_model.get_nb_trainable_parameters()
+        optimizer = torch.optim.AdamW(
+            [p for p in peft_model.parameters() if p.requires_grad], lr=config.learning_rate
+        )
+        progress: Progress | None = None
+        if checkpoint_dir is not None:
+            # After model and optimiser exist (their state is overwritten) and inside _seeded (the
+            # restored random state is what the remaining steps' dropout draws from).
+            progress = load_checkpoint(
+                Path(checkpoint_dir),
+                model=peft_model,
+                optimizer=optimizer,
+                fingerprint=fingerprint,
+                total_steps=steps,
+            )
         emit(
             {
                 "event": "start",
                 "steps": steps,
+                "resumed_from": progress.step if progress is not None else 0,
                 "records": data.records,
                 "examples": len(data.examples),
+                "train_examples": len(train_set),
+                "eval_examples": len(eval_set),
+                "eval_held_out": held_out,
                 "skipped": data.skipped,
                 "device": str(device),
                 "trainable_params": trainable,
                 "total_params": total,
             }
         )
-        eval_set = data.examples[:EVAL_RECORDS]
-        eval_before = _eval_loss(peft_model, eval_set, pad_id, device)
+        if progress is None or progress.eval_before is None:
+            # Only a fresh run measures the base: a resumed one already holds trained weights.
+            progress = Progress(step=0 if progress is None else progress.step)
+            progress.eval_before = _eval_loss(peft_model, eval_set, pad_id, device)
+        eval_before = progress.eval_before
         emit({"event": "eval", "phase": "before", "loss": eval_before, "records": len(eval_set)})
 
-        losses, tokens_seen, seconds = _optimise(
-            peft_model, data.examples, batches, config, pad_id, device, emit
+        def checkpoint(done: Progress) -> None:
+            assert checkpoint_dir is not None
+            save_checkpoint(
+                Path(checkpoint_dir),
+                model=peft_model,
+                optimizer=optimizer,
+                progress=done,
+                fingerprint=fingerprint,
+            )
+            emit({"event": "checkpoint", "step": done.step, "steps": steps})
+
+        _optimise(
+            peft_model,
+            optimizer,
+            train_set,
+            batches,
+            progress,
+            pad_id,
+            device,
+            emit,
+            checkpoint if checkpoint_every else None,
+            checkpoint_every,
         )
+        losses, tokens_seen, seconds = progress.losses, progress.tokens_seen, progress.seconds
         eval_after = _eval_loss(peft_model, eval_set, pad_id, device)
         emit({"event": "eval", "phase": "after", "loss": eval_after, "records": len(eval_set)})
+        samples = _generate_samples(
+            peft_model, tokenizer, eval_set[: config.sample_generations], pad_id, device
+        )
+        if samples:
+            emit({"event": "samples", "held_out": held_out, "samples": samples})
 
     metrics: dict[str, Any] = {
         "steps": steps,
@@ -147,16 +235,24 @@ def train(
         "tokens": tokens_seen,
         "seconds": seconds,
         "tokens_per_s": tokens_seen / seconds if seconds > 0 else 0.0,
+        "cpu_seconds": progress.attempt_cpu_seconds,
+        "tokens_per_cpu_s": (
+            progress.attempt_tokens / progress.attempt_cpu_seconds
+            if progress.attempt_cpu_seconds > 0
+            else 0.0
+        ),
         "loss_first": losses[0],
         "loss_last": losses[-1],
         "eval_loss_before": eval_before,
         "eval_loss_after": eval_after,
         "eval_records": len(eval_set),
+        "eval_held_out": held_out,
+        "train_examples": len(train_set),
         "trainable_params": trainable,
         "device": str(device),
     }
     found = versions()
-    files = _write_outputs(peft_model, config, base_model, out_dir, metrics, found)
+    files = _write_outputs(peft_model, config, base_model, out_dir, metrics, found, samples)
     emit({"event": "saved", "out_dir": str(out_dir), "files": files})
     return TrainResult(out_dir=out_dir, files=files, metrics=metrics, versions=found)
 
@@ -199,24 +295,31 @@ def _seeded(seed: int, device: torch.device) -> Iterator[None]:
 
 def _optimise(
     model: PeftModel,
+    optimizer: torch.optim.Optimizer,
     examples: Sequence[Example],
     batches: list[list[int]],
-    config: TrainConfig,
+    progress: Progress,
     pad_id: int,
     device: torch.device,
     emit: EventSink,
-) -> tuple[list[float], int, float]:
-    """Run the optimiser steps; return the loss of each step, the tokens processed and the seconds taken."""
+    checkpoint: Callable[[Progress], None] | None,
+    checkpoint_every: int,
+) -> None:
+    """Run the optimiser steps after `progress.step`, updating `progress` (losses, tokens, seconds)."""
     import torch
 
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
     model.train()
-    losses: list[float] = []
-    tokens_seen = 0
-    started = time.perf_counter()
+    # Rates are over this attempt only: time spent before a crash says nothing about this host's speed.
+    session_tokens = 0
+    started, cpu_started = time.perf_counter(), time.process_time()
+    seconds_before = progress.seconds
+    first_step = progress.step + 1
     for step, indices in enumerate(batches, start=1):
+        if step <= progress.step:
+            continue  # done before the checkpoint this run resumed from
         batch = _collate([examples[i] for i in indices], pad_id, device)
-        loss = model(**batch, use_cache=False).loss
+        with autocast(device):
+            loss = model(**batch, use_cache=False).loss
         if not torch.isfinite(loss):
             # Stop rather than save an adapter full of NaNs.
             raise TrainerError(f"training diverged: loss is {loss.item()} at step {step}")
@@ -224,21 +327,31 @@ def _optimise(
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         tokens = int(batch["attention_mask"].sum())  # every non-padding token the step processed
-        tokens_seen += tokens
-        losses.append(float(loss.item()))
+        session_tokens += tokens
         elapsed = time.perf_counter() - started
+        progress.step = step
+        progress.tokens_seen += tokens
+        progress.losses.append(float(loss.item()))
+        progress.seconds = seconds_before + elapsed
+        # Process CPU time (every thread, the caller's event handling included): steadier than wall
+        # time on a shared host, and it charges a worker's bookkeeping to the run.
+        progress.attempt_tokens, progress.attempt_cpu_seconds = (
+            session_tokens,
+            time.process_time() - cpu_started,
+        )
         emit(
             {
                 "event": "step",
                 "step": step,
                 "steps": len(batches),
-                "loss": losses[-1],
+                "loss": progress.losses[-1],
                 "tokens": tokens,
-                "tokens_per_s": tokens_seen / elapsed if elapsed > 0 else 0.0,
-                "eta_s": elapsed / step * (len(batches) - step),
+                "tokens_per_s": session_tokens / elapsed if elapsed > 0 else 0.0,
+                "eta_s": elapsed / (step - first_step + 1) * (len(batches) - step),
             }
         )
-    return losses, tokens_seen, time.perf_counter() - started
+        if checkpoint is not None and step % checkpoint_every == 0:
+            checkpoint(progress)
 
 
 def _collate(examples: Sequence[Example], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
@@ -270,7 +383,8 @@ def _eval_loss(model: PeftModel, examples: Sequence[Example], pad_id: int, devic
         for example in examples:
             # One record at a time: transformers averages over a batch's tokens, and the weighting
             # below must be per token across records of different lengths.
-            loss = model(**_collate([example], pad_id, device), use_cache=False).loss
+            with autocast(device):
+                loss = model(**_collate([example], pad_id, device), use_cache=False).loss
             total += float(loss.item()) * example.trainable_tokens
             count += example.trainable_tokens
     model.train(was_training)
@@ -281,6 +395,44 @@ def _eval_loss(model: PeftModel, examples: Sequence[Example], pad_id: int, devic
     return loss
 
 
+def _generate_samples(
+    model: PeftModel, tokenizer: Any, examples: Sequence[Example], pad_id: int, device: torch.device
+) -> list[dict[str, Any]]:
+    """Greedy completions of each example's prompt (everything before its first trained token)."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    samples = []
+    with torch.no_grad():
+        for example in examples:
+            # Position of the first label: the prompt is the context up to the assistant's answer.
+            cut = next((i for i, label in enumerate(example.labels) if label != IGNORE_INDEX), None)
+            if not cut:
+                continue
+            prompt = torch.tensor([example.input_ids[:cut]], dtype=torch.long, device=device)
+            with autocast(device):
+                output = model.generate(
+                    input_ids=prompt,
+                    attention_mask=torch.ones_like(prompt),
+                    max_new_tokens=SAMPLE_NEW_TOKENS,
+                    do_sample=False,  # greedy: the same adapter gives the same samples
+                    pad_token_id=pad_id,
+                )
+            answer = example.labels[cut:]
+            samples.append(
+                {
+                    "prompt": tokenizer.decode(example.input_ids[:cut], skip_special_tokens=False),
+                    "reference": tokenizer.decode(
+                        [t for t in answer if t != IGNORE_INDEX], skip_special_tokens=True
+                    ),
+                    "generated": tokenizer.decode(output[0, prompt.shape[1] :], skip_special_tokens=True),
+                }
+            )
+    model.train(was_training)
+    return samples
+
+
 def _write_outputs(
     model: PeftModel,
     config: TrainConfig,
@@ -288,6 +440,7 @@ def _write_outputs(
     out_dir: Path,
     metrics: dict[str, Any],
     found_versions: dict[str, str],
+    samples: list[dict[str, Any]],
 ) -> dict[str, str]:
     """Save the adapter and the run's record; return every file in `out_dir` with its SHA-256."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -303,6 +456,8 @@ def _write_outputs(
             "versions": found_versions,
         },
     )
+    if samples:
+        _write_json(out_dir / SAMPLES, {"samples": samples})
     for required in (ADAPTER_WEIGHTS, ADAPTER_CONFIG):
         if not (out_dir / required).is_file():
             raise TrainerError(f"peft did not write {required} to {out_dir}")

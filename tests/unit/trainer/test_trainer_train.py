@@ -15,9 +15,10 @@ from peft import PeftModel
 from safetensors.torch import load_file
 
 from trainer.config import TrainConfig
+from trainer.data import Example
 from trainer.errors import DataError, OutputDirError
 from trainer.models import BaseModelRef, load_base_model
-from trainer.train import TrainResult, batch_order, planned_steps, train
+from trainer.train import TrainResult, batch_order, planned_steps, split_eval, train
 
 FAST: dict[str, Any] = {"max_steps": 4, "max_seq_len": 64}
 
@@ -72,6 +73,7 @@ def test_metrics_and_versions(run: tuple[TrainResult, list[dict]]) -> None:
     metrics = result.metrics
     assert metrics["steps"] == 4
     assert metrics["tokens"] > 0 and metrics["tokens_per_s"] > 0
+    assert metrics["cpu_seconds"] > 0 and metrics["tokens_per_cpu_s"] > 0
     for key in ("loss_first", "loss_last", "eval_loss_before", "eval_loss_after"):
         assert math.isfinite(metrics[key]), key
     assert set(result.versions) == {"python", "torch", "transformers", "peft"}
@@ -80,9 +82,11 @@ def test_metrics_and_versions(run: tuple[TrainResult, list[dict]]) -> None:
 def test_events_arrive_in_order(run: tuple[TrainResult, list[dict]]) -> None:
     result, events = run
     kinds = [event["event"] for event in events]
-    assert kinds == ["start", "eval", "step", "step", "step", "step", "eval", "saved"]
+    assert kinds == ["start", "eval", "step", "step", "step", "step", "eval", "samples", "saved"]
     start = events[0]
     assert (start["steps"], start["records"], start["examples"], start["skipped"]) == (4, 5, 5, 0)
+    # 10% of 5 records rounds to 0: still one record is held out, so the eval loss is out of sample.
+    assert (start["train_examples"], start["eval_examples"], start["eval_held_out"]) == (4, 1, True)
     steps = [event for event in events if event["event"] == "step"]
     assert [event["step"] for event in steps] == [1, 2, 3, 4]
     for event in steps:
@@ -181,3 +185,37 @@ def test_batch_order_is_a_seeded_shuffle_per_epoch() -> None:
     assert [len(b) for b in batches] == [2, 2, 1, 2, 2, 1]
     assert sorted(sum(batches[:3], [])) == list(range(5))  # each epoch sees every record once
     assert sorted(sum(batches[3:], [])) == list(range(5))
+
+
+@pytest.mark.parametrize(
+    "fraction, examples, expected",
+    [
+        (0.1, 5, (4, 1, True)),  # at least one record held out
+        (0.25, 8, (6, 2, True)),
+        (0.5, 40, (32, 8, True)),  # at most EVAL_RECORDS
+        (0.5, 2, (1, 1, True)),  # never everything
+        (0.1, 1, (1, 1, False)),  # one record: nothing to hold out, in-sample eval
+        (0.0, 12, (12, 8, False)),  # switched off: the first training records
+    ],
+)
+def test_split_eval(fraction: float, examples: int, expected: tuple[int, int, bool]) -> None:
+    items = [Example(input_ids=(i, i + 1), labels=(-100, i + 1)) for i in range(examples)]
+    config = TrainConfig(eval_fraction=fraction)
+    train_set, eval_set, held_out = split_eval(items, config)
+    assert (len(train_set), len(eval_set), held_out) == expected
+    if held_out:
+        assert not set(train_set) & set(eval_set)  # disjoint
+        assert set(train_set) | set(eval_set) == set(items)
+    assert split_eval(items, config) == (train_set, eval_set, held_out)  # seeded: the same every time
+    assert len(set(train_set)) == len(train_set)
+
+
+def test_samples_are_generated_from_held_out_prompts(run: tuple[TrainResult, list[dict]]) -> None:
+    result, events = run
+    [event] = [e for e in events if e["event"] == "samples"]
+    saved = json.loads((result.out_dir / "samples.json").read_text())["samples"]
+    assert saved == event["samples"] and len(saved) == 1  # one held-out record in this run
+    [sample] = saved
+    assert "<|im_start|>user" in sample["prompt"] and sample["prompt"].endswith("<|im_start|>assistant\n")
+    assert sample["reference"] and isinstance(sample["generated"], str)
+    assert "samples.json" in result.files
