@@ -17,3 +17,18 @@ class AuditEntry(SQLModel, table=True):
     payload: str = Field(sa_type=Text, description="Canonical JSON of the facts recorded.")
     prev_hash: str
     entry_hash: str = Field(unique=True)
+
+
+class AuditTreeNode(SQLModel, table=True):
+    """A complete subtree of the log's RFC 9162 Merkle tree, stored once it is complete.
+
+    Level 0 holds the leaf hashes (index = seq - 1); the node (level, index) covers entries
+    index*2^level+1 .. (index+1)*2^level. Derived from the entries (verify recomputes and compares
+    them) and kept so that appends, roots and proofs touch O(log n) rows instead of the whole log.
+    """
+
+    __tablename__ = "audit_tree_nodes"
+
+    level: int = Field(primary_key=True)
+    idx: int = Field(primary_key=True)
+    hash: str = Field(description="Hex SHA-256 of the subtree.")

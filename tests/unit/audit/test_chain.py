@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from audit import log
 from audit.errors import AuditVerificationError
-from audit.models import AuditEntry
+from audit.models import AuditEntry, AuditTreeNode
 from audit.verify import verify_entries, verify_log
 
 
 @pytest.fixture
 def session(tmp_path) -> Iterator[Session]:
     engine = create_engine(f"sqlite:///{tmp_path / 'log.db'}")
-    SQLModel.metadata.create_all(engine, tables=[AuditEntry.__table__])
+    SQLModel.metadata.create_all(engine, tables=[AuditEntry.__table__, AuditTreeNode.__table__])  # type: ignore[attr-defined]
     log.install_append_only_guards(engine)
     with Session(engine) as s:
         for i in range(5):
@@ -28,7 +28,7 @@ def session(tmp_path) -> Iterator[Session]:
 def entries(session: Session) -> list[AuditEntry]:
     return [
         AuditEntry.model_validate(e.model_dump())
-        for e in session.exec(select(AuditEntry).order_by(AuditEntry.seq))
+        for e in session.exec(select(AuditEntry).order_by(col(AuditEntry.seq)))
     ]
 
 

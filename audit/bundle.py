@@ -1,0 +1,130 @@
+"""Self-contained proof bundles: chosen log entries, their inclusion proofs and a signed checkpoint.
+
+An auditor checks a bundle with no database and no trust in ftgate's servers: each entry's hash is
+recomputed from its fields, its leaf is proved into the tree by an RFC 9162 inclusion proof, and the
+tree's root is the one the log's key signed in a C2SP checkpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlmodel import Session, col, select
+
+from audit import merkle
+from audit.canonical import sha256_hex
+from audit.checkpoint import Checkpoint, Verifier, log_origin, open_checkpoint, sign_checkpoint, verifier_for
+from audit.errors import AuditVerificationError
+from audit.log import entry_body
+from audit.models import AuditEntry
+from audit.verify import verify_log
+
+BUNDLE_FORMAT = "ftgate.proof-bundle/v1"
+_ENTRY_FIELDS = ("seq", "time", "actor", "action", "subject", "payload", "prev_hash", "entry_hash")
+
+
+def signed_checkpoint(session: Session, key: Ed25519PrivateKey) -> tuple[str, Checkpoint]:
+    """Verify the whole log, then sign a checkpoint of its current tree."""
+    head = verify_log(session)
+    checkpoint = Checkpoint(log_origin(key), head.size, bytes.fromhex(head.root_hash))
+    return sign_checkpoint(checkpoint, key=key), checkpoint
+
+
+def build_bundle(
+    session: Session, *, key: Ed25519PrivateKey, seqs: Sequence[int], subject: str
+) -> dict[str, Any]:
+    """A bundle proving the entries ``seqs`` are in the log the key signed a checkpoint of."""
+    from audit.log import StoredTree
+
+    note, checkpoint = signed_checkpoint(session, key)
+    wanted = sorted(set(seqs))
+    rows = {e.seq: e for e in session.exec(select(AuditEntry).where(col(AuditEntry.seq).in_(wanted)))}
+    tree = StoredTree(session)
+    entries = []
+    for seq in wanted:
+        row = rows.get(seq)
+        if row is None or seq > checkpoint.size:
+            raise AuditVerificationError(f"entry {seq} is not in the log", seq=seq)
+        proof = merkle.inclusion_proof(tree, seq - 1, checkpoint.size)
+        fields = {name: getattr(row, name) for name in _ENTRY_FIELDS}
+        fields["payload"] = json.loads(row.payload)
+        entries.append({**fields, "inclusion_proof": [base64.b64encode(h).decode() for h in proof]})
+    verifier = verifier_for(checkpoint.origin, key)
+    return {
+        "format": BUNDLE_FORMAT,
+        "subject": subject,
+        "origin": checkpoint.origin,
+        "tree_size": checkpoint.size,
+        "root_hash": base64.b64encode(checkpoint.root_hash).decode(),
+        "checkpoint": note,
+        "verifier_key": verifier.encode(),
+        "public_key": base64.b64encode(verifier.public_key).decode(),
+        "entries": entries,
+    }
+
+
+def _field(obj: dict[str, Any], name: str, kind: type) -> Any:
+    value = obj.get(name)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise AuditVerificationError(f"bundle: field {name!r} is missing or not a {kind.__name__}")
+    return value
+
+
+def verify_bundle(bundle: Any, *, trusted_key: str | None = None) -> dict[str, Any]:
+    """Check a bundle offline; raise AuditVerificationError naming the first entry that fails.
+
+    ``trusted_key`` (a verifier key, as ``ftgate audit checkpoint`` prints) pins the log's key; without
+    it the bundle's own key is used, which proves integrity but not whose log it is.
+    """
+    if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
+        raise AuditVerificationError(f"not a proof bundle (expected format {BUNDLE_FORMAT})")
+    verifier = Verifier.parse(trusted_key or _field(bundle, "verifier_key", str))
+    if trusted_key and Verifier.parse(_field(bundle, "verifier_key", str)) != verifier:
+        raise AuditVerificationError("bundle is signed by a different key than the trusted one")
+    if _field(bundle, "public_key", str) != base64.b64encode(verifier.public_key).decode():
+        raise AuditVerificationError("bundle's public key does not match its verifier key")
+    checkpoint = open_checkpoint(_field(bundle, "checkpoint", str), [verifier], origin=verifier.name)
+    if bundle.get("tree_size") != checkpoint.size:
+        raise AuditVerificationError("bundle's tree size differs from its signed checkpoint")
+    entries = _field(bundle, "entries", list)
+    if not entries:
+        raise AuditVerificationError("bundle proves no entries")
+    for item in entries:
+        if not isinstance(item, dict):
+            raise AuditVerificationError("bundle: an entry is not an object")
+        seq = _field(item, "seq", int)
+        try:
+            body = entry_body(
+                seq=seq,
+                time=_field(item, "time", str),
+                actor=_field(item, "actor", str),
+                action=_field(item, "action", str),
+                subject=_field(item, "subject", str),
+                payload=_field(item, "payload", dict),
+                prev_hash=_field(item, "prev_hash", str),
+            )
+            if sha256_hex(body) != item.get("entry_hash"):
+                raise AuditVerificationError(
+                    "hash does not match its contents",
+                    expected=str(item.get("entry_hash")),
+                    computed=sha256_hex(body),
+                )
+            proof = [base64.b64decode(h, validate=True) for h in _field(item, "inclusion_proof", list)]
+            merkle.verify_inclusion(
+                seq - 1, checkpoint.size, merkle.leaf_hash(body), proof, checkpoint.root_hash
+            )
+        except (AuditVerificationError, ValueError, TypeError) as exc:
+            message = exc.message if isinstance(exc, AuditVerificationError) else str(exc)
+            raise AuditVerificationError(f"entry {seq}: {message}", seq=seq) from exc
+    return {
+        "status": "verified",
+        "subject": bundle.get("subject"),
+        "origin": checkpoint.origin,
+        "tree_size": checkpoint.size,
+        "entries": len(entries),
+        "verifier_key": verifier.encode(),
+    }
