@@ -71,6 +71,20 @@ def _decision(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+def _model_signature(entry: AuditEntry | None) -> dict[str, Any] | None:
+    if entry is None:
+        return None
+    p = _payload(entry)
+    return {k: p[k] for k in ("library", "bundle_sha256", "public_key_sha256")} | {"signed_at": entry.time}
+
+
+def _quarantine(entry: AuditEntry | None) -> dict[str, Any] | None:
+    if entry is None:
+        return None
+    p = _payload(entry)
+    return {"dataset_id": p["dataset_id"], "note": p["note"], "by": entry.actor, "at": entry.time}
+
+
 def build_lineage(session: Session, adapter_id: str) -> dict[str, Any]:
     """Verify the whole log, then assemble the adapter's chain.
 
@@ -98,6 +112,10 @@ def build_lineage(session: Session, adapter_id: str) -> dict[str, Any]:
     reviews.sort(key=lambda e: e.seq)
     started_e = index.one("job.started", job_id)
     init_e = index.first_action("log.initialised")
+    # Later facts about the adapter: its model-signing signature and, if its data was revoked, the
+    # quarantine. Both are optional: adapters registered before signing existed have no signature.
+    signed_e = next(iter(index.all("adapter.signed", adapter_id)[-1:]), None)
+    quarantined_e = next(iter(index.all("adapter.quarantined", adapter_id)[-1:]), None)
 
     used = [
         init_e,
@@ -111,6 +129,8 @@ def build_lineage(session: Session, adapter_id: str) -> dict[str, Any]:
         recheck_e,
         verified_e,
         adapter_e,
+        signed_e,
+        quarantined_e,
     ]
     return {
         "format": LINEAGE_FORMAT,
@@ -167,6 +187,8 @@ def build_lineage(session: Session, adapter_id: str) -> dict[str, Any]:
             "gguf_file": model.get("gguf_file"),
             "verified_weights_sha256": verified["base_weights_sha256"],
         },
+        "model_signature": _model_signature(signed_e),
+        "quarantine": _quarantine(quarantined_e),
         "log": {
             "verified": True,
             "size": head.size,

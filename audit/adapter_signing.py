@@ -1,0 +1,140 @@
+"""Sign and verify an adapter directory with the OpenSSF `model-signing` library, offline.
+
+model-signing hashes every file of the directory into a manifest and signs it as a Sigstore bundle
+(a DSSE envelope over an in-toto statement). ftgate signs with an elliptic-curve key it holds under
+its home, never with Sigstore's public services: no network, no transparency service. The library
+supports only NIST curves, so this key is a P-256 key separate from the log's Ed25519 key.
+
+The bundle is kept in the audit log (entry `adapter.signed`), so a verifier trusts the signature as
+much as it trusts the log, and a changed or deleted bundle file cannot hide a changed adapter.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from model_signing import hashing, signing, verifying
+
+from audit.canonical import canonical_json
+from audit.errors import AuditError
+
+KEY_FILE = "adapter-signing-key.pem"
+
+
+class AdapterSignatureError(AuditError):
+    """An adapter's files do not match its signature, or the signature cannot be checked."""
+
+    code = "integrity_error"
+
+
+def ensure_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    """Load the adapter signing key, creating it (owner-readable only) on first use."""
+    try:
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        return key
+    except FileExistsError:
+        # Another worker created it first: use theirs, so all adapters verify with one key.
+        return load_key(path)
+
+
+def load_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    if not path.exists():
+        raise AdapterSignatureError(f"no adapter signing key at {path}; no adapter has been signed here")
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise AdapterSignatureError(f"{path} is not an elliptic-curve private key")
+    return key
+
+
+def public_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def sign_directory(model_dir: Path, key_path: Path) -> dict[str, Any]:
+    """Sign every file under model_dir; return what the log records (bundle, key and bundle hashes)."""
+    key = ensure_key(key_path)
+    with tempfile.TemporaryDirectory(prefix="ftgate-sign-") as tmp:
+        bundle_path = Path(tmp) / "model.sig"
+        signing.Config().use_elliptic_key_signer(private_key=key_path).set_hashing_config(
+            hashing.Config()
+        ).sign(model_dir, bundle_path)
+        bundle = json.loads(bundle_path.read_text())
+    return {
+        "library": f"model-signing {version('model-signing')}",
+        "bundle": bundle,
+        "bundle_sha256": hashlib.sha256(canonical_json(bundle)).hexdigest(),
+        "public_key_sha256": hashlib.sha256(public_pem(key)).hexdigest(),
+    }
+
+
+def verify_directory(model_dir: Path, signed: dict[str, Any], key_path: Path) -> None:
+    """Check model_dir against a logged signature with the held key; raise naming what differs."""
+    key = load_key(key_path)
+    pem = public_pem(key)
+    if hashlib.sha256(pem).hexdigest() != signed["public_key_sha256"]:
+        raise AdapterSignatureError(
+            "the adapter was signed with a different key than the one ftgate holds: expected "
+            f"{signed['public_key_sha256']}, holding {hashlib.sha256(pem).hexdigest()}"
+        )
+    if hashlib.sha256(canonical_json(signed["bundle"])).hexdigest() != signed["bundle_sha256"]:
+        raise AdapterSignatureError("the logged signature bundle does not match its logged hash")
+    if not model_dir.is_dir():
+        raise AdapterSignatureError(f"adapter directory {model_dir} is missing")
+    with tempfile.TemporaryDirectory(prefix="ftgate-verify-") as tmp:
+        bundle_path, key_file = Path(tmp) / "model.sig", Path(tmp) / "key.pub"
+        bundle_path.write_text(json.dumps(signed["bundle"]))
+        key_file.write_bytes(pem)
+        try:
+            verifying.Config().use_elliptic_key_verifier(public_key=key_file).verify(model_dir, bundle_path)
+        except InvalidSignature as exc:
+            raise AdapterSignatureError(
+                "adapter files do not match their signature: the signature does not verify with the held key"
+            ) from exc
+        except ValueError as exc:
+            if "Signature mismatch" in str(exc):
+                # The signature itself verified; say which files differ in hex, not as bytes reprs.
+                reason = "; ".join(_differences(model_dir, signed["bundle"]))
+            else:
+                reason = str(exc)
+            raise AdapterSignatureError(f"adapter files do not match their signature: {reason}") from exc
+
+
+def signed_files(bundle: dict[str, Any]) -> dict[str, str]:
+    """File -> sha256 as signed (read from the bundle's in-toto payload)."""
+    statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
+    return {r["name"]: r["digest"] for r in statement["predicate"]["resources"]}
+
+
+def _differences(model_dir: Path, bundle: dict[str, Any]) -> list[str]:
+    expected = signed_files(bundle)
+    actual = {
+        p.relative_to(model_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(model_dir.rglob("*"))
+        if p.is_file()
+    }
+    out = [
+        f"{name} changed: signed {expected[name]}, found {actual[name]}"
+        for name in sorted(expected.keys() & actual.keys())
+        if expected[name] != actual[name]
+    ]
+    out += [f"{name} is missing" for name in sorted(expected.keys() - actual.keys())]
+    out += [f"{name} was added" for name in sorted(actual.keys() - expected.keys())]
+    return out or ["the directory differs from the signed manifest"]
