@@ -56,9 +56,11 @@ class Runtime:
 
     @cached_property
     def scanner(self) -> Scanner:
+        from gateway.redaction.config import load_config
         from gateway.redaction.scanner import Scanner
 
-        return Scanner(pseudonym_key=self.pseudonym_key)
+        # The redaction config sits in the policy bundle (ftgate/redaction/data.json), owned by compliance.
+        return Scanner(pseudonym_key=self.pseudonym_key, config=load_config(self.settings.policy_dir))
 
     @cached_property
     def pseudonym_key(self) -> bytes:

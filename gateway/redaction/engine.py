@@ -21,7 +21,7 @@ from presidio_analyzer.nlp_engine import NlpEngine, NlpEngineProvider
 from presidio_analyzer.predefined_recognizers import EmailRecognizer
 from presidio_anonymizer import AnonymizerEngine
 
-from gateway.redaction.operators import PseudonymOperator
+from gateway.redaction.operators import KeepLastMaskOperator, KeyedHashOperator, PseudonymOperator
 
 log = structlog.get_logger(__name__)
 
@@ -114,9 +114,10 @@ def build_analyzer() -> AnalyzerEngine:
 
 
 def build_anonymizer() -> AnonymizerEngine:
-    """Presidio's anonymizer with ftgate's `pseudonym` operator registered."""
+    """Presidio's anonymizer with ftgate's `pseudonym`, `keyed_hash` and `mask_keep_last` operators."""
     anonymizer = AnonymizerEngine()
-    anonymizer.add_anonymizer(PseudonymOperator)
+    for operator in (PseudonymOperator, KeyedHashOperator, KeepLastMaskOperator):
+        anonymizer.add_anonymizer(operator)
     return anonymizer
 
 

@@ -11,8 +11,12 @@ from typing import Any
 from presidio_anonymizer.entities import InvalidParamError
 from presidio_anonymizer.operators import Operator, OperatorType
 
-# What a placeholder looks like, so the second pass can tell ours from residual PII.
-PLACEHOLDER_RE = re.compile(r"<[A-Z][A-Z0-9_]*_[0-9]+>")
+from gateway.redaction.normalize import normalize
+
+# What a placeholder looks like, so the second pass can tell ours from residual PII: a numbered
+# pseudonym `<PERSON_1>` or a keyed hash `<PERSON#0123456789abcdef>`.
+PLACEHOLDER_RE = re.compile(r"<[A-Z][A-Z0-9_]*(?:_[0-9]+|#[0-9a-f]{16})>")
+HASH_HEX_CHARS = 16
 
 # Types whose values are written with varying separators ("460-89-9847" / "460 89 9847"): these
 # separators do not make a different value.
@@ -23,7 +27,8 @@ _SEPARATORS_RE = re.compile(r"[\s\-./()]+")
 
 
 def canonical_value(entity_type: str, value: str) -> str:
-    """The form of a value that decides its identity: whitespace and case never make a new one."""
+    """The form of a value that decides its identity: whitespace, case and disguises never make a new one."""
+    value = normalize(value).text
     if entity_type in _SEPARATED_TYPES:
         return _SEPARATORS_RE.sub("", value).casefold()
     return " ".join(value.split()).casefold()
@@ -41,9 +46,15 @@ class Pseudonymizer:
         self._key = key
         self._numbers: dict[tuple[str, bytes], int] = {}
         self._next: Counter[str] = Counter()
+        self._aliases: dict[tuple[str, str], str] = {}
+
+    def alias(self, entity_type: str, surface: str, value: str) -> None:
+        """Let `surface` (an encoded segment) stand for the `value` decoded from it."""
+        self._aliases[(entity_type, surface)] = value
 
     def digest(self, entity_type: str, value: str) -> bytes:
         """HMAC-SHA256 of the canonical value, keyed with the pseudonym key and bound to the type."""
+        value = self._aliases.get((entity_type, value), value)
         message = f"{entity_type}\x1f{canonical_value(entity_type, value)}".encode()
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
@@ -59,6 +70,10 @@ class Pseudonymizer:
     def placeholder(self, entity_type: str, value: str) -> str:
         """`<TYPE_N>` for this value."""
         return f"<{entity_type}_{self.number(entity_type, value)}>"
+
+    def hashed(self, entity_type: str, value: str) -> str:
+        """`<TYPE#hex>`: the first 64 bits of the keyed digest; stable across datasets with one key."""
+        return f"<{entity_type}#{self.digest(entity_type, value).hex()[:HASH_HEX_CHARS]}>"
 
 
 class PseudonymOperator(Operator):
@@ -87,6 +102,55 @@ class PseudonymOperator(Operator):
     def operator_name(self) -> str:
         """Name used in `OperatorConfig`."""
         return "pseudonym"
+
+    def operator_type(self) -> OperatorType:
+        """An anonymizer (it cannot be reversed)."""
+        return OperatorType.Anonymize
+
+
+class KeyedHashOperator(PseudonymOperator):
+    """Presidio operator `keyed_hash`: `<TYPE#hex>` from the dataset's keyed HMAC (no key, no reversal).
+
+    Unlike Presidio's own `hash` operator, which is an unkeyed SHA-256 that anyone can brute-force over
+    the small space of phone numbers or SSNs.
+    """
+
+    def operate(self, text: str, params: dict[str, Any] | None = None) -> str:
+        """Return the keyed-hash placeholder for `text`."""
+        params = params or {}
+        return params[self.PSEUDONYMIZER].hashed(params["entity_type"], text)
+
+    def operator_name(self) -> str:
+        """Name used in `OperatorConfig`."""
+        return "keyed_hash"
+
+
+class KeepLastMaskOperator(Operator):
+    """Presidio operator `mask_keep_last`: every character but the last `keep_last` becomes `mask_char`.
+
+    Presidio's `mask` needs a fixed `chars_to_mask`, which cannot follow each finding's length.
+    """
+
+    def operate(self, text: str, params: dict[str, Any] | None = None) -> str:
+        """Return `text` masked."""
+        params = params or {}
+        keep = int(params.get("keep_last", 0))
+        kept = text[len(text) - keep :] if 0 < keep < len(text) else ""
+        return params.get("mask_char", "*") * (len(text) - len(kept)) + kept
+
+    def validate(self, params: dict[str, Any] | None = None) -> None:
+        """A one-character mask and a small non-negative count."""
+        params = params or {}
+        char = params.get("mask_char", "*")
+        if not isinstance(char, str) or len(char) != 1:
+            raise InvalidParamError("mask_char must be one character")
+        keep = params.get("keep_last", 0)
+        if not isinstance(keep, int) or keep < 0:
+            raise InvalidParamError("keep_last must be a non-negative integer")
+
+    def operator_name(self) -> str:
+        """Name used in `OperatorConfig`."""
+        return "mask_keep_last"
 
     def operator_type(self) -> OperatorType:
         """An anonymizer (it cannot be reversed)."""

@@ -12,8 +12,11 @@ class ScanReport(BaseModel):
     """Counts from one dataset scan; stored beside the dataset and read by the admission policy."""
 
     records: int = Field(description="Records scanned.")
-    records_changed: int = Field(description="Records in which at least one string was redacted.")
-    strings_scanned: int = Field(description="String values and string dict keys visited.")
+    records_changed: int = Field(description="Kept records in which at least one value was redacted.")
+    records_dropped: int = Field(
+        default=0, description="Records left out because they held an entity whose operator is drop_record."
+    )
+    strings_scanned: int = Field(description="String and number values and string dict keys visited.")
     entities: dict[str, int] = Field(default_factory=dict, description="Redacted findings by entity type.")
     fields: dict[str, int] = Field(
         default_factory=dict,
@@ -24,7 +27,14 @@ class ScanReport(BaseModel):
     )
     residual_findings: int = Field(description="Findings the second pass still saw in the redacted output.")
     residual_entities: dict[str, int] = Field(default_factory=dict, description="Residual findings by type.")
-    score_threshold: float = Field(description="Minimum Presidio score that counts as a finding.")
+    score_threshold: float = Field(description="Default minimum Presidio score that counts as a finding.")
+    thresholds: dict[str, float] = Field(
+        default_factory=dict, description="Entity types redacted, each with its minimum score."
+    )
+    operators: dict[str, str] = Field(
+        default_factory=dict, description="Operator applied to each entity type that was found."
+    )
+    config_sha256: str = Field(default="", description="SHA-256 of the redaction config in canonical JSON.")
     analyzer: str = Field(description="Analyzer and model, with versions.")
     sample: list[dict[str, Any]] = Field(
         default_factory=list,

@@ -85,12 +85,13 @@ def test_files_and_kinds() -> None:
         "ftgate/training/training.rego",
     }
     assert len(bundle.test_files) == 4
-    assert [f.path for f in bundle.data_files] == ["ftgate/config/data.json"]
+    assert [f.path for f in bundle.data_files] == ["ftgate/config/data.json", "ftgate/redaction/data.json"]
 
 
 def test_data_file_loads_under_its_folder() -> None:
-    [data] = PolicyBundle.load(POLICY_DIR).data_files
+    [data, redaction] = PolicyBundle.load(POLICY_DIR).data_files
     assert data.data_path == ["ftgate", "config"]
+    assert redaction.data_path == ["ftgate", "redaction"]  # the redaction config, visible to Rego
     document = data.document()
     assert document["ftgate"]["config"]["min_records"] == 10
     assert document["ftgate"]["config"]["teams"]["default"]["bounds"]["lora_r"] == [1, 64]

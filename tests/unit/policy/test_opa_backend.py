@@ -79,7 +79,11 @@ def test_a_decision_is_one_post_to_the_data_api(server: OpaDataApi, opa: OpaEngi
 def test_construction_checks_the_served_bundle(server: OpaDataApi) -> None:
     with capture_logs() as logs:
         engine = OpaEngine(server.url, POLICY_DIR)
-    assert server.requests == ["GET /v1/policies", "GET /v1/data/ftgate/config"]
+    assert server.requests == [
+        "GET /v1/policies",
+        "GET /v1/data/ftgate/config",
+        "GET /v1/data/ftgate/redaction",
+    ]
     assert [e for e in logs if e["log_level"] in ("warning", "error")] == []
     engine.check()
     engine.close()

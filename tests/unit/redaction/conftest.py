@@ -13,6 +13,7 @@ from presidio_analyzer import AnalyzerEngine
 from structlog.testing import capture_logs
 
 from gateway.redaction import Scanner, build_analyzer
+from gateway.redaction.config import EntityRule, RedactionConfig
 
 KEY = b"unit-test-pseudonym-key"
 
@@ -25,6 +26,16 @@ def analyzer() -> AnalyzerEngine:
 @pytest.fixture
 def scanner(analyzer: AnalyzerEngine) -> Scanner:
     return Scanner(pseudonym_key=KEY, analyzer=analyzer)
+
+
+def all_entities(analyzer: AnalyzerEngine) -> RedactionConfig:
+    """Every entity Presidio knows, at the default threshold (the pre-config behaviour)."""
+    return RedactionConfig(entities={e: EntityRule() for e in analyzer.get_supported_entities("en")})
+
+
+@pytest.fixture
+def scanner_all(analyzer: AnalyzerEngine) -> Scanner:
+    return Scanner(pseudonym_key=KEY, analyzer=analyzer, config=all_entities(analyzer))
 
 
 class NetworkBlocked(RuntimeError):

@@ -22,7 +22,7 @@ from gateway.redaction.engine import (
     offline_tld_extractor,
 )
 
-from .conftest import KEY, NetworkBlocked
+from .conftest import KEY, NetworkBlocked, all_entities
 
 
 def _stock_extractor() -> tldextract.TLDExtract:
@@ -87,7 +87,7 @@ def test_loading_and_scanning_never_touch_the_network(
     # Arm Presidio's own path: were anything to call tldextract.extract, it would try to fetch.
     monkeypatch.setattr(tldextract.tldextract, "TLD_EXTRACTOR", _stock_extractor())
     fresh = create_analyzer()  # spaCy load, registry and recognizers from scratch, under the guard
-    result = Scanner(pseudonym_key=KEY, analyzer=fresh).scan(
+    result = Scanner(pseudonym_key=KEY, analyzer=fresh, config=all_entities(fresh)).scan(
         [
             {"prompt": "Mail UtaKortig@jourrapide.com or see http://AnonymousEar.fr/ today."},
             {"metadata": {"SzaszJanka@cuvox.de": "reviewer"}},

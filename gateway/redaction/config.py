@@ -1,0 +1,186 @@
+"""Redaction configuration that compliance owns: which entities, how sure, how replaced, what is allowed.
+
+It lives beside the policies at `policies/ftgate/redaction/data.json`, so it is part of the policy
+bundle: hashed with it (every decision names that hash) and visible to Rego as `data.ftgate.redaction`.
+A file that is missing uses the defaults below; a file that is present but wrong is refused at start
+(`ConfigError`), never half-applied: a typo in an entity name must not quietly switch redaction off.
+
+The default entity set (`DEFAULT_ENTITIES`) and why:
+- on: direct identifiers and financial/government numbers whose recognizers are checksummed or tightly
+  patterned (EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN, US_ITIN, US_PASSPORT,
+  IP_ADDRESS, CRYPTO, MEDICAL_LICENSE, MAC_ADDRESS) and PERSON and LOCATION from spaCy's NER (names and
+  places identify people; the NER guesses, but a missed name is worse than a redacted one).
+- PHONE_NUMBER at 0.4: Presidio scores a phone number without a context word ("call", "phone") 0.4,
+  so at the global 0.5 every bare number in a chat is missed; `phonenumbers` validates it, which keeps
+  this from firing on arbitrary digits.
+- off: DATE_TIME (spaCy tags "this month", "Monday", "2 hours" - redacting them wrecks instructions
+  and dates alone rarely identify anyone), NRP (nationality/religion words are content in most training
+  text, and spaCy tags languages and adjectives), URL (documentation links are content; an email
+  inside a URL is still caught by the email recognizer), UK_NHS (its 10-digit checksum fires on phone
+  numbers), US_BANK_NUMBER and US_DRIVER_LICENSE (bare 8-17 digit / letter+digit patterns at scores of
+  0.05-0.3 that match order numbers and SKUs), UUID (request ids, not people).
+Any of them can be switched on in the file with its own threshold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gateway.errors import ConfigError
+
+CONFIG_RELATIVE_PATH = Path("ftgate") / "redaction" / "data.json"
+ENTITY_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+
+Operator = Literal["pseudonym", "mask", "hash", "drop_record"]
+
+
+class EntityRule(BaseModel):
+    """How one entity type is found and replaced."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Minimum score; the file's `default_threshold` if unset."
+    )
+    operator: Operator | None = Field(
+        default=None,
+        description=(
+            "pseudonym: `<TYPE_N>`, the same N for the same value across the dataset (keyed HMAC); "
+            "mask: every character but the last `keep_last` replaced by `mask_char`; hash: "
+            "`<TYPE#16 hex>` of a keyed HMAC; drop_record: the whole record is left out of the dataset. "
+            "The file's `default_operator` if unset."
+        ),
+    )
+    mask_char: str = Field(default="*", min_length=1, max_length=1, description="Character for `mask`.")
+    keep_last: int = Field(default=0, ge=0, le=8, description="Characters `mask` leaves at the end.")
+
+
+class PatternSpec(BaseModel):
+    """One regular expression of a custom recognizer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    regex: str = Field(min_length=1)
+    score: float = Field(ge=0.0, le=1.0, description="Score without a context word nearby.")
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"regex does not compile: {exc}") from None
+        return value
+
+
+class RecognizerSpec(BaseModel):
+    """A custom recognizer: regexes plus context words that raise the score (Presidio's PatternRecognizer)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    entity: str = Field(description="Entity type it reports, UPPER_SNAKE (placeholders are `<ENTITY_N>`).")
+    patterns: list[PatternSpec] = Field(min_length=1)
+    context: list[str] = Field(default_factory=list, description="Words that raise a match's score nearby.")
+
+    @field_validator("entity")
+    @classmethod
+    def _entity_name(cls, value: str) -> str:
+        if not ENTITY_NAME.fullmatch(value):
+            raise ValueError(f"entity must be UPPER_SNAKE, got {value!r}")
+        return value
+
+
+class RedactionConfig(BaseModel):
+    """The whole file. Only entities listed in `entities` (and custom recognizers' ones) are redacted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    default_operator: Operator = "pseudonym"
+    entities: dict[str, EntityRule] = Field(default_factory=dict)
+    allow_list: list[str] = Field(
+        default_factory=list, description="Values never redacted (compared ignoring case and spacing)."
+    )
+    recognizers: list[RecognizerSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _checks(self) -> RedactionConfig:
+        for name in self.entities:
+            if not ENTITY_NAME.fullmatch(name):
+                raise ValueError(f"entity {name!r} must be UPPER_SNAKE")
+        names = [spec.name for spec in self.recognizers]
+        if len(names) != len(set(names)):
+            raise ValueError("custom recognizer names must be unique")
+        return self
+
+    def enabled(self) -> list[str]:
+        """Entity types to redact: the listed ones and those of custom recognizers."""
+        return sorted(set(self.entities) | {spec.entity for spec in self.recognizers})
+
+    def rule(self, entity: str) -> EntityRule:
+        return self.entities.get(entity) or EntityRule()
+
+    def threshold(self, entity: str) -> float:
+        value = self.rule(entity).threshold
+        return self.default_threshold if value is None else value
+
+    def operator(self, entity: str) -> Operator:
+        return self.rule(entity).operator or self.default_operator
+
+    def sha256(self) -> str:
+        """Hash of the canonical JSON, named in every scan report."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+DEFAULT_ENTITIES: dict[str, dict[str, Any]] = {
+    "PERSON": {},
+    "LOCATION": {},
+    "EMAIL_ADDRESS": {},
+    "PHONE_NUMBER": {"threshold": 0.4},
+    "CREDIT_CARD": {},
+    "IBAN_CODE": {},
+    "US_SSN": {},
+    "US_ITIN": {},
+    "US_PASSPORT": {},
+    "IP_ADDRESS": {},
+    "CRYPTO": {},
+    "MEDICAL_LICENSE": {},
+    "MAC_ADDRESS": {},
+}
+
+
+def default_config() -> RedactionConfig:
+    """What applies when no file is present."""
+    return RedactionConfig.model_validate({"entities": DEFAULT_ENTITIES})
+
+
+def parse_config(document: Any, *, source: str = "redaction config") -> RedactionConfig:
+    """Validate a parsed document; errors name the field."""
+    try:
+        return RedactionConfig.model_validate(document)
+    except ValidationError as exc:
+        # Without input and context: the details must serialise as JSON for the CLI and the API.
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        where = ".".join(str(part) for part in errors[0]["loc"]) or "(root)"
+        raise ConfigError(f"{source}: {where}: {errors[0]['msg']}", details={"errors": errors}) from None
+
+
+def load_config(policy_dir: Path) -> RedactionConfig:
+    """The config under `policy_dir`, or the defaults if the file does not exist."""
+    path = policy_dir / CONFIG_RELATIVE_PATH
+    if not path.exists():
+        return default_config()
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read redaction config: {exc}") from None
+    return parse_config(document, source=str(path))
