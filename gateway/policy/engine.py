@@ -42,6 +42,13 @@ class Decision(BaseModel):
     entrypoint: str = Field(description='Rego package asked, e.g. "ftgate.training".')
     allow: bool
     reasons: list[Reason] = Field(default_factory=list)
+    warnings: list[Reason] = Field(
+        default_factory=list, description="The request goes through; these are recorded and shown."
+    )
+    review: list[Reason] = Field(
+        default_factory=list,
+        description="The request waits until someone other than the requester signs it off.",
+    )
     bundle_sha256: str = Field(description="SHA-256 of the policy bundle that made the decision.")
     engine: str = Field(description='Backend name, e.g. "regorus".')
     ms: float = Field(description="Wall-clock time of the evaluation in milliseconds.")
@@ -52,7 +59,8 @@ class UndefinedDecision(Exception):
 
 
 class MalformedDecision(Exception):
-    """The `decision` rule returned something other than {"allow": bool, "reasons": [...]}."""
+    """The `decision` rule returned something other than {"allow": bool, "reasons": [...]}
+    (optionally with "warnings" and "review" lists of the same shape)."""
 
 
 class UnknownEntrypoint(Exception):
@@ -95,11 +103,11 @@ class PolicyEngine(ABC):
             if not _ENTRYPOINT.fullmatch(entrypoint):
                 raise UnknownEntrypoint(f"not a package path: {entrypoint!r}")
             raw, bundle_sha256 = self.evaluate_with_bundle(entrypoint, input)
-            allow, reasons = _parse_decision(raw)
+            allow, reasons, warnings, review = _parse_decision(raw)
         except (KeyboardInterrupt, SystemExit, GeneratorExit, asyncio.CancelledError):
             raise
         except BaseException as exc:  # PyO3 panics derive from BaseException: deny on them too.
-            allow, reasons = False, [_engine_error(exc)]
+            allow, reasons, warnings, review = False, [_engine_error(exc)], [], []
             bundle_sha256 = self._bundle_sha256_or_unknown()
             # The error type only: regorus messages can quote input values ("Got `5`").
             log.warning(
@@ -113,6 +121,8 @@ class PolicyEngine(ABC):
             entrypoint=entrypoint,
             allow=allow,
             reasons=reasons,
+            warnings=warnings,
+            review=review,
             bundle_sha256=bundle_sha256,
             engine=self.name(),
             ms=ms,
@@ -125,26 +135,42 @@ class PolicyEngine(ABC):
             return "unknown"
 
 
-def _parse_decision(raw: Any) -> tuple[bool, list[Reason]]:
-    """Check the shape of a policy's `decision`; anything unexpected raises and so becomes a deny."""
-    if raw is None:
-        raise UndefinedDecision("the decision rule is undefined")
-    if not isinstance(raw, dict) or set(raw) != {"allow", "reasons"}:
-        raise MalformedDecision("decision must be an object with exactly the keys allow and reasons")
-    allow, reasons = raw["allow"], raw["reasons"]
-    if type(allow) is not bool or not isinstance(reasons, list):
-        raise MalformedDecision("decision.allow must be a boolean and decision.reasons an array")
+_OUTCOMES = {"allow", "reasons", "warnings", "review"}
+
+
+def _parse_reasons(value: Any, key: str) -> list[Reason]:
+    if not isinstance(value, list):
+        raise MalformedDecision(f"decision.{key} must be an array")
     parsed = []
-    for reason in reasons:
+    for reason in value:
         code = reason.get("code") if isinstance(reason, dict) else None
         message = reason.get("message") if isinstance(reason, dict) else None
         if not (isinstance(code, str) and isinstance(message, str)):
-            raise MalformedDecision("every reason must be an object with string code and message")
+            raise MalformedDecision(
+                f"every entry of decision.{key} must be an object with string code and message"
+            )
         parsed.append(Reason(code=code, message=message))
-    if allow and parsed:
+    return parsed
+
+
+def _parse_decision(raw: Any) -> tuple[bool, list[Reason], list[Reason], list[Reason]]:
+    """Check the shape of a policy's `decision`; anything unexpected raises and so becomes a deny."""
+    if raw is None:
+        raise UndefinedDecision("the decision rule is undefined")
+    if not isinstance(raw, dict) or not {"allow", "reasons"} <= set(raw) or not set(raw) <= _OUTCOMES:
+        raise MalformedDecision(
+            "decision must be an object with the keys allow and reasons, and optionally warnings and review"
+        )
+    allow = raw["allow"]
+    if type(allow) is not bool:
+        raise MalformedDecision("decision.allow must be a boolean")
+    reasons = _parse_reasons(raw["reasons"], "reasons")
+    warnings = _parse_reasons(raw.get("warnings", []), "warnings")
+    review = _parse_reasons(raw.get("review", []), "review")
+    if allow and reasons:
         # The ftgate packages define allow as "no deny reason"; both at once is a policy bug.
         raise MalformedDecision("decision allows yet gives reasons to deny")
-    return allow, parsed
+    return allow, reasons, warnings, review
 
 
 def _engine_error(exc: BaseException) -> Reason:

@@ -15,12 +15,16 @@ def record_decision(
     *, session: Session, actor: str, decision: Decision, input: dict[str, Any]
 ) -> PolicyDecisionRecord:
     reasons = [r.model_dump() for r in decision.reasons]
+    warnings = [r.model_dump() for r in decision.warnings]
+    review = [r.model_dump() for r in decision.review]
     row = PolicyDecisionRecord(
         entrypoint=decision.entrypoint,
         actor=actor,
         input=input,
         allow=decision.allow,
         reasons=reasons,
+        warnings=warnings,
+        review=review,
         bundle_sha256=decision.bundle_sha256,
         engine=decision.engine,
         ms=decision.ms,
@@ -37,6 +41,8 @@ def record_decision(
             "entrypoint": decision.entrypoint,
             "allow": decision.allow,
             "reasons": reasons,
+            "warnings": warnings,
+            "review": review,
             "bundle_sha256": decision.bundle_sha256,
             "engine": decision.engine,
             "input": input,

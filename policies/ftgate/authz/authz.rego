@@ -29,8 +29,8 @@ actions := {
 	"users.add", "users.list",
 	"models.add", "models.list",
 	"datasets.upload", "datasets.list", "datasets.read", "datasets.download",
-	"datasets.approve", "datasets.reject",
-	"jobs.submit", "jobs.list", "jobs.read",
+	"datasets.approve", "datasets.reject", "datasets.revoke",
+	"jobs.submit", "jobs.list", "jobs.read", "jobs.approve", "jobs.reject", "jobs.cancel",
 	"worker.run",
 	"adapters.list", "adapters.read",
 	"audit.verify", "audit.export",
@@ -50,6 +50,7 @@ grants := {
 		"datasets.read": "own_team",
 		"datasets.download": "own_team",
 		"jobs.submit": "own_team",
+		"jobs.cancel": "own_team",
 		"jobs.list": "own_team",
 		"jobs.read": "own_team",
 		"adapters.list": "own_team",
@@ -58,6 +59,9 @@ grants := {
 	"approver": {
 		"datasets.approve": "not_owner",
 		"datasets.reject": "not_owner",
+		"jobs.approve": "not_owner",
+		"jobs.reject": "not_owner",
+		"datasets.revoke": "any",
 		"datasets.list": "any",
 		"datasets.read": "any",
 		"datasets.download": "any",
@@ -85,6 +89,8 @@ grants := {
 		"models.add": "any",
 		"models.list": "any",
 		"worker.run": "any",
+		"jobs.cancel": "any",
+		"datasets.revoke": "any",
 		"datasets.list": "any",
 		"datasets.read": "any",
 		"jobs.list": "any",
@@ -220,15 +226,23 @@ deny contains {"code": "RESOURCE_TEAM_UNKNOWN", "message": msg} if {
 
 # METADATA
 # title: Self approval
-# description: Nobody approves or rejects a dataset they uploaded (four eyes).
+# description: Nobody approves or rejects a dataset they uploaded or a job they submitted (four eyes).
 deny contains {"code": "SELF_APPROVAL", "message": msg} if {
 	scope == "not_owner"
 	resource_owner == input.subject.name
 	msg := sprintf(concat(" ", [
-		"user %q uploaded this %s and cannot %s it:",
-		"a dataset must be reviewed by someone else (four eyes); ask another approver",
-	]), [input.subject.name, input.resource.type, trim_prefix(input.action, "datasets.")])
+		"user %q %s this %s and cannot %s it:",
+		"a %s must be reviewed by someone else (four eyes); ask another approver",
+	]), [
+		input.subject.name, owner_verb[input.resource.type], input.resource.type,
+		split(input.action, ".")[1], input.resource.type,
+	])
 }
+
+# METADATA
+# title: Owner verb
+# description: How the owner of each reviewable resource came to own it, for messages.
+owner_verb := {"dataset": "uploaded", "job": "submitted"}
 
 # METADATA
 # title: Resource owner unknown

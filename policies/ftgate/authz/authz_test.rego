@@ -7,18 +7,19 @@ import data.ftgate.authz
 permitted := {
 	"submitter": {
 		"datasets.upload", "datasets.list", "datasets.read", "datasets.download",
-		"jobs.submit", "jobs.list", "jobs.read", "adapters.list", "adapters.read",
+		"jobs.submit", "jobs.list", "jobs.read", "jobs.cancel", "adapters.list", "adapters.read",
 	},
 	"approver": {
 		"datasets.approve", "datasets.reject", "datasets.list", "datasets.read", "datasets.download",
-		"jobs.list", "jobs.read", "adapters.list", "adapters.read",
+		"jobs.list", "jobs.read", "jobs.approve", "jobs.reject", "adapters.list", "adapters.read",
+		"datasets.revoke",
 	},
 	"auditor": {
 		"users.list", "models.list", "datasets.list", "datasets.read", "jobs.list", "jobs.read",
 		"adapters.list", "adapters.read", "audit.verify", "audit.export", "policy.replay",
 	},
 	"admin": {
-		"users.add", "users.list", "models.add", "models.list", "worker.run",
+		"users.add", "users.list", "models.add", "models.list", "worker.run", "jobs.cancel", "datasets.revoke",
 		"datasets.list", "datasets.read", "jobs.list", "jobs.read", "adapters.list", "adapters.read",
 		"audit.verify", "audit.export", "policy.replay",
 	},
@@ -27,7 +28,8 @@ permitted := {
 all_actions := {
 	"users.add", "users.list", "models.add", "models.list",
 	"datasets.upload", "datasets.list", "datasets.read", "datasets.download",
-	"datasets.approve", "datasets.reject", "jobs.submit", "jobs.list", "jobs.read",
+	"datasets.approve", "datasets.reject", "datasets.revoke", "jobs.submit", "jobs.list", "jobs.read",
+	"jobs.approve", "jobs.reject", "jobs.cancel",
 	"worker.run", "adapters.list", "adapters.read", "audit.verify", "audit.export",
 	"policy.replay",
 }
@@ -224,4 +226,17 @@ test_resource_owner_unknown if {
 
 test_resource_owner_unknown_not_raised_for_reads if {
 	authz.allow with input as request("approver", "datasets.read", ownerless_dataset)
+}
+
+test_submitter_of_a_job_cannot_sign_it_off if {
+	d := authz.decision with input as request("approver", "jobs.approve", {"type": "job", "team": "ml", "owner": "ada"})
+	codes(d) == {"SELF_APPROVAL"}
+	d.reasons[0].message == concat("", [
+		"user \"ada\" submitted this job and cannot approve it: ",
+		"a job must be reviewed by someone else (four eyes); ask another approver",
+	])
+}
+
+test_another_approver_signs_off_a_job if {
+	authz.allow with input as request("approver", "jobs.approve", {"type": "job", "team": "ml", "owner": "bob"})
 }

@@ -39,3 +39,15 @@ team_settings(teams, team) := object.union(teams["default"], object.get(teams, t
 #   and then values, so {"code", "message"} objects sort by code, then message, in OPA and
 #   regorus alike; the output is stable whatever order the rules fire in.
 decision(allowed, reasons) := {"allow": allowed, "reasons": sort(reasons)}
+
+# METADATA
+# title: Decision with outcomes
+# description: >-
+#   A decision that may also go through with warnings (recorded and shown to the requester) or
+#   wait for review (an approver other than the requester signs it off). Each list sorted as above.
+decision_with_outcomes(allowed, reasons, warnings, review) := {
+	"allow": allowed,
+	"reasons": sort(reasons),
+	"warnings": sort(warnings),
+	"review": sort(review),
+}

@@ -71,3 +71,13 @@ test_decision_sorts_reasons_by_code if {
 test_decision_empty_reasons_is_an_empty_array if {
 	lib.decision(true, set()) == {"allow": true, "reasons": []}
 }
+
+test_decision_with_outcomes_sorts_every_list if {
+	w := {{"code": "W2", "message": "b"}, {"code": "W1", "message": "a"}}
+	lib.decision_with_outcomes(true, set(), w, {{"code": "R", "message": "r"}}) == {
+		"allow": true,
+		"reasons": [],
+		"warnings": [{"code": "W1", "message": "a"}, {"code": "W2", "message": "b"}],
+		"review": [{"code": "R", "message": "r"}],
+	}
+}

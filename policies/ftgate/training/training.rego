@@ -12,9 +12,12 @@ import data.ftgate.lib
 
 # METADATA
 # title: Decision
-# description: What the gateway reads, an object with allow (boolean) and reasons (code and message, sorted).
+# description: >-
+#   What the gateway reads: allow (boolean), reasons to deny, warnings (the job goes through and
+#   they are recorded and shown) and review (the job waits for an approver's sign-off), each a
+#   sorted list of code and message.
 # entrypoint: true
-decision := lib.decision(allow, deny)
+decision := lib.decision_with_outcomes(allow, deny, warn, review)
 
 default allow := false
 
@@ -102,7 +105,15 @@ valid_approvers(approvals, sha256, excluded) := {approval.approver |
 	approval.verdict == "approved"
 	approval.redacted_sha256 == sha256
 	not approval.approver in excluded
+	not expired(approval, config.approval_max_age_days)
 }
+
+# METADATA
+# title: Expired
+# description: >-
+#   An approval older than max_days no longer counts. The gateway sends each approval's age in
+#   days (age_days), so a stored decision replays the same later; an approval without one is fresh.
+expired(approval, max_days) if object.get(approval, "age_days", 0) > max_days
 
 # METADATA
 # title: Outside
@@ -242,6 +253,20 @@ deny contains {"code": "SELF_APPROVAL", "message": msg} if {
 }
 
 # METADATA
+# title: Approval expired
+# description: An approval is older than approval_max_age_days, so it does not count; reported while approvals are missing.
+deny contains {"code": "APPROVAL_EXPIRED", "message": msg} if {
+	approvals_short
+	some approval in input.approvals
+	approval.verdict == "approved"
+	expired(approval, config.approval_max_age_days)
+	msg := sprintf(
+		"the approval by %q is %v days old, older than the %v days an approval stands; ask for a fresh review",
+		[approval.approver, approval.age_days, config.approval_max_age_days],
+	)
+}
+
+# METADATA
 # title: Dataset rejected
 # description: Someone rejected the dataset's current content; a rejection always blocks.
 deny contains {"code": "DATASET_REJECTED", "message": msg} if {
@@ -288,5 +313,48 @@ deny contains {"code": "HYPERPARAMETER_OUT_OF_BOUNDS", "message": msg} if {
 	msg := sprintf(
 		"config.%s is %v, outside the bounds [%v, %v] for team %q; choose a value within them",
 		[field, value, bounds[0], bounds[1], input.subject.team],
+	)
+}
+
+# METADATA
+# title: Planned tokens
+# description: The most tokens the job can process, from its settings alone (steps x batch x length).
+planned_tokens(cfg) := (cfg.max_steps * cfg.batch_size) * cfg.max_seq_len
+
+# METADATA
+# title: Restricted data needs review
+# description: Training on data of a classification listed in review_classifications waits for sign-off.
+review contains {"code": "RESTRICTED_DATA", "message": msg} if {
+	input.dataset.classification in config.review_classifications
+	msg := sprintf(
+		"dataset %q is classified %q: the job waits until an approver other than %q signs it off (ftgate jobs approve)",
+		[input.dataset.name, input.dataset.classification, input.subject.name],
+	)
+}
+
+# METADATA
+# title: Large job needs review
+# description: A job that may process more tokens than the team's auto-approve limit waits for sign-off.
+review contains {"code": "ABOVE_AUTO_APPROVE_LIMIT", "message": msg} if {
+	every field in ["max_steps", "batch_size", "max_seq_len"] {
+		is_number(input.config[field])
+	}
+	tokens := planned_tokens(input.config)
+	tokens > team.auto_approve_tokens
+	msg := sprintf(
+		"the job may process up to %d tokens (max_steps x batch_size x max_seq_len), above team %q's auto-approve limit of %d; it waits for an approver's sign-off",
+		[tokens, input.subject.team, team.auto_approve_tokens],
+	)
+}
+
+# METADATA
+# title: High learning rate
+# description: A learning rate above the team's warning level is allowed but flagged.
+warn contains {"code": "HIGH_LEARNING_RATE", "message": msg} if {
+	is_number(input.config.learning_rate)
+	input.config.learning_rate > team.warn_learning_rate
+	msg := sprintf(
+		"learning_rate %v is above %v, where LoRA runs often diverge; watch the loss in ftgate jobs logs",
+		[input.config.learning_rate, team.warn_learning_rate],
 	)
 }

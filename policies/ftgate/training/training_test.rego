@@ -48,10 +48,12 @@ approval(approver, verdict, sha256) := {"approver": approver, "verdict": verdict
 
 codes(decision) := {reason.code | some reason in decision.reasons}
 
+allowed_cleanly := {"allow": true, "reasons": [], "warnings": [], "review": []}
+
 messages(decision, code) := [reason.message | some reason in decision.reasons; reason.code == code]
 
 test_valid_job_is_allowed if {
-	training.decision == {"allow": true, "reasons": []} with input as valid_input
+	training.decision == allowed_cleanly with input as valid_input
 }
 
 test_allow_defaults_to_false_on_empty_input if {
@@ -175,7 +177,7 @@ test_approval_hash_mismatch_not_raised_when_enough_current_approvals if {
 		approval("grace", "approved", current_sha256),
 		approval("linus", "approved", old_sha256),
 	])
-	training.decision == {"allow": true, "reasons": []} with input as inp
+	training.decision == allowed_cleanly with input as inp
 }
 
 test_self_approval_by_uploader if {
@@ -203,7 +205,7 @@ test_self_approval_not_raised_when_enough_other_approvals if {
 		approval("ada", "approved", current_sha256),
 		approval("grace", "approved", current_sha256),
 	])
-	training.decision == {"allow": true, "reasons": []} with input as inp
+	training.decision == allowed_cleanly with input as inp
 }
 
 test_dataset_rejected if {
@@ -310,4 +312,59 @@ test_every_failure_is_reported_sorted_by_code if {
 		"DATASET_REJECTED",
 		"HYPERPARAMETER_OUT_OF_BOUNDS",
 	]
+}
+
+review_codes(decision) := {reason.code | some reason in decision.review}
+
+warning_codes(decision) := {reason.code | some reason in decision.warnings}
+
+test_restricted_data_waits_for_review if {
+	inp := object.union(valid_input, {"dataset": {"classification": "restricted"}, "approvals": [
+		approval("grace", "approved", current_sha256),
+		approval("linus", "approved", current_sha256),
+	]})
+	d := training.decision with input as inp
+	d.allow
+	review_codes(d) == {"RESTRICTED_DATA"}
+	contains(d.review[0].message, "ftgate jobs approve")
+}
+
+test_internal_data_needs_no_review if {
+	review_codes(training.decision) == set() with input as valid_input
+}
+
+test_job_above_auto_approve_limit_waits_for_review if {
+	d := training.decision with input as with_config({"max_steps": 2000, "batch_size": 4, "max_seq_len": 4096})
+	d.allow
+	review_codes(d) == {"ABOVE_AUTO_APPROVE_LIMIT"}
+	contains(d.review[0].message, "32768000 tokens")
+}
+
+test_job_at_auto_approve_limit_needs_no_review if {
+	cfg := object.union(data.ftgate.config, {"teams": {"ml": {"auto_approve_tokens": 122880}}})
+	d := training.decision with input as valid_input with data.ftgate.config as cfg
+	review_codes(d) == set()
+}
+
+test_high_learning_rate_warns_but_allows if {
+	d := training.decision with input as with_config({"learning_rate": 0.0009})
+	d.allow
+	d.reasons == []
+	warning_codes(d) == {"HIGH_LEARNING_RATE"}
+}
+
+test_ordinary_learning_rate_does_not_warn if {
+	warning_codes(training.decision) == set() with input as valid_input
+}
+
+test_expired_approval_does_not_count if {
+	old := object.union(approval("grace", "approved", current_sha256), {"age_days": 91})
+	d := training.decision with input as with_approvals([old])
+	codes(d) == {"APPROVALS_MISSING", "APPROVAL_EXPIRED"}
+	contains(messages(d, "APPROVAL_EXPIRED")[0], "91 days old")
+}
+
+test_approval_within_its_age_counts if {
+	recent := object.union(approval("grace", "approved", current_sha256), {"age_days": 89.5})
+	training.allow with input as with_approvals([recent])
 }

@@ -1,0 +1,46 @@
+"""The review queue: jobs the training policy held for sign-off (restricted data, large jobs)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from audit import log as audit_log
+from gateway.errors import Conflict, InvalidInput, NotFound
+from gateway.models import Job, JobStatus, User, Verdict
+from gateway.runtime import Runtime
+from gateway.services.authz import authorize
+
+
+def review_queue(*, rt: Runtime, session: Session, actor: User) -> list[Job]:
+    authorize(rt=rt, actor=actor, action="jobs.list", resource_type="job")
+    query = select(Job).where(col(Job.status) == JobStatus.pending_review).order_by(col(Job.created_at))
+    if actor.role == "submitter":
+        query = query.where(col(Job.team) == actor.team)
+    return list(session.exec(query))
+
+
+def review_job(
+    *, rt: Runtime, session: Session, actor: User, job_id: str, verdict: Verdict, note: str
+) -> Job:
+    """Sign off (queue it) or turn down a held job; never the submitter's own (four eyes)."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id!r}")
+    action = "jobs.approve" if verdict == Verdict.approved else "jobs.reject"
+    authorize(rt=rt, actor=actor, action=action, resource_type="job", team=job.team, owner=job.submitter)
+    note = note.strip()
+    if not note:
+        raise InvalidInput("--note must say why (it is kept in the audit log)")
+    if job.status != JobStatus.pending_review:
+        raise Conflict(f"job {job_id} is {job.status.value}, not waiting for review")
+    job.status = JobStatus.queued if verdict == Verdict.approved else JobStatus.rejected
+    job.reviewed_by = actor.name
+    session.add(job)
+    audit_log.append(
+        session,
+        actor=actor.name,
+        action=f"job.{'review_approved' if verdict == Verdict.approved else 'review_rejected'}",
+        subject=job.id,
+        payload={"job_id": job.id, "reviewer": actor.name, "verdict": verdict.value, "note": note},
+    )
+    return job

@@ -1,0 +1,86 @@
+"""Outcomes beyond allow and deny: warnings go through and are recorded; review holds the job."""
+
+from __future__ import annotations
+
+from ftgate_testing import Home, approved_dataset
+
+
+def test_warning_is_shown_and_recorded_and_the_job_runs(home: Home) -> None:
+    ds = approved_dataset(home, "internal")
+    job = home.cli(
+        "jobs",
+        "submit",
+        "--dataset",
+        ds["id"],
+        "--base-model",
+        "tiny-llama",
+        "--lr",
+        "0.0009",
+        "--max-steps",
+        "1",
+        token=home.alice,
+    )
+    assert job["status"] == "queued"
+    assert [w["code"] for w in job["decision"]["warnings"]] == ["HIGH_LEARNING_RATE"]
+    assert home.cli("worker", "--once", token=home.admin)["data"][0]["status"] == "succeeded"
+
+
+def test_restricted_data_waits_for_a_reviewer_other_than_the_submitter(home: Home) -> None:
+    ds = approved_dataset(home, "restricted")
+    job = home.cli(
+        "jobs",
+        "submit",
+        "--dataset",
+        ds["id"],
+        "--base-model",
+        "tiny-llama",
+        "--max-steps",
+        "1",
+        token=home.alice,
+    )
+    assert job["status"] == "pending_review"
+    assert [r["code"] for r in job["decision"]["review"]] == ["RESTRICTED_DATA"]
+    assert [j["id"] for j in home.cli("jobs", "queue", token=home.bob)["data"]] == [job["id"]]
+
+    # Nothing trains while the job waits.
+    assert home.cli("worker", "--once", token=home.admin)["data"] == []
+
+    # The submitter cannot sign off (role), nor can an approver without a note.
+    assert (
+        home.cli("jobs", "approve", job["id"], "--note", "mine", token=home.alice, ok=False)["error"]["code"]
+        == "forbidden"
+    )
+    assert (
+        home.cli("jobs", "approve", job["id"], "--note", " ", token=home.bob, ok=False)["error"]["code"]
+        == "invalid_input"
+    )
+
+    signed = home.cli(
+        "jobs", "approve", job["id"], "--note", "restricted data, small run: ok", token=home.bob
+    )
+    assert signed["status"] == "queued" and signed["reviewed_by"] == "bob"
+    assert (
+        home.cli("jobs", "approve", job["id"], "--note", "again", token=home.dave, ok=False)["error"]["code"]
+        == "conflict"
+    )
+    [done] = home.cli("worker", "--once", token=home.admin)["data"]
+    assert done["status"] == "succeeded", done
+
+
+def test_rejected_review_never_trains(home: Home) -> None:
+    ds = approved_dataset(home, "restricted")
+    job = home.cli(
+        "jobs",
+        "submit",
+        "--dataset",
+        ds["id"],
+        "--base-model",
+        "tiny-llama",
+        "--max-steps",
+        "1",
+        token=home.alice,
+    )
+    rejected = home.cli("jobs", "reject", job["id"], "--note", "not this quarter", token=home.dave)
+    assert rejected["status"] == "rejected"
+    assert home.cli("worker", "--once", token=home.admin)["data"] == []
+    assert home.cli("audit", "verify", token=home.carol)["status"] == "verified"
