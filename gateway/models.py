@@ -43,10 +43,13 @@ class Verdict(StrEnum):
 
 
 class JobStatus(StrEnum):
+    pending_review = "pending_review"
+    rejected = "rejected"
     queued = "queued"
     running = "running"
     succeeded = "succeeded"
     failed = "failed"
+    cancelled = "cancelled"
 
 
 T = TypeVar("T")
@@ -167,6 +170,22 @@ class ApprovalPublic(SQLModel):
     status: str = ""
 
 
+class DatasetRevocation(SQLModel, table=True):
+    """A dataset withdrawn after approval: no further training, and its adapters are quarantined.
+
+    A table of its own (rather than a new DatasetStatus value) so existing databases, including a
+    PostgreSQL enum type, need no migration; the training policy sees the dataset as "revoked".
+    """
+
+    __tablename__ = "dataset_revocations"
+    id: str = Field(default_factory=lambda: new_id("rev"), primary_key=True)
+    dataset_id: str = Field(foreign_key="datasets.id", index=True, unique=True)
+    revoked_by: str
+    note: str
+    adapters: list[str] = Field(sa_column=Column(JSON, nullable=False), description="Adapters quarantined.")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 # --- policy decisions --------------------------------------------------------------------------------
 
 
@@ -178,6 +197,8 @@ class PolicyDecisionRecord(SQLModel, table=True):
     input: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     allow: bool
     reasons: list[dict[str, str]] = Field(sa_column=Column(JSON, nullable=False))
+    warnings: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    review: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     bundle_sha256: str
     engine: str
     ms: float
@@ -202,9 +223,17 @@ class Job(SQLModel, table=True):
     lease_expires: datetime | None = None
     error: str | None = None
     adapter_id: str | None = None
+    reviewed_by: str | None = Field(
+        default=None, description="The approver who signed off a job held for review."
+    )
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    attempts: int = Field(default=0, description="Times a worker has claimed the job.")
+    heartbeat_at: datetime | None = Field(default=None, description="When the lease was last renewed.")
+    cancel_requested_by: str | None = Field(
+        default=None, description="Who asked to stop the job while it was running."
+    )
 
 
 class JobPublic(SQLModel):
@@ -222,6 +251,11 @@ class JobPublic(SQLModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    attempts: int = 0
+    reviewed_by: str | None = None
+    lease_owner: str | None = None
+    lease_expires: datetime | None = None
+    cancel_requested_by: str | None = None
 
 
 class JobEvent(SQLModel, table=True):

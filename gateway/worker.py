@@ -11,10 +11,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,50 +24,48 @@ from audit import log as audit_log
 from audit.canonical import canonical_json, sha256_hex
 from audit.signing import sign
 from gateway.errors import FtgateError, IntegrityError, PolicyDenied
+from gateway.leases import (
+    DEFAULT_LEASE_SECONDS,
+    DEFAULT_MAX_ATTEMPTS,
+    Heartbeat,
+    JobCancelled,
+    LeaseLost,
+    claim,
+)
 from gateway.models import Adapter, Dataset, Job, JobEvent, JobStatus, User, new_id
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 from gateway.services.catalog import get_model, model_ref
 from gateway.services.decisions import record_decision
 from gateway.services.jobs import parse_config, training_input
+from gateway.services.lineage import seal_adapter
 from gateway.store.blobs import file_sha256
 from trainer.models import weights_sha256
 from trainer.train import train
 
 log = structlog.get_logger()
 
-LEASE = timedelta(hours=6)
+DEFAULT_CHECKPOINT_EVERY = 10  # steps; a crash loses at most this much work
 
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def claim_next_job(*, rt: Runtime, owner: str) -> Job | None:
-    """Move the oldest queued job to running under this worker's lease, with its log entry."""
-    with rt.session() as session:
-        query = select(Job).where(col(Job.status) == JobStatus.queued).order_by(col(Job.created_at)).limit(1)
-        if rt.engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        job = session.exec(query).first()
-        if job is None:
-            return None
-        now = datetime.now(UTC)
-        job.status, job.lease_owner, job.lease_expires, job.started_at = (
-            JobStatus.running,
-            owner,
-            now + LEASE,
-            now,
-        )
-        session.add(job)
-        audit_log.append(
-            session,
-            actor=owner,
-            action="job.started",
-            subject=job.id,
-            payload={"job_id": job.id, "worker": owner},
-        )
-    return job
+def claim_next_job(
+    *,
+    rt: Runtime,
+    owner: str,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> Job | None:
+    """Lease the oldest queued (or abandoned) job to this worker, with its log entry; see `gateway.leases`."""
+    return claim(rt=rt, owner=owner, lease_seconds=lease_seconds, max_attempts=max_attempts)
+
+
+def work_dir(rt: Runtime, job_id: str) -> Path:
+    """Where a job's data copy and checkpoints live; kept across attempts so a reclaimed job resumes."""
+    return rt.settings.home / "work" / job_id
 
 
 def _event(rt: Runtime, job_id: str, kind: str, data: dict[str, Any]) -> None:
@@ -81,6 +78,10 @@ def _fail(rt: Runtime, job_id: str, owner: str, error: BaseException) -> None:
     with rt.session() as session:
         job = session.get(Job, job_id)
         assert job is not None
+        if job.lease_owner != owner or job.status != JobStatus.running:
+            # Another worker took the job over after this one stalled; the job is theirs to finish.
+            log.warning("job.failed_after_lease_lost", job_id=job_id, error=message)
+            return
         job.status, job.error, job.finished_at, job.lease_owner = (
             JobStatus.failed,
             message,
@@ -126,6 +127,13 @@ def _recheck(*, rt: Runtime, session: Session, job: Job, owner: str) -> tuple[Da
             "policy no longer allows this job: " + "; ".join(r.message for r in decision.reasons),
             details={"decision_id": row.id},
         )
+    if decision.review and job.reviewed_by is None:
+        session.commit()
+        raise PolicyDenied(
+            "policy now holds this job for review and nobody signed it off: "
+            + "; ".join(r.message for r in decision.review),
+            details={"decision_id": row.id},
+        )
     entry = get_model(session=session, name=job.base_model)
     ref = model_ref(entry)
     actual = weights_sha256(ref)
@@ -139,12 +147,32 @@ def _recheck(*, rt: Runtime, session: Session, job: Job, owner: str) -> tuple[Da
 ProgressHook = Callable[[str, dict[str, Any]], None]
 
 
-def run_job(*, rt: Runtime, job: Job, owner: str, progress: ProgressHook | None = None) -> Job:
-    """Train one claimed job to completion or failure; never leaves a partial adapter registered."""
+def run_job(
+    *,
+    rt: Runtime,
+    job: Job,
+    owner: str,
+    progress: ProgressHook | None = None,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+) -> Job:
+    """Train one claimed job to completion, failure or cancellation; never registers a partial adapter.
+
+    The job's work directory survives a crash: a worker that reclaims the job resumes from the last
+    checkpoint there. The adapter is written to the work directory first and moved into the adapter
+    store only when training has finished and the lease is still this worker's.
+    """
     adapter_id = new_id("ad")
     out_dir = rt.settings.adapter_dir / adapter_id
-    work = Path(tempfile.mkdtemp(prefix=f"ftgate-{job.id}-"))
+    work = work_dir(rt, job.id)
+    staging = work / "adapter"
+    done = False  # the job reached an end here: its work directory can go
+    # From the claim on, not just while training: re-hashing a large base model can outlast a lease.
+    heartbeat = Heartbeat(rt=rt, job_id=job.id, owner=owner, lease_seconds=lease_seconds)
+    heartbeat.start()
     try:
+        work.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)  # what a killed attempt may have half written
         with rt.session() as session:
             dataset, ref, decision_id, base_sha256 = _recheck(rt=rt, session=session, job=job, owner=owner)
             data_copy = work / "train.jsonl"
@@ -170,6 +198,7 @@ def run_job(*, rt: Runtime, job: Job, owner: str, progress: ProgressHook | None 
             # Step events become rows for `jobs logs`, at most a few a second so a fast GPU does not
             # spend its time in the database; the last step is always kept.
             nonlocal last_step_row
+            heartbeat.check()  # raising here is how a cancel or a lost lease stops the trainer
             kind = str(event.get("event", "event"))
             if progress is not None and kind == "step":
                 progress(job.id, event)
@@ -179,11 +208,28 @@ def run_job(*, rt: Runtime, job: Job, owner: str, progress: ProgressHook | None 
             last_step_row = time.monotonic()
             _event(rt, job.id, kind, event)
 
-        result = train(config, data_copy, ref, out_dir, on_event)
+        result = train(
+            config,
+            data_copy,
+            ref,
+            staging,
+            on_event,
+            checkpoint_dir=work / "checkpoints",
+            checkpoint_every=checkpoint_every,
+        )
+        heartbeat.beat()
+        heartbeat.check()  # a cancel that arrived during the last steps still wins
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        # One rename on the same filesystem: the adapter store never holds a half-copied adapter.
+        os.replace(staging, out_dir)
         files = {name: file_sha256(out_dir / name) for name in sorted(result.files)}
         if files != dict(sorted(result.files.items())):
             raise IntegrityError("adapter files changed between training and registration")
         with rt.session() as session:
+            # Row lock: a worker that reclaimed the job cannot slip in between this check and the commit.
+            locked = session.exec(select(Job).where(col(Job.id) == job.id).with_for_update()).one()
+            if locked.lease_owner != owner or locked.status != JobStatus.running:
+                raise LeaseLost(f"job {job.id}: lease lost before the adapter was registered")
             entry = get_model(session=session, name=job.base_model)
             manifest = {
                 "adapter_id": adapter_id,
@@ -239,19 +285,82 @@ def run_job(*, rt: Runtime, job: Job, owner: str, progress: ProgressHook | None 
                 subject=job.id,
                 payload={"job_id": job.id, "adapter_id": adapter_id},
             )
+            # model-signing signature over the adapter directory (and a quarantine if its dataset was
+            # revoked during training), logged in the same transaction.
+            seal_adapter(rt=rt, session=session, actor=owner, adapter_id=adapter_id, out_dir=out_dir)
         log.info("job.succeeded", job_id=job.id, adapter_id=adapter_id)
+        done = True
         return stored
+    except JobCancelled as exc:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        done = _cancelled(rt, job.id, owner, exc.by)
+        return _reload(rt, job.id)
+    except LeaseLost:
+        # Not ours any more: leave the job row and the work directory to the worker that holds it.
+        shutil.rmtree(out_dir, ignore_errors=True)
+        log.warning("job.lease_lost", job_id=job.id, worker=owner)
+        return _reload(rt, job.id)
     except BaseException as exc:
         shutil.rmtree(out_dir, ignore_errors=True)
-        _fail(rt, job.id, owner, exc)
         if not isinstance(exc, Exception):
+            # Interrupted (Ctrl-C, SystemExit): hand the job back with its checkpoints for another try.
+            _release(rt, job.id, owner, type(exc).__name__)
             raise
-        with rt.session() as session:
-            failed = session.get(Job, job.id)
-        assert failed is not None
-        return failed
+        _fail(rt, job.id, owner, exc)
+        done = True
+        return _reload(rt, job.id)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        heartbeat.stop()
+        if done:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _reload(rt: Runtime, job_id: str) -> Job:
+    with rt.session() as session:
+        job = session.get(Job, job_id)
+    assert job is not None
+    return job
+
+
+def _cancelled(rt: Runtime, job_id: str, owner: str, by: str) -> bool:
+    """Record that a running job stopped on request; False if the job is no longer this worker's."""
+    with rt.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        if job.lease_owner != owner or job.status != JobStatus.running:
+            return False
+        message = f"cancelled by {by}"
+        job.status, job.error, job.finished_at, job.lease_owner = (
+            JobStatus.cancelled,
+            message,
+            datetime.now(UTC),
+            None,
+        )
+        session.add(job)
+        session.add(JobEvent(job_id=job_id, kind="cancelled", data={"by": by}))
+        audit_log.append(
+            session, actor=owner, action="job.cancelled", subject=job_id, payload={"job_id": job_id, "by": by}
+        )
+    log.info("job.cancelled", job_id=job_id, by=by)
+    return True
+
+
+def _release(rt: Runtime, job_id: str, owner: str, reason: str) -> None:
+    """Put an interrupted job back in the queue, keeping its checkpoints, if this worker still holds it."""
+    with rt.session() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.lease_owner != owner or job.status != JobStatus.running:
+            return
+        job.status, job.lease_owner, job.lease_expires = JobStatus.queued, None, None
+        session.add(job)
+        session.add(JobEvent(job_id=job_id, kind="released", data={"worker": owner, "reason": reason}))
+        audit_log.append(
+            session,
+            actor=owner,
+            action="job.released",
+            subject=job_id,
+            payload={"job_id": job_id, "worker": owner, "reason": reason},
+        )
 
 
 def run_worker(
@@ -261,15 +370,27 @@ def run_worker(
     once: bool = False,
     poll_seconds: float = 2.0,
     progress: ProgressHook | None = None,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
 ) -> list[Job]:
     """Process queued jobs; with `once`, process at most one and return."""
     authorize(rt=rt, actor=actor, action="worker.run", resource_type="job")
     owner = f"worker:{actor.name}@{worker_id()}"
     done: list[Job] = []
     while True:
-        job = claim_next_job(rt=rt, owner=owner)
+        job = claim_next_job(rt=rt, owner=owner, lease_seconds=lease_seconds, max_attempts=max_attempts)
         if job is not None:
-            done.append(run_job(rt=rt, job=job, owner=owner, progress=progress))
+            done.append(
+                run_job(
+                    rt=rt,
+                    job=job,
+                    owner=owner,
+                    progress=progress,
+                    lease_seconds=lease_seconds,
+                    checkpoint_every=checkpoint_every,
+                )
+            )
         if once:
             return done
         if job is None:

@@ -3,16 +3,54 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
+import pytest
 from typer.testing import CliRunner
 
 from gateway.cli.main import app
 from gateway.settings import REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "examples" / "support_chats.jsonl"
+PG_SERVER = os.environ.get("FTGATE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def pg_admin_connection() -> psycopg.Connection:
+    """A connection to the test server; skips the test when there is none, unless CI requires one."""
+    try:
+        return psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("FTGATE_REQUIRE_POSTGRES"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {PG_SERVER}: {exc}")
+
+
+def pg_url(database: str, user: str | None = None) -> str:
+    """The SQLAlchemy URL of a database on the test server, as `user` if given."""
+    base = PG_SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    if user is not None:
+        base = f"postgresql+psycopg://{user}@{base.split('@', 1)[1]}"
+    return f"{base}/{database}"
+
+
+@contextmanager
+def fresh_pg_database(owner: str | None = None) -> Iterator[str]:
+    """A new, empty database (its name), dropped afterwards however the test ends."""
+    name = f"ftgate_test_{uuid.uuid4().hex[:10]}"
+    with pg_admin_connection() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' OWNER "{owner}"' if owner else ""))
+    try:
+        yield name
+    finally:
+        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass
@@ -63,3 +101,36 @@ def people(cli: Cli, admin: str) -> dict[str, str]:
 
 def audit_count(home: Home) -> int:
     return home.cli("audit", "verify", token=home.carol)["entries"]
+
+
+def make_home(path: Path, policy_dir: Path, tiny_model_path: Path, database_url: str | None = None) -> Home:
+    """An initialised home with the tiny model registered and the five test users."""
+    env = {"FTGATE_HOME": str(path), "FTGATE_POLICY_DIR": str(policy_dir), "FTGATE_TOKEN": ""}
+    if database_url:
+        env["FTGATE_DATABASE_URL"] = database_url
+    cli = Cli(env=env)
+    admin = cli("init")["token"]
+    cli("models", "add", "tiny-llama", str(tiny_model_path), token=admin)
+    return Home(cli=cli, path=path, admin=admin, **people(cli, admin))
+
+
+def upload(home: Home, path: Path = EXAMPLE, *, ok: bool = True, **options: str) -> Any:
+    """`datasets upload` as alice; options override name/purpose/classification."""
+    settings = {"name": "chats", "purpose": "style", "classification": "internal", **options}
+    flags = [f"--{key}={value}" for key, value in settings.items()]
+    return home.cli("datasets", "upload", str(path), *flags, token=home.alice, ok=ok)
+
+
+def approved_dataset(home: Home, classification: str = "internal") -> dict[str, Any]:
+    """An uploaded dataset with as many approvals (bob, then dave) as its classification needs."""
+    ds = upload(home, classification=classification)
+    home.cli("datasets", "approve", ds["id"], "--note", "ok", token=home.bob)
+    if classification in {"confidential", "restricted"}:
+        home.cli("datasets", "approve", ds["id"], "--note", "second pair of eyes", token=home.dave)
+    return ds
+
+
+def submit(home: Home, dataset_id: str, *extra: str, ok: bool = True) -> Any:
+    """`jobs submit` as alice on the tiny model, one short step unless `extra` says otherwise."""
+    args = ["--dataset", dataset_id, "--base-model", "tiny-llama", "--max-steps", "1", "--max-seq-len", "64"]
+    return home.cli("jobs", "submit", *args, *extra, token=home.alice, ok=ok)

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from audit.errors import AuditError
-from gateway.api.routes import adapters, datasets, jobs, policy, users
+from gateway.api.routes import adapters, datasets, jobs, lineage, policy, users
 from gateway.errors import FtgateError
 from gateway.logging import configure_logging
 from gateway.runtime import Runtime
@@ -45,6 +45,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (users, datasets, jobs, adapters, policy):
+    for module in (users, datasets, jobs, adapters, policy, lineage):
         app.include_router(module.router)
     return app

@@ -35,3 +35,16 @@ def adapters_show(
     with as_user(token) as (rt, session, actor):
         adapter = get_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id)
     render(AdapterPublic.model_validate(adapter), as_json=as_json)
+
+
+@app.command("verify")
+@handles_errors
+def adapters_verify(
+    adapter_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False
+) -> None:
+    """Check the adapter's files against its model-signing signature in the audit log."""
+    from gateway.services.lineage import verify_adapter
+
+    with as_user(token) as (rt, session, actor):
+        result = verify_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id)
+    render(result, as_json=as_json)

@@ -15,12 +15,21 @@ app = typer.Typer(help="Verify the log and export lineage.", no_args_is_help=Tru
 
 @app.command("verify")
 @handles_errors
-def audit_verify(token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
-    """Recompute the whole hash chain; exit 0 only when the log is intact."""
+def audit_verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="A signed checkpoint the current log must extend."),
+    ] = None,
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Recompute the whole hash chain and Merkle tree; exit 0 only when the log is intact."""
     from gateway.services.audit import verify
 
+    note = _read_text(checkpoint, "checkpoint") if checkpoint is not None else None
     with as_user(token) as (rt, session, actor):
-        result = verify(rt=rt, session=session, actor=actor)
+        result = verify(rt=rt, session=session, actor=actor, checkpoint_note=note)
     render(result, as_json=as_json)
 
 
@@ -29,19 +38,20 @@ def audit_verify(token: Token = None, as_json: Json = False, verbose: Verbose = 
 def audit_export(
     adapter: Annotated[str, typer.Option(help="Adapter id.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
-    fmt: Annotated[str, typer.Option("--format", help="json")] = "json",
+    fmt: Annotated[
+        str, typer.Option("--format", help="json | html | intoto | cyclonedx | openlineage")
+    ] = "json",
     token: Token = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
     """Write an adapter's lineage, read from the verified log."""
-    import json
-
-    from gateway.services.audit import export_lineage
+    from gateway.services.audit import export_document
 
     with as_user(token) as (rt, session, actor):
-        lineage = export_lineage(rt=rt, session=session, actor=actor, adapter_id=adapter, fmt=fmt)
-    output.write_text(json.dumps(lineage, indent=2) + "\n")
+        document = export_document(rt=rt, session=session, actor=actor, adapter_id=adapter, fmt=fmt)
+    output.write_bytes(document.content)
+    lineage = document.lineage
     render(
         {
             "id": adapter,
@@ -52,3 +62,114 @@ def audit_export(
         },
         as_json=as_json,
     )
+
+
+def _read_text(path: Path, what: str) -> str:
+    from gateway.errors import InvalidInput
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read {what} file {path}: {exc}") from exc
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write beside the target and rename, so a failure never leaves half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+@app.command("checkpoint")
+@handles_errors
+def audit_checkpoint(
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write the signed checkpoint to.")],
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Verify the log and write a signed C2SP checkpoint of it, for a witness to keep."""
+    from gateway.services.audit import make_checkpoint
+
+    with as_user(token) as (rt, session, actor):
+        result = make_checkpoint(rt=rt, session=session, actor=actor)
+    _write_atomically(output, result.pop("checkpoint"))
+    render({**result, "path": str(output)}, as_json=as_json)
+
+
+@app.command("proof")
+@handles_errors
+def audit_proof(
+    adapter: Annotated[str, typer.Option(help="Adapter id.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Bundle file to write.")],
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Write a bundle proving the adapter's lineage entries are in the signed log."""
+    import json
+
+    from gateway.services.audit import proof_bundle
+
+    with as_user(token) as (rt, session, actor):
+        bundle = proof_bundle(rt=rt, session=session, actor=actor, adapter_id=adapter)
+    _write_atomically(output, json.dumps(bundle, indent=2) + "\n")
+    render(
+        {
+            "id": adapter,
+            "status": "proved",
+            "path": str(output),
+            "entries": len(bundle["entries"]),
+            "tree_size": bundle["tree_size"],
+            "verifier_key": bundle["verifier_key"],
+        },
+        as_json=as_json,
+    )
+
+
+@app.command("verify-bundle")
+@handles_errors
+def audit_verify_bundle(
+    bundle: Annotated[Path, typer.Argument(help="A bundle written by `ftgate audit proof`.")],
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Trusted verifier key of the log (else the bundle's own is used)."),
+    ] = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Check a proof bundle offline: no database, no server."""
+    import json
+
+    from gateway.errors import InvalidInput
+    from gateway.services.audit import check_proof_bundle
+
+    try:
+        data = json.loads(_read_text(bundle, "bundle"))
+    except ValueError as exc:
+        raise InvalidInput(f"bundle {bundle} is not JSON: {exc}") from exc
+    result = check_proof_bundle(bundle=data, trusted_key=key)
+    render({"id": str(bundle), **result}, as_json=as_json)
+
+
+@app.command("state")
+@handles_errors
+def audit_state(
+    at: Annotated[
+        str, typer.Option("--at", help="ISO 8601 time, e.g. 2026-11-29T04:00:00Z (UTC if no zone).")
+    ],
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Which datasets and adapters were approved, registered or quarantined at a moment, from the log."""
+    from gateway.services.lineage import log_state
+
+    with as_user(token) as (rt, session, actor):
+        state = log_state(rt=rt, session=session, actor=actor, at=at)
+    if as_json:
+        render(state, as_json=True)
+        return
+    for kind in ("datasets", "adapters"):
+        rows = state[kind]
+        render({"data": rows, "count": len(rows)}, as_json=False, title=f"{kind} at {state['at']}")

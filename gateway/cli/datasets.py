@@ -155,3 +155,30 @@ def datasets_check(
     render(result, as_json=as_json)
     if result["status"] != "admissible":
         raise typer.Exit(1)
+
+
+@app.command("revoke")
+@handles_errors
+def datasets_revoke(
+    dataset_id: str,
+    note: Annotated[str, typer.Option(help="Why; kept in the audit log.")],
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Withdraw a dataset: no more training on it; every adapter trained on it is quarantined."""
+    from gateway.services.datasets import revoke_dataset
+
+    with as_user(token) as (rt, session, actor):
+        revocation, adapters = revoke_dataset(
+            rt=rt, session=session, actor=actor, dataset_id=dataset_id, note=note
+        )
+        result = {
+            "id": dataset_id,
+            "status": "revoked",
+            "revocation_id": revocation.id,
+            "revoked_by": revocation.revoked_by,
+            "note": revocation.note,
+            "quarantined": [a.id for a in adapters],
+        }
+    render(result, as_json=as_json)

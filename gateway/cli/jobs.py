@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 import typer
@@ -11,6 +12,8 @@ from gateway.cli.output import err, render
 from gateway.models import (
     JobEventPublic,
     JobPublic,
+    Page,
+    Verdict,
 )
 
 app = typer.Typer(help="Training requests.", no_args_is_help=True)
@@ -102,25 +105,149 @@ def jobs_show(job_id: str, token: Token = None, as_json: Json = False, verbose: 
     render(JobPublic.model_validate(job), as_json=as_json)
 
 
+# A job in one of these states will write no more events: `logs -f` stops there.
+_ENDED = {"succeeded", "failed", "cancelled", "rejected"}
+
+
+def _event_line(kind: str, d: dict[str, Any]) -> str:
+    if kind == "step":
+        return (
+            f"step {d.get('step')}/{d.get('steps')}  loss {d.get('loss', 0):.4f}  "
+            f"{d.get('tokens_per_s', 0):.0f} tok/s  eta {d.get('eta_s', 0):.0f}s"
+        )
+    return ", ".join(f"{k}={v}" for k, v in d.items() if k != "event")
+
+
 @app.command("logs")
 @handles_errors
-def jobs_logs(job_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
-    """Show a job's events: verification, per-step loss and throughput, outcome."""
-    from gateway.services.jobs import job_events
+def jobs_logs(
+    job_id: str,
+    follow: Annotated[
+        bool, typer.Option("-f", "--follow", help="Keep streaming, with a progress bar, until the job ends.")
+    ] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between polls with --follow.", min=0.05)] = 1.0,
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Show a job's events: verification, per-step loss, throughput and ETA, checkpoints, outcome.
+
+    With --follow the command exits when the job ends: 0 if it succeeded, 1 otherwise.
+    """
+    from gateway.services.jobs import get_job, job_events
+
+    if not follow:
+        with as_user(token) as (rt, session, actor):
+            events = job_events(rt=rt, session=session, actor=actor, job_id=job_id)
+        page = to_page(events, JobEventPublic)
+        if as_json:
+            render(page, as_json=True)
+            return
+        for event in page.data:
+            line = _event_line(event.kind, event.data)
+            err.print(f"{event.time:%H:%M:%S} {event.kind:<9} {line}", highlight=False)
+        return
+
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    seen: list[JobEventPublic] = []
+    last_id = 0
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[info]}"),
+        console=err,
+        disable=as_json,
+    )
+    task = None
+    with bar:
+        while True:
+            with as_user(token) as (rt, session, actor):
+                # Status first: events written after it are picked up by this same poll or the next.
+                status = get_job(rt=rt, session=session, actor=actor, job_id=job_id).status.value
+                events = job_events(rt=rt, session=session, actor=actor, job_id=job_id, after=last_id)
+            for row in events:
+                last_id = max(last_id, row.id or 0)
+                event = JobEventPublic.model_validate(row)
+                seen.append(event)
+                if as_json:
+                    continue
+                if event.kind == "step":
+                    if task is None:
+                        task = bar.add_task(f"training {job_id}", total=event.data.get("steps"), info="")
+                    d = event.data
+                    info = (
+                        f"loss {d.get('loss', 0):.3f}  {d.get('tokens_per_s', 0):.0f} tok/s"
+                        f"  eta {d.get('eta_s', 0):.0f}s"
+                    )
+                    bar.update(task, completed=d.get("step", 0), info=info)
+                else:
+                    bar.console.print(
+                        f"{event.time:%H:%M:%S} {event.kind:<9} {_event_line(event.kind, event.data)}",
+                        highlight=False,
+                    )
+            if status in _ENDED:
+                break
+            time.sleep(poll)
+    if as_json:
+        render(Page(data=seen, count=len(seen)), as_json=True)
+    if status != "succeeded":
+        err.print(f"job {job_id} {status}", highlight=False)
+        raise typer.Exit(1)
+
+
+@app.command("cancel")
+@handles_errors
+def jobs_cancel(job_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+    """Cancel a queued job, or stop a running one at its next training step."""
+    from gateway.services.jobs import cancel_job
 
     with as_user(token) as (rt, session, actor):
-        events = job_events(rt=rt, session=session, actor=actor, job_id=job_id)
-    page = to_page(events, JobEventPublic)
-    if as_json:
-        render(page, as_json=True)
-        return
-    for event in page.data:
-        d = event.data
-        if event.kind == "step":
-            line = (
-                f"step {d.get('step')}/{d.get('steps')}  loss {d.get('loss', 0):.4f}  "
-                f"{d.get('tokens_per_s', 0):.0f} tok/s"
-            )
-        else:
-            line = ", ".join(f"{k}={v}" for k, v in d.items() if k != "event")
-        err.print(f"{event.time:%H:%M:%S} {event.kind:<9} {line}", highlight=False)
+        job = cancel_job(rt=rt, session=session, actor=actor, job_id=job_id)
+    render(JobPublic.model_validate(job), as_json=as_json)
+
+
+def _review(job_id: str, verdict: Verdict, note: str, token: str | None, as_json: bool) -> None:
+    from gateway.services.job_reviews import review_job
+
+    with as_user(token) as (rt, session, actor):
+        job = review_job(rt=rt, session=session, actor=actor, job_id=job_id, verdict=verdict, note=note)
+    render(JobPublic.model_validate(job), as_json=as_json)
+
+
+@app.command("approve")
+@handles_errors
+def jobs_approve(
+    job_id: str,
+    note: Annotated[str, typer.Option(help="Why; kept in the audit log.")],
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Sign off a job the policy held for review (not your own); it is queued for training."""
+    _review(job_id, Verdict.approved, note, token, as_json)
+
+
+@app.command("reject")
+@handles_errors
+def jobs_reject(
+    job_id: str,
+    note: Annotated[str, typer.Option(help="Why; kept in the audit log.")],
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Turn down a job the policy held for review."""
+    _review(job_id, Verdict.rejected, note, token, as_json)
+
+
+@app.command("queue")
+@handles_errors
+def jobs_queue(token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+    """Jobs waiting for a reviewer's sign-off."""
+    from gateway.services.job_reviews import review_queue
+
+    with as_user(token) as (rt, session, actor):
+        page = to_page(review_queue(rt=rt, session=session, actor=actor), JobPublic)
+    render(page, as_json=as_json, columns=["id", "dataset_id", "submitter", "base_model", "status"])

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli import adapters, audit, datasets, jobs, models, policy, users
+from gateway.cli import adapters, audit, datasets, jobs, lineage, models, policy, users
 from gateway.cli.common import Json, Token, Verbose, handles_errors, login, runtime, to_page
 from gateway.cli.output import err, render
 from gateway.models import JobPublic
@@ -19,7 +19,7 @@ from gateway.models import JobPublic
 app = typer.Typer(
     help="ftgate: governed LLM fine-tuning.", no_args_is_help=True, pretty_exceptions_enable=False
 )
-for group in (users, models, datasets, jobs, adapters, audit, policy):
+for group in (users, models, datasets, jobs, adapters, audit, policy, lineage):
     app.add_typer(group.app, name=group.__name__.rsplit(".", 1)[1])
 
 
@@ -40,6 +40,15 @@ def init(as_json: Json = False, verbose: Verbose = False) -> None:
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Process at most one job, then exit.")] = False,
     poll: Annotated[float, typer.Option(help="Seconds between queue polls.")] = 2.0,
+    lease_seconds: Annotated[
+        float, typer.Option(help="Lease length; renewed every third of it while training.", min=1)
+    ] = 60.0,
+    max_attempts: Annotated[
+        int, typer.Option(help="Claims of a job whose worker died before it fails for good.", min=1)
+    ] = 3,
+    checkpoint_every: Annotated[
+        int, typer.Option(help="Steps between checkpoints a reclaimed job resumes from; 0: none.", min=0)
+    ] = 10,
     token: Token = None,
     as_json: Json = False,
     verbose: Verbose = False,
@@ -70,7 +79,16 @@ def worker(
         )
 
     with progress:
-        jobs = run_worker(rt=rt, actor=actor, once=once, poll_seconds=poll, progress=on_step)
+        jobs = run_worker(
+            rt=rt,
+            actor=actor,
+            once=once,
+            poll_seconds=poll,
+            progress=on_step,
+            lease_seconds=lease_seconds,
+            max_attempts=max_attempts,
+            checkpoint_every=checkpoint_every,
+        )
     page = to_page(jobs, JobPublic)
     render(page, as_json=as_json, columns=["id", "status", "adapter_id", "error"])
     if any(j.status == "failed" for j in page.data):

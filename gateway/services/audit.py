@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session
 
+from audit.bundle import build_bundle, signed_checkpoint, verify_bundle
+from audit.checkpoint import log_origin, open_checkpoint, verifier_for
+from audit.export import export_formats, get_exporter
 from audit.lineage import build_lineage
 from audit.signing import head_message, public_key_b64, sign
 from audit.verify import verify_log
@@ -15,29 +19,96 @@ from gateway.runtime import Runtime
 from gateway.services.adapters import get_adapter
 from gateway.services.authz import authorize
 
-EXPORT_FORMATS = ("json",)
+EXPORT_FORMATS = export_formats()
 
 
-def verify(*, rt: Runtime, session: Session, actor: User) -> dict[str, Any]:
-    """Recompute the whole chain (raises AuditVerificationError) and sign the head it leads to."""
+def verify(
+    *, rt: Runtime, session: Session, actor: User, checkpoint_note: str | None = None
+) -> dict[str, Any]:
+    """Recompute the chain and tree (raises AuditVerificationError) and sign the head it leads to.
+
+    With a signed checkpoint (as `checkpoint` wrote it), also prove the log extends it: this is what
+    catches truncation, rollback and a rewrite with every hash recomputed.
+    """
     authorize(rt=rt, actor=actor, action="audit.verify", resource_type="log")
-    head = verify_log(session)
     key = rt.signing_key
-    return {
+    checkpoint = None
+    if checkpoint_note is not None:
+        origin = log_origin(key)
+        checkpoint = open_checkpoint(checkpoint_note, [verifier_for(origin, key)], origin=origin)
+    head = verify_log(session, checkpoint=checkpoint)
+    result = {
         "id": "log",
         "status": "verified",
         "entries": head.size,
         "head_hash": head.head_hash,
+        "root_hash": head.root_hash,
         "signed_head": sign(key, head_message(head.size, head.head_hash)),
         "public_key": public_key_b64(key),
     }
+    if checkpoint is not None:
+        result["extends_checkpoint"] = checkpoint.size
+        result["consistency_proof"] = head.consistency_proof
+    return result
+
+
+def make_checkpoint(*, rt: Runtime, session: Session, actor: User) -> dict[str, Any]:
+    """Verify the log, then sign a C2SP checkpoint of its tree for a witness to keep."""
+    authorize(rt=rt, actor=actor, action="audit.verify", resource_type="log")
+    key = rt.signing_key
+    note, checkpoint = signed_checkpoint(session, key)
+    return {
+        "id": "log",
+        "status": "checkpointed",
+        "origin": checkpoint.origin,
+        "tree_size": checkpoint.size,
+        "root_hash": checkpoint.root_hash.hex(),
+        "verifier_key": verifier_for(checkpoint.origin, key).encode(),
+        "checkpoint": note,
+    }
+
+
+def proof_bundle(*, rt: Runtime, session: Session, actor: User, adapter_id: str) -> dict[str, Any]:
+    """The adapter's lineage entries with inclusion proofs and a signed checkpoint, checkable offline."""
+    authorize(rt=rt, actor=actor, action="audit.export", resource_type="adapter")
+    get_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id)
+    lineage = build_lineage(session, adapter_id)
+    seqs = [entry["seq"] for entry in lineage["log"]["entries"]]
+    return build_bundle(session, key=rt.signing_key, seqs=seqs, subject=f"adapter:{adapter_id}")
+
+
+def check_proof_bundle(*, bundle: Any, trusted_key: str | None = None) -> dict[str, Any]:
+    """Verify a proof bundle with no database (raises AuditVerificationError)."""
+    return verify_bundle(bundle, trusted_key=trusted_key)
 
 
 def export_lineage(
     *, rt: Runtime, session: Session, actor: User, adapter_id: str, fmt: str
 ) -> dict[str, Any]:
+    """The adapter's lineage dict, read from the verified log (what the `json` format writes)."""
+    return export_document(rt=rt, session=session, actor=actor, adapter_id=adapter_id, fmt=fmt).lineage
+
+
+@dataclass(frozen=True)
+class LineageDocument:
+    """One exported lineage file: its bytes, media type, and the lineage it was rendered from."""
+
+    fmt: str
+    content: bytes
+    media_type: str
+    lineage: dict[str, Any]
+
+
+def export_document(
+    *, rt: Runtime, session: Session, actor: User, adapter_id: str, fmt: str
+) -> LineageDocument:
+    """Render an adapter's lineage in one of the registered formats (json, html, intoto, ...)."""
     authorize(rt=rt, actor=actor, action="audit.export", resource_type="adapter")
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(f"unknown export format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}")
+    exporter = get_exporter(fmt)
     get_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id)
-    return build_lineage(session, adapter_id)
+    lineage = build_lineage(session, adapter_id)
+    return LineageDocument(
+        fmt=fmt, content=exporter.export(lineage), media_type=exporter.media_type, lineage=lineage
+    )

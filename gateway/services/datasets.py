@@ -11,7 +11,16 @@ from sqlmodel import Session, col, select
 from audit import log as audit_log
 from gateway.errors import Conflict, DatasetRejected, InvalidInput, NotFound
 from gateway.formats import parse_training_jsonl, to_jsonl
-from gateway.models import Approval, Dataset, DatasetStatus, Role, User, Verdict
+from gateway.models import (
+    Adapter,
+    Approval,
+    Dataset,
+    DatasetRevocation,
+    DatasetStatus,
+    Role,
+    User,
+    Verdict,
+)
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 from gateway.services.decisions import record_decision
@@ -45,6 +54,7 @@ def upload_dataset(
     result = rt.scanner.scan(records)  # raises RedactionError: fail closed
     del records
     report = result.report.model_dump()
+    kept = len(result.redacted)  # records whose drop_record entity left them out are not stored
     redacted = to_jsonl(result.redacted)
     redacted_sha256 = hashlib.sha256(redacted).hexdigest()
 
@@ -55,11 +65,12 @@ def upload_dataset(
             "team": actor.team,
             "purpose": purpose,
             "classification": classification,
-            "records": report["records"],
+            "records": kept,
         },
         "scan": {
             "entities": report["entities"],
             "records_changed": report["records_changed"],
+            "records_dropped": report["records_dropped"],
             "residual_findings": report["residual_findings"],
         },
     }
@@ -91,7 +102,7 @@ def upload_dataset(
         team=actor.team,
         uploader=actor.name,
         format=fmt,
-        records=report["records"],
+        records=kept,
         raw_sha256=raw_sha256,
         redacted_sha256=redacted_sha256,
         redacted_bytes=len(redacted),
@@ -213,3 +224,64 @@ def review_dataset(
         },
     )
     return approval
+
+
+def is_revoked(*, session: Session, dataset_id: str) -> bool:
+    """Whether the dataset was revoked; the training policy then sees its status as "revoked"."""
+    query = select(DatasetRevocation).where(col(DatasetRevocation.dataset_id) == dataset_id)
+    return session.exec(query).first() is not None
+
+
+def revoke_dataset(
+    *, rt: Runtime, session: Session, actor: User, dataset_id: str, note: str
+) -> tuple[DatasetRevocation, list[Adapter]]:
+    """Withdraw a dataset: no more training on it, and every adapter trained on it is quarantined.
+
+    The revocation, each quarantine and their log entries commit together in the caller's transaction.
+    """
+    dataset = get_dataset(
+        rt=rt, session=session, actor=actor, dataset_id=dataset_id, action="datasets.revoke"
+    )
+    note = note.strip()
+    if not note:
+        raise InvalidInput("--note must say why (it is kept in the audit log)")
+    if is_revoked(session=session, dataset_id=dataset_id):
+        raise Conflict(f"dataset {dataset_id} is already revoked")
+    query = select(Adapter).where(col(Adapter.dataset_id) == dataset_id).order_by(col(Adapter.created_at))
+    adapters = list(session.exec(query))
+    revocation = DatasetRevocation(
+        dataset_id=dataset_id, revoked_by=actor.name, note=note, adapters=[a.id for a in adapters]
+    )
+    session.add(revocation)
+    session.flush()
+    audit_log.append(
+        session,
+        actor=actor.name,
+        action="dataset.revoked",
+        subject=dataset_id,
+        payload={
+            "dataset_id": dataset_id,
+            "revocation_id": revocation.id,
+            "revoked_by": actor.name,
+            "note": note,
+            "redacted_sha256": dataset.redacted_sha256,
+            "adapters": revocation.adapters,
+        },
+    )
+    for adapter in adapters:
+        adapter.status = "quarantined"
+        session.add(adapter)
+        audit_log.append(
+            session,
+            actor=actor.name,
+            action="adapter.quarantined",
+            subject=adapter.id,
+            payload={
+                "adapter_id": adapter.id,
+                "dataset_id": dataset_id,
+                "revocation_id": revocation.id,
+                "note": note,
+            },
+        )
+    log.info("dataset.revoked", dataset_id=dataset_id, adapters=len(adapters))
+    return revocation, adapters

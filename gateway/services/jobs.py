@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
-from gateway.errors import InvalidInput, NotFound, PolicyDenied
-from gateway.models import BaseModelEntry, Dataset, Job, JobEvent, Role, User
+from gateway.errors import Conflict, InvalidInput, NotFound, PolicyDenied
+from gateway.models import BaseModelEntry, Dataset, Job, JobEvent, JobStatus, Role, User, utcnow
 from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
-from gateway.services.datasets import list_approvals
+from gateway.services.datasets import is_revoked, list_approvals
 from gateway.services.decisions import record_decision
 from trainer.config import TrainConfig
 
@@ -37,11 +38,17 @@ def parse_config(values: dict[str, Any]) -> TrainConfig:
         ) from None
 
 
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back naive; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def training_input(
     *, session: Session, actor: User, dataset: Dataset, base_model: str, config: TrainConfig
 ) -> dict[str, Any]:
     """The facts `ftgate.training` decides on; built the same way at submit and right before training."""
     entry = session.get(BaseModelEntry, base_model)
+    now = datetime.now(UTC)
     return {
         "subject": {"name": actor.name, "role": actor.role.value, "team": actor.team},
         "dataset": {
@@ -49,14 +56,23 @@ def training_input(
             "name": dataset.name,
             "team": dataset.team,
             "uploader": dataset.uploader,
-            "status": dataset.status.value,
+            # A revoked dataset keeps its review status in its row; the policy must see the revocation.
+            "status": (
+                "revoked" if is_revoked(session=session, dataset_id=dataset.id) else dataset.status.value
+            ),
             "purpose": dataset.purpose,
             "classification": dataset.classification,
             "records": dataset.records,
             "redacted_sha256": dataset.redacted_sha256,
         },
         "approvals": [
-            {"approver": a.approver, "verdict": a.verdict.value, "redacted_sha256": a.redacted_sha256}
+            {
+                "approver": a.approver,
+                "verdict": a.verdict.value,
+                "redacted_sha256": a.redacted_sha256,
+                # The age, not a timestamp: the stored input then replays to the same decision.
+                "age_days": round((now - _aware(a.created_at)).total_seconds() / 86400, 3),
+            }
             for a in list_approvals(session=session, dataset_id=dataset.id)
         ],
         "base_model": {
@@ -107,6 +123,8 @@ def submit_job(
         config=config.model_dump(mode="json"),
         decision_id=row.id,
         approved_sha256=dataset.redacted_sha256,
+        # A decision that asks for review holds the job until an approver signs it off.
+        status=JobStatus.pending_review if decision.review else JobStatus.queued,
     )
     session.add(job)
     session.flush()
@@ -124,6 +142,9 @@ def submit_job(
             "config": job.config,
             "decision_id": row.id,
             "bundle_sha256": decision.bundle_sha256,
+            "status": job.status.value,
+            "warnings": row.warnings,
+            "review": row.review,
         },
     )
     return SubmitResult(decision=decision, decision_id=row.id, job=job)
@@ -153,3 +174,34 @@ def job_events(*, rt: Runtime, session: Session, actor: User, job_id: str, after
         .order_by(col(JobEvent.id))
     )
     return list(session.exec(query))
+
+
+def cancel_job(*, rt: Runtime, session: Session, actor: User, job_id: str) -> Job:
+    """Stop a job: a queued one is cancelled at once; a running one is asked to stop.
+
+    The worker sees the request at its next heartbeat, stops training at the next step and records
+    `job.cancelled`; a worker that died meanwhile leaves the job to be closed as cancelled when its
+    lease expires. Both the request and the outcome are in the log.
+    """
+    job = get_job(rt=rt, session=session, actor=actor, job_id=job_id)
+    authorize(
+        rt=rt, actor=actor, action="jobs.cancel", resource_type="job", team=job.team, owner=job.submitter
+    )
+    waiting = (JobStatus.queued, JobStatus.pending_review)
+    if job.status not in (*waiting, JobStatus.running):
+        raise Conflict(f"job {job_id} has already ended ({job.status.value}); there is nothing to cancel")
+    if job.cancel_requested_by is not None:
+        raise Conflict(f"job {job_id}: {job.cancel_requested_by} already asked to cancel it")
+    payload = {"job_id": job.id, "by": actor.name, "status": job.status.value}
+    if job.status in waiting:
+        job.status, job.error = JobStatus.cancelled, f"cancelled by {actor.name}"
+        job.finished_at = utcnow()
+        session.add(JobEvent(job_id=job.id, kind="cancelled", data={"by": actor.name}))
+        action = "job.cancelled"
+    else:
+        session.add(JobEvent(job_id=job.id, kind="cancel_requested", data={"by": actor.name}))
+        action = "job.cancel_requested"
+    job.cancel_requested_by = actor.name
+    session.add(job)
+    audit_log.append(session, actor=actor.name, action=action, subject=job.id, payload=payload)
+    return job

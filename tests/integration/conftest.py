@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ftgate_testing import Cli, Home, people
+from ftgate_testing import Home, fresh_pg_database, make_home, pg_url
 
 from gateway.settings import REPO_ROOT
 from trainer.models import BaseModelRef, build_tiny_model
@@ -39,9 +39,12 @@ def policy_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def home(tmp_path: Path, policy_dir: Path, tiny_model: BaseModelRef) -> Iterator[Home]:
-    path = tmp_path / "home"
-    cli = Cli(env={"FTGATE_HOME": str(path), "FTGATE_POLICY_DIR": str(policy_dir), "FTGATE_TOKEN": ""})
-    admin = cli("init")["token"]
-    cli("models", "add", "tiny-llama", str(tiny_model.path), token=admin)
-    yield Home(cli=cli, path=path, admin=admin, **people(cli, admin))
+def home(tmp_path: Path, policy_dir: Path, tiny_model: BaseModelRef) -> Home:
+    return make_home(tmp_path / "home", policy_dir, tiny_model.path)
+
+
+@pytest.fixture
+def pg_home(tmp_path: Path, policy_dir: Path, tiny_model: BaseModelRef) -> Iterator[Home]:
+    """The same, on a fresh PostgreSQL database that is dropped afterwards."""
+    with fresh_pg_database() as name:
+        yield make_home(tmp_path / "pg-home", policy_dir, tiny_model.path, database_url=pg_url(name))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from ftgate_testing import EXAMPLE, Cli, Home, audit_count
+from ftgate_testing import EXAMPLE, Cli, Home, audit_count, upload
 from presidio_analyzer import AnalyzerEngine
 
 from gateway.api.app import create_app
@@ -18,21 +18,6 @@ from gateway.runtime import Runtime
 from gateway.services.datasets import upload_dataset
 from gateway.services.users import authenticate
 from gateway.settings import Settings
-
-
-def _upload(home: Home) -> dict:
-    return home.cli(
-        "datasets",
-        "upload",
-        str(EXAMPLE),
-        "--name",
-        "chats",
-        "--purpose",
-        "style",
-        "--classification",
-        "internal",
-        token=home.alice,
-    )
 
 
 def test_database_refuses_update_and_delete_on_the_log(home: Home) -> None:
@@ -65,7 +50,7 @@ def test_verify_names_the_first_altered_entry(home: Home, statement: str, names:
 
 
 def test_worker_refuses_data_that_changed_after_approval(home: Home) -> None:
-    ds = _upload(home)
+    ds = upload(home)
     home.cli("datasets", "approve", ds["id"], "--note", "ok", token=home.bob)
     job = home.cli(
         "jobs",

@@ -6,26 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
-from ftgate_testing import EXAMPLE, Cli, Home
+from ftgate_testing import Cli, Home, approved_dataset
 
 from gateway.settings import REPO_ROOT
-
-
-def _approved_dataset(home: Home) -> dict:
-    ds = home.cli(
-        "datasets",
-        "upload",
-        str(EXAMPLE),
-        "--name",
-        "chats",
-        "--purpose",
-        "style",
-        "--classification",
-        "internal",
-        token=home.alice,
-    )
-    home.cli("datasets", "approve", ds["id"], "--note", "ok", token=home.bob)
-    return ds
 
 
 def test_bundle_and_rego_tests(tmp_path: Path) -> None:
@@ -72,7 +55,7 @@ def test_eval_explains_a_denial_without_storing_anything(home: Home, tmp_path: P
 
 
 def test_replay_reproduces_a_decision_and_shows_what_today_would_say(home: Home, policy_dir: Path) -> None:
-    ds = _approved_dataset(home)
+    ds = approved_dataset(home)
     job = home.cli("jobs", "submit", "--dataset", ds["id"], "--base-model", "tiny-llama", token=home.alice)
     decision_id = job["decision"]["id"]
 
@@ -102,7 +85,7 @@ def test_replay_reproduces_a_decision_and_shows_what_today_would_say(home: Home,
 
 
 def test_dataset_check_reports_every_reason_and_creates_nothing(home: Home, policy_dir: Path) -> None:
-    ds = _approved_dataset(home)
+    ds = approved_dataset(home)
     ok = home.cli("datasets", "check", ds["id"], token=home.alice)
     assert ok["status"] == "admissible"
     before = home.cli("audit", "verify", token=home.carol)["entries"]

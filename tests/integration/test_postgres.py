@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from ftgate_testing import EXAMPLE
+from ftgate_testing import EXAMPLE, fresh_pg_database, pg_url
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -23,37 +20,14 @@ from trainer.models import BaseModelRef
 
 pytestmark = pytest.mark.postgres
 
-SERVER = os.environ.get("FTGATE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _server_or_skip() -> psycopg.Connection:
-    try:
-        return psycopg.connect(SERVER, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("FTGATE_REQUIRE_POSTGRES"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable at {SERVER}: {exc}")
-
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh database per test, dropped afterwards."""
-    name = f"ftgate_test_{uuid.uuid4().hex[:10]}"
-    with _server_or_skip() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(SERVER, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def pg_runtime(tmp_path: Path, pg_url: str, policy_dir: Path) -> Iterator[Runtime]:
-    rt = Runtime(Settings(home=tmp_path / "home", database_url=pg_url, policy_dir=policy_dir))
-    yield rt
-    rt.engine.dispose()
+def pg_runtime(tmp_path: Path, policy_dir: Path) -> Iterator[Runtime]:
+    """A runtime on a fresh database, dropped afterwards."""
+    with fresh_pg_database() as name:
+        rt = Runtime(Settings(home=tmp_path / "home", database_url=pg_url(name), policy_dir=policy_dir))
+        yield rt
+        rt.engine.dispose()
 
 
 def test_flow_on_postgres(pg_runtime: Runtime, tiny_model: BaseModelRef) -> None:

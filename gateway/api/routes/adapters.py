@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
 from gateway.models import AdapterPublic, Page
@@ -28,7 +28,8 @@ def show_adapter(adapter_id: str, rt: RuntimeDep, session: SessionDep, user: Cur
 def adapter_lineage(
     adapter_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser, format: str = "json"
 ) -> Any:
-    return audit.export_lineage(rt=rt, session=session, actor=user, adapter_id=adapter_id, fmt=format)
+    document = audit.export_document(rt=rt, session=session, actor=user, adapter_id=adapter_id, fmt=format)
+    return Response(content=document.content, media_type=document.media_type)
 
 
 @router.get("/audit/verify", tags=["audit"])

@@ -57,3 +57,9 @@ def show_job(job_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser
 def job_events(job_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser, after: int = 0) -> Any:
     found = jobs.job_events(rt=rt, session=session, actor=user, job_id=job_id, after=after)
     return {"data": found, "count": len(found)}
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic)
+def cancel_job(job_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    """Cancel a queued job, or ask the worker to stop a running one (409 if it has already ended)."""
+    return jobs.cancel_job(rt=rt, session=session, actor=user, job_id=job_id)

@@ -1,0 +1,54 @@
+"""Revocation, revocation impact, adapter signatures and point-in-time state over HTTP.
+
+The same service functions as `ftgate datasets revoke`, `lineage impact`, `adapters verify` and
+`audit state`, so the CLI and the API cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
+from gateway.services import datasets, lineage
+
+router = APIRouter(prefix="/v1")
+
+
+class RevokeIn(BaseModel):
+    note: str = Field(description="Why; kept in the audit log.")
+
+
+@router.post("/datasets/{dataset_id}/revoke", tags=["datasets"])
+def revoke_dataset(
+    dataset_id: str, body: RevokeIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
+) -> dict[str, Any]:
+    revocation, adapters = datasets.revoke_dataset(
+        rt=rt, session=session, actor=user, dataset_id=dataset_id, note=body.note
+    )
+    return {
+        "id": dataset_id,
+        "status": "revoked",
+        "revocation_id": revocation.id,
+        "revoked_by": revocation.revoked_by,
+        "note": revocation.note,
+        "quarantined": [a.id for a in adapters],
+    }
+
+
+@router.get("/datasets/{dataset_id}/impact", tags=["audit"])
+def dataset_impact(dataset_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    found = lineage.dataset_impact(rt=rt, session=session, actor=user, dataset_id=dataset_id)
+    return {"data": found, "count": len(found)}
+
+
+@router.get("/adapters/{adapter_id}/verify", tags=["adapters"])
+def verify_adapter(adapter_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    return lineage.verify_adapter(rt=rt, session=session, actor=user, adapter_id=adapter_id)
+
+
+@router.get("/audit/state", tags=["audit"])
+def log_state(at: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    return lineage.log_state(rt=rt, session=session, actor=user, at=at)
