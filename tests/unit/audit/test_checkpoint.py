@@ -27,7 +27,7 @@ SUMDB = REPO_ROOT.parent / "shared" / "vectors" / "signed-note" / "sumdb-checkpo
 
 def _cases() -> list[Any]:
     if not SUMDB.is_file():
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"no vectors at {SUMDB}"))]
+        return [pytest.param(None, None, marks=pytest.mark.skip(reason=f"no vectors at {SUMDB}"))]
     data = json.loads(SUMDB.read_text())
     return [pytest.param(data["verifier_key"], case, id=case["desc"]) for case in data["cases"]]
 
