@@ -35,6 +35,7 @@ class DatasetStatus(StrEnum):
     pending_review = "pending_review"
     approved = "approved"
     rejected = "rejected"
+    revoked = "revoked"
 
 
 class Verdict(StrEnum):

