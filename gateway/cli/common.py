@@ -25,6 +25,7 @@ Token = Annotated[
     str | None, typer.Option("--token", envvar="FTGATE_TOKEN", help="Your API token.", show_default=False)
 ]
 Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Show error details.")]
+Note = Annotated[str, typer.Option(help="Why; kept in the audit log.")]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.common import Json, Token, Verbose, as_user, handles_errors, to_page
+from gateway.cli.common import Json, Note, Token, Verbose, as_user, handles_errors, to_page
 from gateway.cli.output import err, render
 from gateway.errors import InvalidInput
 from gateway.models import (
@@ -120,7 +120,7 @@ def _review(dataset_id: str, verdict: Verdict, note: str, token: str | None, as_
 @handles_errors
 def datasets_approve(
     dataset_id: str,
-    note: Annotated[str, typer.Option(help="Why; kept in the audit log.")],
+    note: Note,
     token: Token = None,
     as_json: Json = False,
     verbose: Verbose = False,
@@ -133,7 +133,7 @@ def datasets_approve(
 @handles_errors
 def datasets_reject(
     dataset_id: str,
-    note: Annotated[str, typer.Option(help="Why; kept in the audit log.")],
+    note: Note,
     token: Token = None,
     as_json: Json = False,
     verbose: Verbose = False,
@@ -161,7 +161,7 @@ def datasets_check(
 @handles_errors
 def datasets_revoke(
     dataset_id: str,
-    note: Annotated[str, typer.Option(help="Why; kept in the audit log.")],
+    note: Note,
     token: Token = None,
     as_json: Json = False,
     verbose: Verbose = False,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.common import Json, Token, Verbose, as_user, handles_errors, to_page
+from gateway.cli.common import Json, Note, Token, Verbose, as_user, handles_errors, to_page
 from gateway.cli.output import err, render
 from gateway.models import (
     JobEventPublic,
@@ -220,7 +220,7 @@ def _review(job_id: str, verdict: Verdict, note: str, token: str | None, as_json
 @handles_errors
 def jobs_approve(
     job_id: str,
-    note: Annotated[str, typer.Option(help="Why; kept in the audit log.")],
+    note: Note,
     token: Token = None,
     as_json: Json = False,
     verbose: Verbose = False,
@@ -233,7 +233,7 @@ def jobs_approve(
 @handles_errors
 def jobs_reject(
     job_id: str,
-    note: Annotated[str, typer.Option(help="Why; kept in the audit log.")],
+    note: Note,
     token: Token = None,
     as_json: Json = False,
     verbose: Verbose = False,

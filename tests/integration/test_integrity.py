@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from ftgate_testing import EXAMPLE, Cli, Home, audit_count, upload
+from ftgate_testing import EXAMPLE, Cli, Home, audit_count, submit, upload
 from presidio_analyzer import AnalyzerEngine
 
 from gateway.api.app import create_app
@@ -52,17 +52,7 @@ def test_verify_names_the_first_altered_entry(home: Home, statement: str, names:
 def test_worker_refuses_data_that_changed_after_approval(home: Home) -> None:
     ds = upload(home)
     home.cli("datasets", "approve", ds["id"], "--note", "ok", token=home.bob)
-    job = home.cli(
-        "jobs",
-        "submit",
-        "--dataset",
-        ds["id"],
-        "--base-model",
-        "tiny-llama",
-        "--max-steps",
-        "1",
-        token=home.alice,
-    )
+    job = submit(home, ds["id"])
     blob = next(p for p in (home.path / "blobs").rglob(ds["redacted_sha256"]))
     blob.chmod(0o644)
     blob.write_bytes(blob.read_bytes().replace(b"<PERSON_1>", b"Maria Gonzalez"))

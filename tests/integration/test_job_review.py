@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from ftgate_testing import Home, approved_dataset
+from ftgate_testing import Home, approved_dataset, submit
 
 
 def test_warning_is_shown_and_recorded_and_the_job_runs(home: Home) -> None:
     ds = approved_dataset(home, "internal")
-    job = home.cli(
-        "jobs",
-        "submit",
-        "--dataset",
-        ds["id"],
-        "--base-model",
-        "tiny-llama",
-        "--lr",
-        "0.0009",
-        "--max-steps",
-        "1",
-        token=home.alice,
-    )
+    job = submit(home, ds["id"], "--lr", "0.0009")
     assert job["status"] == "queued"
     assert [w["code"] for w in job["decision"]["warnings"]] == ["HIGH_LEARNING_RATE"]
     assert home.cli("worker", "--once", token=home.admin)["data"][0]["status"] == "succeeded"
@@ -27,17 +15,7 @@ def test_warning_is_shown_and_recorded_and_the_job_runs(home: Home) -> None:
 
 def test_restricted_data_waits_for_a_reviewer_other_than_the_submitter(home: Home) -> None:
     ds = approved_dataset(home, "restricted")
-    job = home.cli(
-        "jobs",
-        "submit",
-        "--dataset",
-        ds["id"],
-        "--base-model",
-        "tiny-llama",
-        "--max-steps",
-        "1",
-        token=home.alice,
-    )
+    job = submit(home, ds["id"])
     assert job["status"] == "pending_review"
     assert [r["code"] for r in job["decision"]["review"]] == ["RESTRICTED_DATA"]
     assert [j["id"] for j in home.cli("jobs", "queue", token=home.bob)["data"]] == [job["id"]]
@@ -69,17 +47,7 @@ def test_restricted_data_waits_for_a_reviewer_other_than_the_submitter(home: Hom
 
 def test_rejected_review_never_trains(home: Home) -> None:
     ds = approved_dataset(home, "restricted")
-    job = home.cli(
-        "jobs",
-        "submit",
-        "--dataset",
-        ds["id"],
-        "--base-model",
-        "tiny-llama",
-        "--max-steps",
-        "1",
-        token=home.alice,
-    )
+    job = submit(home, ds["id"])
     rejected = home.cli("jobs", "reject", job["id"], "--note", "not this quarter", token=home.dave)
     assert rejected["status"] == "rejected"
     assert home.cli("worker", "--once", token=home.admin)["data"] == []
