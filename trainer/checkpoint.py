@@ -5,6 +5,10 @@ it), the step reached and the running totals. Batch order needs nothing: `batch_
 from the seed alone, so a resumed run skips the batches already done. On CPU a run resumed from a
 checkpoint writes the same adapter bytes as one that ran straight through.
 
+Under data parallelism (`trainer.accel.Ranks`) rank 0 writes the one checkpoint, holding every
+rank's random state, and each rank restores its own; a checkpoint only resumes a run with the same
+number of processes, since that number decides the global batch and so the batches themselves.
+
 The file is written to a temporary name and renamed over the old one, so a process killed mid-write
 (kill -9, a lost node) leaves the previous checkpoint intact rather than half a new one.
 """
@@ -61,8 +65,13 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer,
     progress: Progress,
     fingerprint: str,
+    world_size: int = 1,
+    rank_rng: list[dict[str, Any]] | None = None,
 ) -> Path:
-    """Write the checkpoint atomically; return its path."""
+    """Write the checkpoint atomically; return its path.
+
+    Under data parallelism `rank_rng` holds each rank's random state (`rank_rng_state`), by rank.
+    """
     import torch
     from peft import get_peft_model_state_dict
 
@@ -83,7 +92,12 @@ def save_checkpoint(
         "optimizer": optimizer.state_dict(),
         "rng_cpu": torch.get_rng_state(),
         "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "world_size": world_size,
     }
+    if rank_rng is not None:
+        if len(rank_rng) != world_size:
+            raise CheckpointError(f"{len(rank_rng)} random states for {world_size} processes")
+        state["rank_rng"] = rank_rng
     final = directory / CHECKPOINT_FILE
     partial = directory / (CHECKPOINT_FILE + ".partial")
     with partial.open("wb") as handle:
@@ -101,8 +115,13 @@ def load_checkpoint(
     optimizer: torch.optim.Optimizer,
     fingerprint: str,
     total_steps: int,
+    world_size: int = 1,
+    rank: int = 0,
 ) -> Progress | None:
-    """Restore model, optimiser and random state from `directory`; None when there is no checkpoint."""
+    """Restore model, optimiser and random state from `directory`; None when there is no checkpoint.
+
+    Under data parallelism every rank calls this and restores its own random state.
+    """
     import torch
     from peft import set_peft_model_state_dict
 
@@ -122,14 +141,24 @@ def load_checkpoint(
             f"checkpoint {path} belongs to another run: "
             f"expected {fingerprint}, found {state.get('fingerprint')}"
         )
+    written_by = int(state.get("world_size", 1))  # checkpoints from before data parallelism: one process
+    if written_by != world_size:
+        raise CheckpointError(
+            f"checkpoint {path} was written by a run of {written_by} process(es) and this run has "
+            f"{world_size}: the global batch differs, so it cannot resume; run with {written_by} or "
+            "delete the checkpoint"
+        )
     step = int(state["step"])
     if not 0 < step <= total_steps:
         raise CheckpointError(f"checkpoint {path} is at step {step}, outside 1..{total_steps}")
     set_peft_model_state_dict(model, state["lora"])
     optimizer.load_state_dict(state["optimizer"])
-    torch.set_rng_state(state["rng_cpu"])
-    if state["rng_cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["rng_cuda"])
+    if world_size > 1:
+        restore_rank_rng_state(state["rank_rng"][rank])
+    else:
+        torch.set_rng_state(state["rng_cpu"])
+        if state["rng_cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
     return Progress(
         step=step,
         losses=[float(x) for x in state["losses"]],
@@ -137,3 +166,22 @@ def load_checkpoint(
         seconds=float(state["seconds"]),
         eval_before=None if state["eval_before"] is None else float(state["eval_before"]),
     )
+
+
+def rank_rng_state(device: torch.device) -> dict[str, Any]:
+    """This process's torch random state: the CPU generator and, on a GPU, its own device's."""
+    import torch
+
+    state: dict[str, Any] = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def restore_rank_rng_state(state: dict[str, Any]) -> None:
+    """Undo `rank_rng_state` in the process that resumes that rank."""
+    import torch
+
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"], torch.cuda.current_device())

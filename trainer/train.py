@@ -3,6 +3,18 @@
 No HF Trainer: the loop is short, every source of randomness is seeded here (adapter initialisation,
 dropout, data order), and nothing runs that the caller did not ask for, so the same seed, data and
 base model give the same adapter bytes on CPU.
+
+Data parallelism: started by a launcher with WORLD_SIZE > 1 (`trainer.accel.launch_command`), every
+process runs this same function. `batch_size` is then the batch of each process, and one optimiser
+step takes a global batch of `batch_size` x processes records, drawn by `batch_order` from the seed
+exactly as a single process with that batch size would draw it; rank r trains on its r-th slice.
+Each rank's loss is its share of the global batch's mean token loss (its summed token losses over
+the global batch's token count, times the number of processes, since DDP averages the gradients
+over processes), so a step follows the gradient a single process computes for the whole global batch:
+without dropout the adapter is that run's, up to float rounding. Dropout masks are drawn per process
+(seeded by seed and rank), so with dropout the run is reproducible but not the single-process one.
+Losses, token counts and the evaluation are combined over ranks, so events show global figures;
+only rank 0 emits events and writes checkpoints and the adapter, while the others wait for it.
 """
 
 from __future__ import annotations
@@ -18,13 +30,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trainer.accel import autocast, qlora_load_kwargs
-from trainer.checkpoint import Progress, load_checkpoint, run_fingerprint, save_checkpoint
+from trainer.accel import Ranks, autocast, process_group, qlora_load_kwargs, rank_device
+from trainer.checkpoint import (
+    Progress,
+    load_checkpoint,
+    rank_rng_state,
+    run_fingerprint,
+    save_checkpoint,
+)
 from trainer.config import TrainConfig
 from trainer.data import IGNORE_INDEX, Example, load_training_data
 from trainer.digests import sha256_file
 from trainer.errors import OutputDirError, TrainerError
-from trainer.models import BaseModelRef, default_device, load_model, load_tokenizer
+from trainer.models import BaseModelRef, load_model, load_tokenizer
 
 if TYPE_CHECKING:
     import torch
@@ -51,9 +69,12 @@ class TrainResult:
     versions: dict[str, str] = field(default_factory=dict)
 
 
-def planned_steps(config: TrainConfig, examples: int) -> int:
-    """Optimiser steps for `examples` records: max_steps or `epochs` passes, whichever is fewer."""
-    steps_per_epoch = math.ceil(examples / config.batch_size)
+def planned_steps(config: TrainConfig, examples: int, processes: int = 1) -> int:
+    """Optimiser steps for `examples` records: max_steps or `epochs` passes, whichever is fewer.
+
+    With several processes a step takes `batch_size` records on each of them.
+    """
+    steps_per_epoch = math.ceil(examples / (config.batch_size * processes))
     # Rounded first so that float noise (0.1 * 30 = 3.0000000000000004) cannot add a step.
     by_epochs = math.ceil(round(config.epochs * steps_per_epoch, 6))
     return max(1, min(config.max_steps, by_epochs))
@@ -122,24 +143,53 @@ def train(
 
     With `checkpoint_dir`, a checkpoint found there is resumed (it must come from the same settings,
     data and base model), and with `checkpoint_every` > 0 one is written every that many steps.
+
+    Under a launcher (WORLD_SIZE > 1) the run is data-parallel (see the module docstring): `on_event`
+    is called on rank 0 only, and every rank returns once rank 0 has written the adapter, with the files
+    rank 0 wrote (its metrics are its own: the global figures, its own timings).
     """
-    emit = on_event or _ignore
-    data_path, out_dir = Path(data_path), Path(out_dir)  # a str from a caller works too
+    ranks = Ranks.from_env()
+    device = rank_device(ranks)
+    with process_group(ranks, device):
+        return _train(
+            config,
+            Path(data_path),
+            base_model,
+            Path(out_dir),  # a str from a caller works too
+            (on_event or _ignore) if ranks.main else _ignore,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every,
+            ranks=ranks,
+            device=device,
+        )
+
+
+def _train(
+    config: TrainConfig,
+    data_path: Path,
+    base_model: BaseModelRef,
+    out_dir: Path,
+    emit: EventSink,
+    *,
+    checkpoint_dir: Path | None,
+    checkpoint_every: int,
+    ranks: Ranks,
+    device: torch.device,
+) -> TrainResult:
     if checkpoint_every < 0:
         raise TrainerError(f"checkpoint_every must be 0 (never) or positive, got {checkpoint_every}")
     if checkpoint_every and checkpoint_dir is None:
         raise TrainerError("checkpoint_every needs a checkpoint_dir to write to")
     _check_out_dir(out_dir)
     if config.qlora:  # refused in seconds, not after the data is tokenised
-        qlora_load_kwargs(device=default_device(), gguf=base_model.gguf_file is not None)
+        qlora_load_kwargs(device=device, gguf=base_model.gguf_file is not None)
     # Tokenizer and data first: a bad file fails in seconds, before the slow weight load.
     tokenizer = load_tokenizer(base_model)
     data = load_training_data(data_path, tokenizer, max_seq_len=config.max_seq_len)
     train_set, eval_set, held_out = split_eval(data.examples, config)
-    steps = planned_steps(config, len(train_set))
-    batches = batch_order(len(train_set), config.batch_size, steps, config.seed)
+    steps = planned_steps(config, len(train_set), ranks.world)
+    batches = batch_order(len(train_set), config.batch_size * ranks.world, steps, config.seed)
     pad_id = _pad_id(tokenizer)
-    device = default_device()
     model = load_model(base_model, device=device, qlora=config.qlora)
 
     from peft import get_peft_model
@@ -161,6 +211,15 @@ def train(
         optimizer = torch.optim.AdamW(
             [p for p in peft_model.parameters() if p.requires_grad], lr=config.learning_rate
         )
+        trained: torch.nn.Module = peft_model
+        if ranks.parallel:
+            # Every rank initialised the same adapter from the seed; from here each draws its own dropout.
+            torch.manual_seed(_rank_seed(config.seed, ranks.rank))
+            from torch.nn.parallel import DistributedDataParallel
+
+            trained = DistributedDataParallel(
+                peft_model, device_ids=[device.index] if device.type == "cuda" else None
+            )
         progress: Progress | None = None
         if checkpoint_dir is not None:
             # After model and optimiser exist (their state is overwritten) and inside _seeded (the
@@ -171,6 +230,8 @@ def train(
                 optimizer=optimizer,
                 fingerprint=fingerprint,
                 total_steps=steps,
+                world_size=ranks.world,
+                rank=ranks.rank,
             )
         emit(
             {
@@ -186,28 +247,34 @@ def train(
                 "device": str(device),
                 "trainable_params": trainable,
                 "total_params": total,
+                **_parallel_fields(config, ranks),
             }
         )
         if progress is None or progress.eval_before is None:
             # Only a fresh run measures the base: a resumed one already holds trained weights.
             progress = Progress(step=0 if progress is None else progress.step)
-            progress.eval_before = _eval_loss(peft_model, eval_set, pad_id, device)
+            progress.eval_before = _eval_loss(peft_model, eval_set, pad_id, device, ranks)
         eval_before = progress.eval_before
         emit({"event": "eval", "phase": "before", "loss": eval_before, "records": len(eval_set)})
 
         def checkpoint(done: Progress) -> None:
             assert checkpoint_dir is not None
-            save_checkpoint(
-                Path(checkpoint_dir),
-                model=peft_model,
-                optimizer=optimizer,
-                progress=done,
-                fingerprint=fingerprint,
-            )
-            emit({"event": "checkpoint", "step": done.step, "steps": steps})
+            rank_rng = _gather(rank_rng_state(device), ranks) if ranks.parallel else None
+            if ranks.main:
+                save_checkpoint(
+                    Path(checkpoint_dir),
+                    model=peft_model,
+                    optimizer=optimizer,
+                    progress=done,
+                    fingerprint=fingerprint,
+                    world_size=ranks.world,
+                    rank_rng=rank_rng,
+                )
+                emit({"event": "checkpoint", "step": done.step, "steps": steps})
+            _barrier(ranks)
 
         _optimise(
-            peft_model,
+            trained,
             optimizer,
             train_set,
             batches,
@@ -217,12 +284,17 @@ def train(
             emit,
             checkpoint if checkpoint_every else None,
             checkpoint_every,
+            ranks=ranks,
+            per_rank=config.batch_size,
         )
         losses, tokens_seen, seconds = progress.losses, progress.tokens_seen, progress.seconds
-        eval_after = _eval_loss(peft_model, eval_set, pad_id, device)
+        eval_after = _eval_loss(peft_model, eval_set, pad_id, device, ranks)
         emit({"event": "eval", "phase": "after", "loss": eval_after, "records": len(eval_set)})
-        samples = _generate_samples(
-            peft_model, tokenizer, eval_set[: config.sample_generations], pad_id, device
+        # Rank 0 alone: only its samples are written, and generation needs no other rank.
+        samples = (
+            _generate_samples(peft_model, tokenizer, eval_set[: config.sample_generations], pad_id, device)
+            if ranks.main
+            else []
         )
         if samples:
             emit({"event": "samples", "held_out": held_out, "samples": samples})
@@ -250,15 +322,73 @@ def train(
         "train_examples": len(train_set),
         "trainable_params": trainable,
         "device": str(device),
+        **_parallel_fields(config, ranks),
     }
     found = versions()
-    files = _write_outputs(peft_model, config, base_model, out_dir, metrics, found, samples)
-    emit({"event": "saved", "out_dir": str(out_dir), "files": files})
+    files: dict[str, str] = {}
+    if ranks.main:
+        files = _write_outputs(peft_model, config, base_model, out_dir, metrics, found, samples)
+        emit({"event": "saved", "out_dir": str(out_dir), "files": files})
+    if ranks.parallel:
+        # The other ranks wait here for rank 0's files, and return what it wrote.
+        files = _broadcast(files, ranks)
     return TrainResult(out_dir=out_dir, files=files, metrics=metrics, versions=found)
 
 
 def _ignore(event: dict[str, Any]) -> None:
     del event
+
+
+def _parallel_fields(config: TrainConfig, ranks: Ranks) -> dict[str, Any]:
+    """What a data-parallel run adds to its start event and metrics; nothing for a single process."""
+    if not ranks.parallel:
+        return {}
+    return {"processes": ranks.world, "global_batch_size": config.batch_size * ranks.world}
+
+
+def _rank_seed(seed: int, rank: int) -> int:
+    # Distinct per rank and fixed by the seed; hashed rather than seed + rank so that seed 1 rank 0
+    # and seed 0 rank 1 do not share dropout masks.
+    import hashlib
+
+    digest = hashlib.sha256(f"dropout:{seed}:{rank}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def _gather(value: Any, ranks: Ranks) -> list[Any]:
+    """Every rank's `value`, by rank, on every rank."""
+    import torch.distributed as dist
+
+    found: list[Any] = [None] * ranks.world
+    dist.all_gather_object(found, value)
+    return found
+
+
+def _broadcast(value: Any, ranks: Ranks) -> Any:
+    """Rank 0's `value` on every rank."""
+    import torch.distributed as dist
+
+    box = [value if ranks.main else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def _barrier(ranks: Ranks) -> None:
+    if ranks.parallel:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+def _all_sum(values: Sequence[float], device: torch.device) -> list[float]:
+    """Element-wise sum over ranks (float64: token counts stay exact)."""
+    import torch
+    import torch.distributed as dist
+
+    # NCCL reduces tensors on the rank's GPU, gloo on the CPU.
+    tensor = torch.tensor(list(values), dtype=torch.float64, device=device)
+    dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return [float(v) for v in tensor.tolist()]
 
 
 def _check_out_dir(out_dir: Path) -> None:
@@ -294,7 +424,7 @@ def _seeded(seed: int, device: torch.device) -> Iterator[None]:
 
 
 def _optimise(
-    model: PeftModel,
+    model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     examples: Sequence[Example],
     batches: list[list[int]],
@@ -304,8 +434,15 @@ def _optimise(
     emit: EventSink,
     checkpoint: Callable[[Progress], None] | None,
     checkpoint_every: int,
+    *,
+    ranks: Ranks = Ranks(),  # noqa: B008 - frozen, so one shared default is safe
+    per_rank: int = 1,
 ) -> None:
-    """Run the optimiser steps after `progress.step`, updating `progress` (losses, tokens, seconds)."""
+    """Run the optimiser steps after `progress.step`, updating `progress` (losses, tokens, seconds).
+
+    Under data parallelism `model` is the DDP wrapper and `batches` hold global batches; the loss and
+    tokens recorded are the global batch's.
+    """
     import torch
 
     model.train()
@@ -317,21 +454,27 @@ def _optimise(
     for step, indices in enumerate(batches, start=1):
         if step <= progress.step:
             continue  # done before the checkpoint this run resumed from
-        batch = _collate([examples[i] for i in indices], pad_id, device)
-        with autocast(device):
-            loss = model(**batch, use_cache=False).loss
-        if not torch.isfinite(loss):
-            # Stop rather than save an adapter full of NaNs.
-            raise TrainerError(f"training diverged: loss is {loss.item()} at step {step}")
-        loss.backward()
+        if ranks.parallel:
+            step_loss, tokens = _shard_step(
+                model, [examples[i] for i in indices], ranks, per_rank, pad_id, device, step
+            )
+        else:
+            batch = _collate([examples[i] for i in indices], pad_id, device)
+            with autocast(device):
+                loss = model(**batch, use_cache=False).loss
+            if not torch.isfinite(loss):
+                # Stop rather than save an adapter full of NaNs.
+                raise TrainerError(f"training diverged: loss is {loss.item()} at step {step}")
+            loss.backward()
+            step_loss = float(loss.item())
+            tokens = int(batch["attention_mask"].sum())  # every non-padding token the step processed
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        tokens = int(batch["attention_mask"].sum())  # every non-padding token the step processed
         session_tokens += tokens
         elapsed = time.perf_counter() - started
         progress.step = step
         progress.tokens_seen += tokens
-        progress.losses.append(float(loss.item()))
+        progress.losses.append(step_loss)
         progress.seconds = seconds_before + elapsed
         # Process CPU time (every thread, the caller's event handling included): steadier than wall
         # time on a shared host, and it charges a worker's bookkeeping to the run.
@@ -354,6 +497,43 @@ def _optimise(
             checkpoint(progress)
 
 
+def _shard_step(
+    model: torch.nn.Module,
+    records: Sequence[Example],
+    ranks: Ranks,
+    per_rank: int,
+    pad_id: int,
+    device: torch.device,
+    step: int,
+) -> tuple[float, int]:
+    """Forward and backward of this rank's slice of a global batch; return its mean loss and tokens.
+
+    The returned figures are the global batch's, the same on every rank.
+    """
+    shard = records[ranks.rank * per_rank : (ranks.rank + 1) * per_rank]
+    # The last batch of an epoch can leave a rank without records. It still runs a forward and
+    # backward (on a record it then weighs zero), since DDP's gradient averaging needs every rank.
+    batch = _collate(shard or records[:1], pad_id, device)
+    # Tokens the loss is taken over: the labels after transformers' one-position shift.
+    label_tokens = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum()) if shard else 0
+    tokens = int(batch["attention_mask"].sum()) if shard else 0
+    global_labels, global_tokens = _all_sum([label_tokens, tokens], device)
+    with autocast(device):
+        # num_items_in_batch=1: transformers sums the token losses instead of averaging them.
+        summed = model(**batch, use_cache=False, num_items_in_batch=1).loss
+    if not shard:
+        summed = summed * 0.0
+    [global_sum] = _all_sum([float(summed.detach().item())], device)
+    mean = global_sum / global_labels if global_labels else math.nan
+    if not math.isfinite(mean):
+        # Every rank sees the same global figure, so they all stop here together.
+        raise TrainerError(f"training diverged: loss is {mean} at step {step}")
+    # DDP divides the summed gradients by the world size; multiplying by it here makes the update the
+    # gradient of the global batch's mean token loss.
+    (summed * (ranks.world / global_labels)).backward()
+    return mean, int(global_tokens)
+
+
 def _collate(examples: Sequence[Example], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
     """Right-pad a batch; padding is masked from attention and labelled -100."""
     import torch
@@ -372,22 +552,40 @@ def _collate(examples: Sequence[Example], pad_id: int, device: torch.device) -> 
     }
 
 
-def _eval_loss(model: PeftModel, examples: Sequence[Example], pad_id: int, device: torch.device) -> float:
-    """Mean loss per trained token over `examples`, without dropout or gradients."""
+def _eval_loss(
+    model: PeftModel,
+    examples: Sequence[Example],
+    pad_id: int,
+    device: torch.device,
+    ranks: Ranks = Ranks(),  # noqa: B008 - frozen, so one shared default is safe
+) -> float:
+    """Mean loss per trained token over `examples`, without dropout or gradients.
+
+    Under data parallelism each rank evaluates every world-th record and the per-record losses are
+    gathered, then summed in record order on every rank: all ranks get the single-process figure.
+    """
     import torch
 
     was_training = model.training
     model.eval()
-    total, count = 0.0, 0
+    mine: dict[int, float] = {}
     with torch.no_grad():
-        for example in examples:
+        for index, example in enumerate(examples):
+            if index % ranks.world != ranks.rank:
+                continue
             # One record at a time: transformers averages over a batch's tokens, and the weighting
             # below must be per token across records of different lengths.
             with autocast(device):
                 loss = model(**_collate([example], pad_id, device), use_cache=False).loss
-            total += float(loss.item()) * example.trainable_tokens
-            count += example.trainable_tokens
+            mine[index] = float(loss.item())
     model.train(was_training)
+    losses = mine
+    if ranks.parallel:
+        losses = {i: value for part in _gather(mine, ranks) for i, value in part.items()}
+    total, count = 0.0, 0
+    for index, example in enumerate(examples):
+        total += losses[index] * example.trainable_tokens
+        count += example.trainable_tokens
     loss = total / count
     if not math.isfinite(loss):
         # A broken base model or adapter must fail the run, not be registered with a NaN metric.
@@ -447,6 +645,7 @@ def _write_outputs(
     # save_embedding_layers=False: the vocabulary is never resized here, and peft's "auto" check would
     # look the base model's name up on the Hub.
     model.save_pretrained(str(out_dir), safe_serialization=True, save_embedding_layers=False)
+    stabilise_adapter_config(out_dir / ADAPTER_CONFIG)
     _write_json(out_dir / TRAIN_CONFIG, config.model_dump(mode="json"))
     _write_json(
         out_dir / METRICS,
@@ -463,6 +662,24 @@ def _write_outputs(
             raise TrainerError(f"peft did not write {required} to {out_dir}")
     names = sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
     return {name: sha256_file(out_dir / name) for name in names}
+
+
+def stabilise_adapter_config(path: Path) -> None:
+    """Sort the lists peft writes from Python sets, so the file's bytes do not depend on the process.
+
+    peft keeps `target_modules` (and similar fields) as a set and writes it in iteration order, which
+    for strings changes with PYTHONHASHSEED: the same run in two processes would give two adapter
+    hashes. Sorted, the bytes follow from the settings alone; peft reads the list back as a set.
+    """
+    if not path.is_file():
+        return
+    document = json.loads(path.read_text(encoding="utf-8"))
+    for key in ("target_modules", "modules_to_save", "exclude_modules", "trainable_token_indices"):
+        value = document.get(key)
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            document[key] = sorted(value)
+    # peft's own layout: indent 2, sorted keys.
+    path.write_text(json.dumps(document, indent=2, sort_keys=True), encoding="utf-8")
 
 
 def _write_json(path: Path, value: Any) -> None:

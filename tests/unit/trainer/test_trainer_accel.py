@@ -124,26 +124,6 @@ def test_trainer_run_trains_one_job(
     assert "adapter_model.safetensors" in lines[-1]["files"]
 
 
-def test_trainer_run_refuses_several_processes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("WORLD_SIZE", "2")
-    args = [
-        "--config",
-        "c",
-        "--data",
-        "d",
-        "--base-path",
-        "b",
-        "--base-name",
-        "n",
-        "--out",
-        str(tmp_path / "o"),
-    ]
-    assert run_main(args) == 1
-    assert "data-parallel training is not implemented" in capsys.readouterr().err
-
-
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present: the benchmark would run")
 def test_gpu_benchmark_says_it_needs_a_gpu() -> None:
     import subprocess

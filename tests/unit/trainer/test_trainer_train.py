@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +222,27 @@ def test_samples_are_generated_from_held_out_prompts(run: tuple[TrainResult, lis
     assert "<|im_start|>user" in sample["prompt"] and sample["prompt"].endswith("<|im_start|>assistant\n")
     assert sample["reference"] and isinstance(sample["generated"], str)
     assert "samples.json" in result.files
+
+
+def test_adapter_config_bytes_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    # peft writes target_modules from a set: in two processes with different PYTHONHASHSEED the order,
+    # and so the adapter's hash, would differ. Written and stabilised in two such processes: same bytes.
+    script = (
+        "import sys, pathlib\n"
+        "from peft import LoraConfig\n"
+        "from trainer.train import ADAPTER_CONFIG, stabilise_adapter_config\n"
+        "out = pathlib.Path(sys.argv[1])\n"
+        "modules = ['q_proj', 'v_proj', 'k_proj', 'o_proj', 'up_proj']\n"
+        "LoraConfig(target_modules=modules).save_pretrained(out)\n"
+        "stabilise_adapter_config(out / ADAPTER_CONFIG)\n"
+    )
+    written = []
+    for seed in ("1", "2", "3"):
+        out = tmp_path / seed
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run(
+            [sys.executable, "-c", script, str(out)], env=env, check=True, cwd=Path(__file__).parents[3]
+        )
+        written.append((out / "adapter_config.json").read_bytes())
+    assert written[0] == written[1] == written[2]
+    assert json.loads(written[0])["target_modules"] == ["k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]
