@@ -79,7 +79,7 @@ def _ftgate_run(
             rt=rt,
             session=session,
             actor=submitter,
-            data=EXAMPLE.read_bytes(),
+            source=EXAMPLE,
             name="support",
             purpose="style",
             classification="internal",

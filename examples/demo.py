@@ -156,5 +156,6 @@ def main() -> None:
         + f"; total {sum(stages.values()):.1f}s"
     )
 
+
 if __name__ == "__main__":
     main()

@@ -57,10 +57,23 @@ class Runtime:
     @cached_property
     def scanner(self) -> Scanner:
         from gateway.redaction.config import load_config
+        from gateway.redaction.recognizers import analyzer_for
         from gateway.redaction.scanner import Scanner
 
         # The redaction config sits in the policy bundle (ftgate/redaction/data.json), owned by compliance.
-        return Scanner(pseudonym_key=self.pseudonym_key, config=load_config(self.settings.policy_dir))
+        config = load_config(self.settings.policy_dir)
+        # Worker processes for large uploads; they start on the first one (each loads the spaCy model).
+        workers = self.settings.scan_workers
+        pool = None
+        if workers != 0:
+            from gateway.redaction.parallel import AnalysisPool
+
+            # A chunk of an upload takes seconds to analyse; a worker silent for ten minutes has hung.
+            pool = AnalysisPool(config=config, workers=workers, timeout=600.0)
+        # An analyzer built for the config's phone regions (the shared one when they are the defaults).
+        return Scanner(
+            pseudonym_key=self.pseudonym_key, config=config, analyzer=analyzer_for(config), pool=pool
+        )
 
     @cached_property
     def pseudonym_key(self) -> bytes:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,6 +13,7 @@ from gateway.cli.common import Json, Note, Token, Verbose, as_user, handles_erro
 from gateway.cli.output import err, render
 from gateway.errors import InvalidInput
 from gateway.models import (
+    DEFAULT_LICENCE,
     ApprovalPublic,
     DatasetPublic,
     Verdict,
@@ -26,6 +29,9 @@ def datasets_upload(
     name: Annotated[str, typer.Option(help="A name for the dataset.")],
     purpose: Annotated[str, typer.Option(help="style | format | behaviour | task")],
     classification: Annotated[str, typer.Option(help="public | internal | confidential | restricted")],
+    licence: Annotated[
+        str, typer.Option(help="SPDX licence id of the data; LicenseRef-internal is your organisation's own.")
+    ] = DEFAULT_LICENCE,
     token: Token = None,
     as_json: Json = False,
     verbose: Verbose = False,
@@ -35,19 +41,58 @@ def datasets_upload(
 
     if not file.is_file():
         raise InvalidInput(f"{file}: no such file")
-    with as_user(token) as (rt, session, actor):
+    with as_user(token) as (rt, session, actor), _upload_progress(show=not as_json) as progress:
         if not as_json:
             err.print(f"Scanning {file.name} for PII ...")
         dataset = upload_dataset(
             rt=rt,
             session=session,
             actor=actor,
-            data=file.read_bytes(),
+            source=file,
             name=name,
             purpose=purpose,
             classification=classification,
+            licence=licence,
+            progress=progress,
         )
     render(DatasetPublic.model_validate(dataset), as_json=as_json)
+
+
+_PHASES = {
+    "reading": "checking the file",
+    "analysing": "scanning for PII",
+    "indexing": "finding recurrences",
+    "redacting": "redacting",
+    "round 2": "redacting again (round 2)",
+    "round 3": "redacting again (round 3)",
+    "final check": "checking for residual PII",
+    "writing": "writing the redacted file",
+}
+
+
+@contextmanager
+def _upload_progress(*, show: bool) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A progress bar per pass of the upload on stderr, drawn only on a terminal (and never with --json)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not (show and err.is_terminal),
+        transient=False,
+    )
+    tasks: dict[str, Any] = {}
+
+    def progress(phase: str, done: int, total: int | None) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(_PHASES.get(phase, phase), total=total)
+        bar.update(tasks[phase], completed=done, total=total)
+
+    with bar:
+        yield progress
 
 
 @app.command("list")

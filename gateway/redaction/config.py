@@ -9,10 +9,13 @@ The default entity set (`DEFAULT_ENTITIES`) and why:
 - on: direct identifiers and financial/government numbers whose recognizers are checksummed or tightly
   patterned (EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN, US_ITIN, US_PASSPORT,
   IP_ADDRESS, CRYPTO, MEDICAL_LICENSE, MAC_ADDRESS) and PERSON and LOCATION from spaCy's NER (names and
-  places identify people; the NER guesses, but a missed name is worse than a redacted one).
+  places identify people; the NER guesses, but a missed name is worse than a redacted one), and
+  STREET_ADDRESS (ftgate's pattern recognizer, gateway/redaction/recognizers.py: spaCy does not tag
+  "22 Pollen Crescent" and Presidio has no recognizer for it).
 - PHONE_NUMBER at 0.4: Presidio scores a phone number without a context word ("call", "phone") 0.4,
   so at the global 0.5 every bare number in a chat is missed; `phonenumbers` validates it, which keeps
-  this from firing on arbitrary digits.
+  this from firing on arbitrary digits. Which countries' numbering plans it reads is the `phone`
+  setting (`PhoneSettings`): Presidio's eight regions by default missed most European numbers.
 - off: DATE_TIME (spaCy tags "this month", "Monday", "2 hours" - redacting them wrecks instructions
   and dates alone rarely identify anyone), NRP (nationality/religion words are content in most training
   text, and spaCy tags languages and adjectives), URL (documentation links are content; an email
@@ -98,6 +101,58 @@ class RecognizerSpec(BaseModel):
         return value
 
 
+# Presidio's PhoneRecognizer default regions (numbers valid there count at its usual leniency).
+DEFAULT_PHONE_REGIONS = ["US", "GB", "DE", "FR", "IL", "IN", "CA", "BR"]
+# Further regions whose numbers count only when written in that region's own digit grouping.
+DEFAULT_PHONE_GROUPED_REGIONS = [
+    "AT", "AU", "BE", "CH", "CZ", "DK", "ES", "FI", "IE", "IT", "NL", "NO", "NZ", "PL", "PT", "SE",
+]  # fmt: skip
+
+
+def _known_regions(values: list[str]) -> list[str]:
+    # Imported here: phonenumbers' metadata is large and most config users never need it.
+    import phonenumbers
+
+    unknown = [v for v in values if v not in phonenumbers.SUPPORTED_REGIONS]
+    if unknown:
+        # "UK" is the classic slip (the ISO code is GB): a region that matches nothing must not pass.
+        raise ValueError(f"not ISO 3166 regions phonenumbers knows: {', '.join(unknown)}")
+    if len(values) != len(set(values)):
+        raise ValueError("regions must not repeat")
+    return values
+
+
+class PhoneSettings(BaseModel):
+    """Where phone numbers come from: which countries' numbering plans the phone recognizer reads.
+
+    Each region costs a pass of `phonenumbers` over every string and widens what a digit run may
+    match, so compliance lists the regions its users live in, in three tiers of evidence:
+    `regions` (valid there, any layout: Presidio's default behaviour), `grouped_regions` (valid
+    there and written in that region's own grouping, with at least one separator: "699 956 915" is
+    a Spanish mobile, "98765432" or "2024-01-15" is not an 8-digit Danish number) and
+    `international` (a number written with `+` and a country code needs only a possible length:
+    the plus sign is the evidence, whatever the country).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    regions: list[str] = Field(default_factory=lambda: list(DEFAULT_PHONE_REGIONS), min_length=1)
+    grouped_regions: list[str] = Field(default_factory=lambda: list(DEFAULT_PHONE_GROUPED_REGIONS))
+    international: bool = Field(default=True, description="Find `+<country code>` numbers anywhere.")
+
+    @field_validator("regions", "grouped_regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        return _known_regions(value)
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> PhoneSettings:
+        both = sorted(set(self.regions) & set(self.grouped_regions))
+        if both:
+            raise ValueError(f"regions listed both in regions and grouped_regions: {', '.join(both)}")
+        return self
+
+
 class RedactionConfig(BaseModel):
     """The whole file. Only entities listed in `entities` (and custom recognizers' ones) are redacted."""
 
@@ -110,6 +165,10 @@ class RedactionConfig(BaseModel):
         default_factory=list, description="Values never redacted (compared ignoring case and spacing)."
     )
     recognizers: list[RecognizerSpec] = Field(default_factory=list)
+    phone: PhoneSettings = Field(
+        default_factory=PhoneSettings,
+        description="Numbering plans the phone recognizer reads; the analyzer is built for them.",
+    )
 
     @model_validator(mode="after")
     def _checks(self) -> RedactionConfig:
@@ -144,6 +203,7 @@ class RedactionConfig(BaseModel):
 DEFAULT_ENTITIES: dict[str, dict[str, Any]] = {
     "PERSON": {},
     "LOCATION": {},
+    "STREET_ADDRESS": {},
     "EMAIL_ADDRESS": {},
     "PHONE_NUMBER": {"threshold": 0.4},
     "CREDIT_CARD": {},

@@ -21,7 +21,9 @@ from presidio_analyzer.nlp_engine import NlpEngine, NlpEngineProvider
 from presidio_analyzer.predefined_recognizers import EmailRecognizer
 from presidio_anonymizer import AnonymizerEngine
 
+from gateway.redaction.config import PhoneSettings
 from gateway.redaction.operators import KeepLastMaskOperator, KeyedHashOperator, PseudonymOperator
+from gateway.redaction.recognizers import ContextEnhancer, ftgate_recognizers
 
 log = structlog.get_logger(__name__)
 
@@ -88,13 +90,37 @@ def create_nlp_engine() -> NlpEngine:
     return NlpEngineProvider(nlp_configuration=NLP_CONFIGURATION).create_engine()
 
 
-def create_analyzer(nlp_engine: NlpEngine | None = None) -> AnalyzerEngine:
-    """A fresh analyzer with Presidio's predefined recognizers, the email one made offline."""
+def create_analyzer(
+    nlp_engine: NlpEngine | None = None,
+    *,
+    phone: PhoneSettings | None = None,
+    with_ftgate_recognizers: bool = True,
+) -> AnalyzerEngine:
+    """A fresh analyzer with Presidio's predefined recognizers, the email one made offline.
+
+    With `with_ftgate_recognizers` (the default) ftgate's own ones are added (`recognizers.py`: street
+    addresses) and the phone recognizer reads the numbering plans of `phone` (the redaction config's
+    `phone`; `PhoneSettings()` if None). The recognizers hold no per-call state, so one analyzer serves
+    every scanner whose config has the same `phone` settings; a config with other settings needs its
+    own analyzer, which can share `nlp_engine` (`recognizers.analyzer_for`). Without them it is plain
+    Presidio, for side-by-side measurements.
+    """
     nlp_engine = nlp_engine or create_nlp_engine()
     registry = RecognizerRegistry(supported_languages=[LANGUAGE])
     registry.load_predefined_recognizers(nlp_engine=nlp_engine, languages=[LANGUAGE])
     registry.remove_recognizer("EmailRecognizer")
     registry.add_recognizer(OfflineEmailRecognizer(supported_language=LANGUAGE))
+    if with_ftgate_recognizers:
+        registry.remove_recognizer("PhoneRecognizer")
+        for recognizer in ftgate_recognizers(phone=phone, language=LANGUAGE):
+            registry.add_recognizer(recognizer)
+        # Context words that spaCy calls stop words ("call") count, and so do the two words after a match.
+        return AnalyzerEngine(
+            registry=registry,
+            nlp_engine=nlp_engine,
+            supported_languages=[LANGUAGE],
+            context_aware_enhancer=ContextEnhancer(),
+        )
     return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE])
 
 

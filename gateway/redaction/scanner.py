@@ -30,16 +30,24 @@ A scan:
 
 Strings with no finding are not analysed again: Presidio is deterministic, so they would give the
 same empty answer.
+
+The steps run as passes over records read again each time (`scan_stream`), a chunk at a time, so a
+dataset of any size is never held whole: analysis (1, 2), recurrences (2: a value found late recurs
+early, so it needs its own pass), replacement in reading order (3), the later rounds over the changed
+strings only (4), then rebuilding and writing (5). `scan` is the same passes over a list.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import structlog
@@ -55,7 +63,7 @@ from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig
 from presidio_anonymizer.entities import RecognizerResult as AnonymizerResult
 
-from gateway.errors import ConfigError, InvalidInput, RedactionError
+from gateway.errors import ConfigError, FtgateError, InvalidInput, RedactionError
 from gateway.redaction.config import RedactionConfig, default_config
 from gateway.redaction.engine import build_analyzer, build_anonymizer, describe_analyzer
 from gateway.redaction.normalize import encoded_segments, normalize
@@ -66,12 +74,14 @@ from gateway.redaction.operators import (
     PseudonymOperator,
     canonical_value,
 )
+from gateway.redaction.parallel import AnalysisPool, recognizers_of
 from gateway.redaction.report import ScanReport, ScanResult
 from gateway.redaction.spans import outside_placeholders, split_ner_around_patterns
 
 log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 64
+CHUNK_SIZE = 2000  # records read per step of a streaming scan: bounds memory, not the result
 SAMPLE_SIZE = 3
 KEY_SEGMENT = "{key}"  # field path of a finding inside a dict key
 REDACTED_KEY_SEGMENT = "*"  # field path segment standing for a key that was redacted
@@ -87,6 +97,9 @@ _DECODED_VALUE = "ftgate_decoded_value"
 # One unit of analysis: a distinct string, and whether it is a whitespace-free dict key or a number's
 # text (analysed without the NER recognizers: one token, no context).
 _Unit = tuple[str, bool]
+
+# progress(phase, done, total): called as a streaming scan moves through its passes.
+Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass(frozen=True)
@@ -126,6 +139,7 @@ class Scanner:
         language: str = "en",
         analyzer: AnalyzerEngine | None = None,
         redaction_rounds: int = 2,
+        pool: AnalysisPool | None = None,
     ) -> None:
         """Set up a scanner; only `pseudonym_key` is required.
 
@@ -133,6 +147,8 @@ class Scanner:
         `default_threshold`. `analyzer` defaults to the process-wide `build_analyzer()`; custom
         recognizers are passed per call, so a shared analyzer is never changed. `redaction_rounds` bounds
         how often the redacted output is analysed and redacted again (1: redact once, then only check).
+        `pool` (gateway/redaction/parallel.py), built from this scanner's effective config, analyses
+        large inputs in worker processes; the findings are the same as in-process.
         """
         if not isinstance(pseudonym_key, bytes) or not pseudonym_key:
             raise ConfigError("pseudonym_key must be non-empty bytes")
@@ -189,6 +205,7 @@ class Scanner:
         self._ner_ids = {r.id for r in analyzer.registry.recognizers if isinstance(r, SpacyRecognizer)}
         self._key_entities = sorted(set(self._entities) - ner_entities)
         self.analyzer_name = describe_analyzer(analyzer, language)
+        self._pool = pool
 
     def scan(self, records: list[dict[str, Any]]) -> ScanResult:
         """Redact every string (values and keys, at any depth) and report what was found.
@@ -196,43 +213,74 @@ class Scanner:
         Raises `RedactionError` if Presidio or spaCy fails (fail closed) and `InvalidInput` if a record
         is not an object or two of its keys would redact to the same placeholder.
         """
-        started = time.perf_counter()
         for index, record in enumerate(records):
             if not isinstance(record, dict):
                 raise InvalidInput(f"record {index} is not a JSON object")
-        units: dict[_Unit, None] = {}
-        record_units: list[list[_Unit]] = []
-        for record in records:
-            mine: dict[_Unit, None] = {}
-            _collect(record, mine)
-            record_units.append(list(mine))
-            units.update(mine)
-        try:
-            redactions, residuals = self._redact(list(units), record_units)
-        except Exception as exc:
-            raise _failure(exc) from None
+        redacted: list[dict[str, Any]] = []
+        # One chunk: a list already in memory gains nothing from being read in pieces.
+        report = self.scan_stream(
+            lambda: iter(records), redacted.append, chunk_size=max(len(records), 1), total=len(records)
+        )
+        return ScanResult(redacted=redacted, report=report)
+
+    def scan_stream(
+        self,
+        read_records: Callable[[], Iterator[Any]],
+        write: Callable[[dict[str, Any]], None],
+        *,
+        progress: Progress | None = None,
+        total: int | None = None,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> ScanReport:
+        """`scan` over records read again for each pass, each kept redacted record handed to `write`.
+
+        `read_records()` must yield the same records, in the same order, every time it is called (it
+        is called up to four times). Memory holds one chunk of records, the findings of the strings
+        that had some, a 16-byte digest of every other distinct string, and the redacted text of the
+        strings that changed, never the dataset. The output and report equal `scan`'s: the passes
+        make the same calls in the same order, only the analysis is batched differently, and a
+        string's findings do not depend on its batch. `progress(phase, done, total)` is called after
+        each chunk; `done` counts records, but strings in the phases that only look at the changed ones
+        (`round 2`, ..., `final check`).
+
+        Raises like `scan`; records already handed to `write` must then be thrown away by the caller.
+        """
+        if chunk_size < 1:
+            raise ConfigError(f"chunk_size must be at least 1, got {chunk_size}")
+        started = time.perf_counter()
+        notify = progress or _no_progress
+        findings, clean, recurrences, total = self._analysis_pass(read_records, chunk_size, notify, total)
+        distinct = len(findings) + len(clean)
+        del clean  # only needed to skip repeats during analysis
+        if recurrences.needed():
+            self._recurrence_pass(read_records, chunk_size, notify, total, findings, recurrences)
+        del recurrences
+        redactions, residuals = self._redaction_passes(read_records, chunk_size, notify, total, findings)
+        del findings
 
         tally = _Tally()
-        redacted: list[dict[str, Any]] = []
         sample: list[dict[str, Any]] = []
-        records_changed = records_dropped = 0
-        for index, record in enumerate(records):
-            record_tally = _Tally()
-            new_record = _rebuild(record, "", redactions, residuals, record_tally, index)
-            dropped = bool(self._drop & record_tally.entities.keys())
-            tally.merge(record_tally, dropped=dropped)
-            if dropped:
-                records_dropped += 1
-                continue
-            redacted.append(new_record)
-            if record_tally.record_changed:
-                records_changed += 1
-                # A record with residual PII could show it: never sample one.
-                if not record_tally.record_residual and len(sample) < SAMPLE_SIZE:
-                    sample.append(copy.deepcopy(new_record))
+        records = records_changed = records_dropped = 0
+        for chunk in _chunks(read_records(), chunk_size):
+            for record in chunk:
+                record_tally = _Tally()
+                new_record = _rebuild(record, "", redactions, residuals, record_tally, records)
+                records += 1
+                dropped = bool(self._drop & record_tally.entities.keys())
+                tally.merge(record_tally, dropped=dropped)
+                if dropped:
+                    records_dropped += 1
+                    continue
+                write(new_record)
+                if record_tally.record_changed:
+                    records_changed += 1
+                    # A record with residual PII could show it: never sample one.
+                    if not record_tally.record_residual and len(sample) < SAMPLE_SIZE:
+                        sample.append(copy.deepcopy(new_record))
+            notify("writing", records, total)
 
         report = ScanReport(
-            records=len(records),
+            records=records,
             records_changed=records_changed,
             records_dropped=records_dropped,
             strings_scanned=tally.strings,
@@ -253,12 +301,12 @@ class Scanner:
             records_changed=report.records_changed,
             records_dropped=report.records_dropped,
             strings=report.strings_scanned,
-            distinct_strings=len(units),
+            distinct_strings=distinct,
             findings=sum(report.entities.values()),
             residual=report.residual_findings,
             seconds=round(time.perf_counter() - started, 3),
         )
-        return ScanResult(redacted=redacted, report=report)
+        return report
 
     def analyze_texts(self, texts: list[str]) -> list[list[RecognizerResult]]:
         """The findings a scan would act on for each text (original offsets), each text one record.
@@ -269,13 +317,188 @@ class Scanner:
         units: list[_Unit] = [(text, False) for text in dict.fromkeys(texts)]
         try:
             found = self._analyze(units)
-            self._add_recurrences(found, units, [[unit] for unit in units])
+            recurrences = _Recurrences(self)
+            for unit in units:
+                recurrences.gather(unit[0], found.get(unit, []))
+            recurrences.build()
+            for unit in units:
+                base = found.get(unit, [])
+                found[unit] = base + recurrences.dataset_extras(unit[0], base)
+            for unit in units:  # each text is its own record
+                found[unit] = found[unit] + recurrences.record_extras([(unit[0], found[unit])])[0]
         except Exception as exc:
             raise _failure(exc) from None
         return [found.get((text, False), []) for text in texts]
 
+    def _analysis_pass(
+        self, read_records: Callable[[], Iterator[Any]], chunk_size: int, notify: Progress, total: int | None
+    ) -> tuple[dict[bytes, list[RecognizerResult]], set[bytes], _Recurrences, int]:
+        """Pass 1: analyse each distinct string once, in reading order; gather the recurring values.
+
+        Returns the findings of the strings that had some, the digests of those that had none, the
+        recurrence index and the number of records.
+        """
+        findings: dict[bytes, list[RecognizerResult]] = {}
+        clean: set[bytes] = set()
+        recurrences = _Recurrences(self)
+        records = 0
+        for chunk in _chunks(read_records(), chunk_size):
+            new: dict[_Unit, bytes] = {}
+            for record in chunk:
+                if not isinstance(record, dict):
+                    raise InvalidInput(f"record {records} is not a JSON object")
+                records += 1
+                mine: dict[_Unit, None] = {}
+                _collect(record, mine)
+                for unit in mine:
+                    digest = _digest(unit)
+                    if digest not in clean and digest not in findings and unit not in new:
+                        new[unit] = digest
+            with _fail_closed():
+                found = self._analyze(new)
+                for unit, digest in new.items():
+                    results = found.get(unit)
+                    if results:
+                        findings[digest] = results
+                        recurrences.gather(unit[0], results)
+                    else:
+                        clean.add(digest)
+            notify("analysing", records, total)
+        with _fail_closed():
+            recurrences.build()
+        return findings, clean, recurrences, records
+
+    def _recurrence_pass(
+        self,
+        read_records: Callable[[], Iterator[Any]],
+        chunk_size: int,
+        notify: Progress,
+        total: int | None,
+        findings: dict[bytes, list[RecognizerResult]],
+        recurrences: _Recurrences,
+    ) -> None:
+        """Pass 2, in place: add to `findings` every recurrence of a found value, and of a name's parts.
+
+        A separate pass because both reach backwards: a value first found in the last record recurs in
+        the first, and a name part found through a later record is redacted wherever its string
+        occurs, so no string can be replaced before every record has been looked at.
+        """
+        extended: set[bytes] = set()  # strings whose dataset-wide recurrences are already added
+        parts: dict[bytes, list[RecognizerResult]] = {}
+        done = 0
+        for chunk in _chunks(read_records(), chunk_size):
+            with _fail_closed():
+                for record in chunk:
+                    mine: dict[_Unit, None] = {}
+                    _collect(record, mine)
+                    members: list[tuple[bytes, str]] = []
+                    for unit in mine:
+                        digest = _digest(unit)
+                        members.append((digest, unit[0]))
+                        if digest in extended:
+                            continue
+                        extended.add(digest)
+                        base = findings.get(digest, [])
+                        extra = recurrences.dataset_extras(unit[0], base)
+                        if extra:
+                            findings[digest] = base + extra
+                    extras = recurrences.record_extras(
+                        [(text, findings.get(d, []) + parts.get(d, [])) for d, text in members]
+                    )
+                    for (digest, _), extra in zip(members, extras, strict=True):
+                        if extra:
+                            parts[digest] = parts.get(digest, []) + extra
+            done += len(chunk)
+            notify("indexing", done, total)
+        for digest, extra in parts.items():
+            findings[digest] = findings.get(digest, []) + extra
+
+    def _redaction_passes(
+        self,
+        read_records: Callable[[], Iterator[Any]],
+        chunk_size: int,
+        notify: Progress,
+        total: int | None,
+        findings: dict[bytes, list[RecognizerResult]],
+    ) -> tuple[dict[bytes, _Redaction], dict[bytes, Counter[str]]]:
+        """Redact in rounds until one finds nothing new; what a check after the last finds is residual.
+
+        Round 1 visits the strings in reading order (a pass over the records), so placeholder numbers
+        follow it; round n+1 only looks at the strings that round n changed, an unchanged string
+        having already been seen clean. `findings` is emptied as its strings are replaced.
+        """
+        pseudonymizer = Pseudonymizer(self._pseudonym_key)
+        current: dict[bytes, _Unit] = {}
+        entities: dict[bytes, Counter[str]] = {}
+        pending: list[bytes] = []
+        done = 0
+        for chunk in _chunks(read_records(), chunk_size):
+            with _fail_closed():
+                for record in chunk:
+                    mine: dict[_Unit, None] = {}
+                    _collect(record, mine)
+                    for unit in mine:
+                        digest = _digest(unit)
+                        results = findings.pop(digest, None)
+                        if results is None:
+                            continue  # no finding, or already replaced at its first occurrence
+                        results = outside_placeholders(unit[0], results)
+                        if not results:
+                            continue
+                        text, counts = self._replace(unit[0], results, pseudonymizer)
+                        current[digest] = (text, unit[1])
+                        entities[digest] = counts
+                        pending.append(digest)
+            done += len(chunk)
+            notify("redacting", done, total)
+
+        for round_number in range(2, self.redaction_rounds + 1):
+            changed: list[bytes] = []
+            checked = 0
+            for batch in _chunks(iter(pending), chunk_size):
+                with _fail_closed():
+                    found = self._analyze(current[digest] for digest in batch)
+                    for digest in batch:
+                        unit = current[digest]
+                        results = outside_placeholders(unit[0], found.get(unit, []))
+                        if not results:
+                            continue
+                        text, counts = self._replace(unit[0], results, pseudonymizer)
+                        current[digest] = (text, unit[1])
+                        entities[digest].update(counts)
+                        changed.append(digest)
+                checked += len(batch)
+                notify(f"round {round_number}", checked, len(pending))
+            pending = changed
+            if not pending:
+                break
+
+        residuals: dict[bytes, Counter[str]] = {}
+        checked = 0
+        for batch in _chunks(iter(pending), chunk_size):
+            with _fail_closed():
+                found = self._analyze(current[digest] for digest in batch)
+                for digest in batch:
+                    unit = current[digest]
+                    left = [r for r in found.get(unit, []) if outside_placeholders(unit[0], [r])]
+                    if left:
+                        residuals[digest] = Counter(result.entity_type for result in left)
+            checked += len(batch)
+            notify("final check", checked, len(pending))
+        redactions = {digest: _Redaction(unit[0], entities[digest]) for digest, unit in current.items()}
+        return redactions, residuals
+
     def _analyze(self, units: Iterable[_Unit]) -> dict[_Unit, list[RecognizerResult]]:
         """Findings at or above their entity's threshold for each distinct non-blank unit, not allowed.
+
+        With a pool, large inputs are split across its worker processes, each running `_analyze_here`.
+        """
+        if self._pool is not None:
+            return self._pool.analyze(units, local=self._analyze_here, recognizers=recognizers_of(self))
+        return self._analyze_here(units)
+
+    def _analyze_here(self, units: Iterable[_Unit]) -> dict[_Unit, list[RecognizerResult]]:
+        """`_analyze` in this process.
 
         Presidio gets the lowest threshold of all; each finding is then held to its own entity's.
         """
@@ -338,67 +561,6 @@ class Scanner:
             if not (self._is_ner(r) and any(s.start < r.end and r.start < s.end for s in segments))
         ]
 
-    def _add_recurrences(
-        self,
-        found: dict[_Unit, list[RecognizerResult]],
-        units: list[_Unit],
-        record_units: list[list[_Unit]],
-    ) -> None:
-        """In place: every recurrence of a found value, and of a found name's parts within its record.
-
-        Presidio judges each string alone, so a value it found in one sentence passes where it recurs
-        without context (a bare phone number scores 0.4, a name in a list is no sentence for spaCy).
-        1. dataset-wide: each value found (3+ characters; from NER, two words or more) is a finding
-           wherever it recurs as a whole word sequence, with the score it had; names match with their
-           case, other types ignore case;
-        2. record-wide: each capitalised part (3+ letters) of a multi-word PERSON is a PERSON anywhere
-           in the same record ("Sara Schwarz" in one turn, "Ms Schwarz" in the next). Limited to the
-           record, because "Will" or "Rose" alone across a dataset would be mostly words.
-        Units are distinct strings shared by records, so a part found through one record is redacted
-        wherever that same string occurs.
-        """
-        values: dict[str, tuple[str, float]] = {}
-        for unit in units:
-            for r in found.get(unit, []):
-                if (r.recognition_metadata or {}).get(_DECODED_VALUE) is not None:
-                    continue  # an encoded segment recurs as itself only if encoded alike: found anyway
-                surface = unit[0][r.start : r.end]
-                if len(surface.strip()) < _MIN_RECURRENCE:
-                    continue
-                if self._is_ner(r) and len(_WORD.findall(surface)) < 2:
-                    # spaCy's one-word guesses ("Box" of "P.O. Box", a country read as a name) are
-                    # its commonest mistakes; spread across a dataset they would be most of the
-                    # false positives. Checked patterns and multi-word names spread.
-                    continue
-                values.setdefault(surface, (r.entity_type, r.score))
-        if values:
-            index = _SurfaceIndex(values, case_sensitive=self._ner_entities)
-            for unit in units:
-                extra = index.find(unit[0], found.get(unit, []))
-                if extra:
-                    found[unit] = found.get(unit, []) + extra
-        if "PERSON" not in self._thresholds:
-            return
-        for members in record_units:
-            parts: dict[str, tuple[str, float]] = {}
-            for unit in members:
-                for r in found.get(unit, []):
-                    if r.entity_type != "PERSON":
-                        continue
-                    words = _WORD.findall(unit[0][r.start : r.end])
-                    if len(words) < 2:
-                        continue
-                    for word in words:
-                        if len(word) >= _MIN_RECURRENCE and word[0].isupper() and word.isalpha():
-                            parts.setdefault(word, ("PERSON", r.score))
-            if not parts:
-                continue
-            part_index = _SurfaceIndex(parts, case_sensitive={"PERSON"})
-            for unit in members:
-                extra = part_index.find(unit[0], found.get(unit, []))
-                if extra:
-                    found[unit] = found.get(unit, []) + extra
-
     def _kept(self, text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
         """Findings at or above their entity's threshold and not on the allow-list."""
         return [
@@ -436,48 +598,6 @@ class Scanner:
                     operators[entity] = pseudonym
         return operators
 
-    def _redact(
-        self, units: list[_Unit], record_units: list[list[_Unit]]
-    ) -> tuple[dict[_Unit, _Redaction], dict[_Unit, Counter[str]]]:
-        """Redact in rounds until one finds nothing new; what a check after the last finds is residual.
-
-        Units are visited in reading order, so placeholder numbers follow it. Round n+1 only looks at
-        the units that round n changed: an unchanged string has already been seen clean. The first
-        round also adds every recurrence of a value it found (`_add_recurrences`).
-        """
-        pseudonymizer = Pseudonymizer(self._pseudonym_key)
-        current: dict[_Unit, str] = {}
-        entities: dict[_Unit, Counter[str]] = {}
-        pending = units
-        for round_number in range(self.redaction_rounds):
-            texts = {unit: (current.get(unit, unit[0]), unit[1]) for unit in pending}
-            found = self._analyze(texts.values())
-            if round_number == 0:
-                self._add_recurrences(found, units, record_units)
-            changed: list[_Unit] = []
-            for unit in pending:
-                text = texts[unit][0]
-                results = outside_placeholders(text, found.get(texts[unit], []))
-                if not results:
-                    continue
-                current[unit], counts = self._replace(text, results, pseudonymizer)
-                entities.setdefault(unit, Counter()).update(counts)
-                changed.append(unit)
-            pending = changed
-            if not pending:
-                break
-
-        residuals: dict[_Unit, Counter[str]] = {}
-        texts = {unit: (current[unit], unit[1]) for unit in pending}
-        found = self._analyze(texts.values())
-        for unit in pending:
-            text = texts[unit][0]
-            left = [r for r in found.get(texts[unit], []) if outside_placeholders(text, [r])]
-            if left:
-                residuals[unit] = Counter(result.entity_type for result in left)
-        redactions = {unit: _Redaction(current[unit], entities[unit]) for unit in current}
-        return redactions, residuals
-
     def _is_ner(self, result: RecognizerResult) -> bool:
         metadata = result.recognition_metadata or {}
         return metadata.get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY) in self._ner_ids
@@ -509,6 +629,82 @@ class Scanner:
 _WORD = re.compile(r"\w+")
 _MIN_RECURRENCE = 3
 _RECURRENCE_ID = "ftgate-recurrence"
+
+
+class _Recurrences:
+    """Every recurrence of a found value, and of a found name's parts within its record.
+
+    Presidio judges each string alone, so a value it found in one sentence passes where it recurs
+    without context (a bare phone number scores 0.4, a name in a list is no sentence for spaCy).
+    1. dataset-wide: each value found (3+ characters; from NER, two words or more) is a finding
+       wherever it recurs as a whole word sequence, with the score it had; names match with their
+       case, other types ignore case. The first string in reading order to hold a value sets its type
+       and score, so values are gathered in reading order (`gather`), then indexed (`build`);
+    2. record-wide: each capitalised part (3+ letters) of a multi-word PERSON is a PERSON anywhere
+       in the same record ("Sara Schwarz" in one turn, "Ms Schwarz" in the next). Limited to the
+       record, because "Will" or "Rose" alone across a dataset would be mostly words.
+    Strings are shared by records, so a part found through one record is redacted wherever that same
+    string occurs.
+    """
+
+    def __init__(self, scanner: Scanner) -> None:
+        self._scanner = scanner
+        self._values: dict[str, tuple[str, float]] = {}
+        self._index: _SurfaceIndex | None = None
+        self._persons = "PERSON" in scanner._thresholds
+        self._saw_person = False
+
+    def gather(self, text: str, results: list[RecognizerResult]) -> None:
+        """Note the recurring values among one string's findings."""
+        for r in results:
+            if r.entity_type == "PERSON":
+                self._saw_person = True
+            if (r.recognition_metadata or {}).get(_DECODED_VALUE) is not None:
+                continue  # an encoded segment recurs as itself only if encoded alike: found anyway
+            surface = text[r.start : r.end]
+            if len(surface.strip()) < _MIN_RECURRENCE:
+                continue
+            if self._scanner._is_ner(r) and len(_WORD.findall(surface)) < 2:
+                # spaCy's one-word guesses ("Box" of "P.O. Box", a country read as a name) are its
+                # commonest mistakes; spread across a dataset they would be most of the false
+                # positives. Checked patterns and multi-word names spread.
+                continue
+            self._values.setdefault(surface, (r.entity_type, r.score))
+
+    def build(self) -> None:
+        if self._values:
+            self._index = _SurfaceIndex(self._values, case_sensitive=self._scanner._ner_entities)
+        self._values = {}
+
+    def needed(self) -> bool:
+        """Whether any string could gain a finding: a value to spread, or a name to split."""
+        return self._index is not None or (self._persons and self._saw_person)
+
+    def dataset_extras(self, text: str, existing: list[RecognizerResult]) -> list[RecognizerResult]:
+        """Recurrences in `text` of a value found anywhere, outside `existing`."""
+        return self._index.find(text, existing) if self._index is not None else []
+
+    def record_extras(
+        self, members: list[tuple[str, list[RecognizerResult]]]
+    ) -> list[list[RecognizerResult]]:
+        """For each (distinct string, findings) of one record: the parts of the record's names in it."""
+        if not self._persons:
+            return [[] for _ in members]
+        parts: dict[str, tuple[str, float]] = {}
+        for text, results in members:
+            for r in results:
+                if r.entity_type != "PERSON":
+                    continue
+                words = _WORD.findall(text[r.start : r.end])
+                if len(words) < 2:
+                    continue
+                for word in words:
+                    if len(word) >= _MIN_RECURRENCE and word[0].isupper() and word.isalpha():
+                        parts.setdefault(word, ("PERSON", r.score))
+        if not parts:
+            return [[] for _ in members]
+        index = _SurfaceIndex(parts, case_sensitive={"PERSON"})
+        return [index.find(text, results) for text, results in members]
 
 
 class _SurfaceIndex:
@@ -564,6 +760,33 @@ def _failure(exc: Exception) -> RedactionError:
     return RedactionError(f"scanner failed: {type(exc).__name__}")
 
 
+@contextmanager
+def _fail_closed() -> Iterator[None]:
+    """Any failure of Presidio, spaCy or the replacement is a `RedactionError`; our own errors pass."""
+    try:
+        yield
+    except FtgateError:
+        raise
+    except Exception as exc:
+        raise _failure(exc) from None
+
+
+def _no_progress(phase: str, done: int, total: int | None) -> None:
+    pass
+
+
+def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+def _digest(unit: _Unit) -> bytes:
+    """16 bytes standing for a distinct string (and its kind) in the scan's memory, not the string."""
+    person = b"key-token" if unit[1] else b"text"
+    # surrogatepass: JSON may carry a lone surrogate escape, which plain UTF-8 cannot encode.
+    return hashlib.blake2b(unit[0].encode("utf-8", "surrogatepass"), digest_size=16, person=person).digest()
+
+
 def _is_key_token(key: str) -> bool:
     return not any(char.isspace() for char in key)
 
@@ -601,8 +824,8 @@ def _join(path: str, segment: str) -> str:
 def _rebuild(
     value: Any,
     path: str,
-    redactions: dict[_Unit, _Redaction],
-    residuals: dict[_Unit, Counter[str]],
+    redactions: dict[bytes, _Redaction],
+    residuals: dict[bytes, Counter[str]],
     tally: _Tally,
     record_index: int,
 ) -> Any:
@@ -637,18 +860,21 @@ def _rebuild(
 def _visit(
     unit: _Unit,
     path: str,
-    redactions: dict[_Unit, _Redaction],
-    residuals: dict[_Unit, Counter[str]],
+    redactions: dict[bytes, _Redaction],
+    residuals: dict[bytes, Counter[str]],
     tally: _Tally,
 ) -> str:
     tally.strings += 1
-    redaction = redactions.get(unit)
+    if not redactions:
+        return unit[0]
+    digest = _digest(unit)
+    redaction = redactions.get(digest)
     if redaction is None:
         return unit[0]
     tally.record_changed = True
     tally.entities.update(redaction.entities)
     tally.fields[path] += sum(redaction.entities.values())
-    residual = residuals.get(unit)
+    residual = residuals.get(digest)
     if residual:
         tally.residual.update(residual)
         tally.record_residual = True

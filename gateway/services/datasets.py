@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
+import tempfile
+from contextlib import ExitStack
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 import structlog
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
 from gateway.errors import Conflict, DatasetRejected, InvalidInput, NotFound
-from gateway.formats import parse_training_jsonl, to_jsonl
+from gateway.formats import TrainingFile, jsonl_line, read_training_records, validate_training_jsonl
 from gateway.models import (
+    DEFAULT_LICENCE,
     Adapter,
     Approval,
     Dataset,
     DatasetRevocation,
     DatasetStatus,
+    PolicyDecisionRecord,
     Role,
     User,
     Verdict,
@@ -24,6 +28,10 @@ from gateway.models import (
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 from gateway.services.decisions import record_decision
+from gateway.store.blobs import BlobWriter
+
+if TYPE_CHECKING:  # the scanner pulls in Presidio and spaCy: only the upload itself needs them
+    from gateway.redaction.scanner import Progress
 
 log = structlog.get_logger()
 
@@ -33,31 +41,86 @@ def upload_dataset(
     rt: Runtime,
     session: Session,
     actor: User,
-    data: bytes,
+    source: BinaryIO | Path,
     name: str,
     purpose: str,
     classification: str,
+    licence: str = DEFAULT_LICENCE,
+    progress: Progress | None = None,
 ) -> Dataset:
-    """Validate, redact and admit a training file. Only the redacted JSONL is kept.
+    """Validate, redact and admit a training file, read as a stream. Only the redacted JSONL is kept.
 
-    A malformed file or a scanner failure leaves nothing behind. A policy refusal leaves only the
-    decision and its log entry, so an auditor sees what was refused and why.
+    The raw bytes are copied to an anonymous temporary file while they are validated and hashed, and
+    read from it again for each pass of the scan, so memory holds a chunk of records, never the file.
+    A malformed file, a scanner failure or an interrupt leaves nothing behind. A policy refusal leaves
+    only the decision and its log entry, so an auditor sees what was refused and why.
+    `progress(phase, done, total)` is called as the passes advance.
     """
     authorize(rt=rt, actor=actor, action="datasets.upload", resource_type="dataset", team=actor.team)
-    name = name.strip()
+    name, licence = name.strip(), licence.strip()
     if not name:
         raise InvalidInput("--name must not be empty")
-    records, fmt = parse_training_jsonl(data)
-    raw_sha256 = hashlib.sha256(data).hexdigest()
-    del data  # the raw bytes are hashed, never kept
+    if not licence:
+        raise InvalidInput("--licence must not be empty: give the data's SPDX licence id")
+    with ExitStack() as cleanup:
+        if isinstance(source, Path):
+            source = cleanup.enter_context(source.open("rb"))
+        raw = cleanup.enter_context(_scratch(rt))
+        checked = validate_training_jsonl(source, copy_to=raw, progress=progress)
+        raw.flush()
+        redacted = cleanup.enter_context(rt.blobs.writer())  # discarded unless committed below
+        kept = 0
 
-    result = rt.scanner.scan(records)  # raises RedactionError: fail closed
-    del records
-    report = result.report.model_dump()
-    kept = len(result.redacted)  # records whose drop_record entity left them out are not stored
-    redacted = to_jsonl(result.redacted)
-    redacted_sha256 = hashlib.sha256(redacted).hexdigest()
+        def write(record: dict[str, Any]) -> None:
+            nonlocal kept
+            redacted.write(jsonl_line(record))
+            kept += 1  # records whose drop_record entity left them out are not stored
 
+        scan = rt.scanner.scan_stream(  # raises RedactionError: fail closed
+            lambda: read_training_records(raw), write, progress=progress, total=checked.records
+        )
+        raw.close()  # the raw bytes are hashed, never kept
+        return _admit(
+            rt=rt,
+            session=session,
+            actor=actor,
+            name=name,
+            purpose=purpose,
+            classification=classification,
+            licence=licence,
+            checked=checked,
+            report=scan.model_dump(),
+            kept=kept,
+            redacted=redacted,
+        )
+
+
+def _scratch(rt: Runtime) -> IO[bytes]:
+    """An anonymous temporary file for the raw bytes, gone when closed or when the process dies.
+
+    Under ftgate's home rather than in /tmp, which may be RAM-backed while an upload can be larger than
+    memory. Linux unlinks it at once, so a crash leaves no raw record on disk.
+    """
+    home = rt.settings.home
+    return tempfile.TemporaryFile(dir=home if home.is_dir() else None)
+
+
+def _admit(
+    *,
+    rt: Runtime,
+    session: Session,
+    actor: User,
+    name: str,
+    purpose: str,
+    classification: str,
+    licence: str,
+    checked: TrainingFile,
+    report: dict[str, Any],
+    kept: int,
+    redacted: BlobWriter,
+) -> Dataset:
+    """Ask the admission policy; record the dataset, its log entry and its blob together, or nothing."""
+    fmt, raw_sha256, redacted_sha256 = checked.format, checked.raw_sha256, redacted.sha256
     policy_input = {
         "subject": {"name": actor.name, "role": actor.role.value, "team": actor.team},
         "dataset": {
@@ -65,6 +128,7 @@ def upload_dataset(
             "team": actor.team,
             "purpose": purpose,
             "classification": classification,
+            "licence": licence,
             "records": kept,
         },
         "scan": {
@@ -77,6 +141,7 @@ def upload_dataset(
     decision = rt.policy.decide("ftgate.dataset", policy_input)
     decision_row = record_decision(session=session, actor=actor.name, decision=decision, input=policy_input)
     if not decision.allow:
+        redacted.discard()
         audit_log.append(
             session,
             actor=actor.name,
@@ -99,13 +164,14 @@ def upload_dataset(
         name=name,
         purpose=purpose,
         classification=classification,
+        licence=licence,
         team=actor.team,
         uploader=actor.name,
         format=fmt,
         records=kept,
         raw_sha256=raw_sha256,
         redacted_sha256=redacted_sha256,
-        redacted_bytes=len(redacted),
+        redacted_bytes=redacted.size,
         scan_report=report,
         decision_id=decision_row.id,
     )
@@ -123,6 +189,7 @@ def upload_dataset(
             "uploader": actor.name,
             "purpose": purpose,
             "classification": classification,
+            "licence": licence,
             "format": fmt,
             "records": dataset.records,
             "raw_sha256": raw_sha256,
@@ -132,7 +199,7 @@ def upload_dataset(
             "bundle_sha256": decision.bundle_sha256,
         },
     )
-    _, created = rt.blobs.put(redacted)
+    _, created = redacted.commit()
     try:
         session.commit()
     except BaseException:
@@ -200,6 +267,9 @@ def review_dataset(
         raise Conflict(f"{actor.name} has already reviewed dataset {dataset_id}")
     # What is approved is what is stored: re-hash the blob now.
     rt.blobs.open_verified(dataset.redacted_sha256)
+    admission_id = None
+    if verdict == Verdict.approved:
+        admission_id = _readmit(rt=rt, session=session, actor=actor, dataset=dataset)
     approval = Approval(
         dataset_id=dataset.id,
         approver=actor.name,
@@ -223,9 +293,32 @@ def review_dataset(
             "verdict": verdict.value,
             "note": note,
             "redacted_sha256": dataset.redacted_sha256,
+            "admission_decision_id": admission_id,
         },
     )
     return approval
+
+
+def _readmit(*, rt: Runtime, session: Session, actor: User, dataset: Dataset) -> str:
+    """Ask today's `ftgate.dataset` about the facts it admitted the upload on; refuse the approval if no.
+
+    The rules may have changed since the upload (a licence taken off the allow-list, a purpose no longer
+    allowed): an approval must not stand on an admission today's policy would refuse. The decision is
+    stored either way; a refusal keeps it (and its log entry) and raises with every reason.
+    """
+    admission = session.get(PolicyDecisionRecord, dataset.decision_id)
+    if admission is None:
+        raise NotFound(f"dataset {dataset.id} has no admission decision on record")
+    decision = rt.policy.decide("ftgate.dataset", admission.input)
+    row = record_decision(session=session, actor=actor.name, decision=decision, input=admission.input)
+    if not decision.allow:
+        session.commit()  # the refusal is on the record; no approval is
+        raise DatasetRejected(
+            "today's admission policy no longer admits this dataset, so it cannot be approved: "
+            + "; ".join(r["message"] for r in row.reasons),
+            details={"decision_id": row.id, "reasons": row.reasons},
+        )
+    return row.id
 
 
 def revoke_dataset(
@@ -267,7 +360,8 @@ def revoke_dataset(
         },
     )
     for adapter in adapters:
-        adapter.status = "quarantined"
+        # Released adapters too: once their data is withdrawn they can no longer be downloaded.
+        previous_status, adapter.status = adapter.status, "quarantined"
         session.add(adapter)
         audit_log.append(
             session,
@@ -279,6 +373,7 @@ def revoke_dataset(
                 "dataset_id": dataset_id,
                 "revocation_id": revocation.id,
                 "note": note,
+                "previous_status": previous_status,
             },
         )
     log.info("dataset.revoked", dataset_id=dataset_id, adapters=len(adapters))

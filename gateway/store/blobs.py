@@ -6,6 +6,8 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from types import TracebackType
+from typing import IO
 
 from gateway.errors import IntegrityError, NotFound
 
@@ -49,6 +51,11 @@ class BlobStore:
             raise
         return sha256, True
 
+    def writer(self) -> BlobWriter:
+        """A blob written piece by piece: nothing is in the store until `commit()`."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return BlobWriter(self)
+
     def remove(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
 
@@ -64,3 +71,70 @@ class BlobStore:
                 details={"expected": sha256, "computed": actual},
             )
         return path
+
+
+class BlobWriter:
+    """Writes a blob to a temp file in the store, hashing as it goes; `commit` names it by its hash.
+
+    Used as a context manager, a writer left without `commit` (an error, an interrupt) is discarded.
+    """
+
+    def __init__(self, store: BlobStore) -> None:
+        self._store = store
+        self._digest = hashlib.sha256()
+        self.size = 0
+        self._committed = False
+        fd, tmp = tempfile.mkstemp(dir=store.root, prefix=".tmp-")
+        self._tmp = Path(tmp)
+        self._file: IO[bytes] | None = os.fdopen(fd, "wb", buffering=_CHUNK)
+
+    def write(self, data: bytes) -> None:
+        if self._file is None:
+            raise ValueError("blob writer is already committed or discarded")
+        self._file.write(data)
+        self._digest.update(data)
+        self.size += len(data)
+
+    @property
+    def sha256(self) -> str:
+        """The hash of everything written so far: the name `commit` will give it."""
+        return self._digest.hexdigest()
+
+    def commit(self) -> tuple[str, bool]:
+        """Move the blob into place; return (sha256, created). Renamed whole: never half a blob."""
+        if self._file is None:
+            raise ValueError("blob writer is already committed or discarded")
+        sha256 = self.sha256
+        target = self._store.path(sha256)
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self._file = None
+            if target.exists():
+                self.discard()
+                return sha256, False
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(self._tmp, 0o444)
+            os.replace(self._tmp, target)
+            self._committed = True
+        except BaseException:
+            self.discard()
+            raise
+        return sha256, True
+
+    def discard(self) -> None:
+        """Throw away what was written; safe to call twice, or after `commit`."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if not self._committed:  # after the rename the temp name may be someone else's
+            self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> BlobWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.discard()

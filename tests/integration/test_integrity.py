@@ -111,7 +111,7 @@ def test_scanner_failure_refuses_the_upload_and_stores_nothing(home: Home) -> No
             rt=rt,
             session=session,
             actor=alice,
-            data=EXAMPLE.read_bytes(),
+            source=EXAMPLE,
             name="x",
             purpose="style",
             classification="internal",

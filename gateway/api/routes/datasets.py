@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
-from gateway.models import ApprovalPublic, DatasetPublic, Page, Verdict
+from gateway.models import DEFAULT_LICENCE, ApprovalPublic, DatasetPublic, Page, Verdict
 from gateway.services import datasets
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
@@ -32,15 +32,17 @@ def upload_dataset(
     name: Annotated[str, Form()],
     purpose: Annotated[str, Form()],
     classification: Annotated[str, Form()],
+    licence: Annotated[str, Form(description="SPDX licence id of the data.")] = DEFAULT_LICENCE,
 ) -> Any:
     return datasets.upload_dataset(
         rt=rt,
         session=session,
         actor=user,
-        data=file.file.read(),
+        source=file.file,  # Starlette has spooled it to disk: read as a stream, never whole
         name=name,
         purpose=purpose,
         classification=classification,
+        licence=licence,
     )
 
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 
 import pytest
 
 from gateway.errors import InvalidInput
-from gateway.formats import parse_training_jsonl, to_jsonl
+from gateway.formats import (
+    TrainingFile,
+    parse_training_jsonl,
+    read_training_records,
+    to_jsonl,
+    validate_training_jsonl,
+)
 
 CHAT = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
 PC = {"prompt": "2+2?", "completion": "4"}
@@ -65,3 +73,32 @@ def test_round_trip_keeps_key_order_and_unicode() -> None:
     assert (
         to_jsonl([record]) == (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
     )
+
+
+def test_validating_pass_hashes_copies_and_counts() -> None:
+    data = b"\xef\xbb\xbf" + lines(CHAT) + b"\n" + lines(CHAT, CHAT)
+    copy = io.BytesIO()
+    checked = validate_training_jsonl(io.BytesIO(data), copy_to=copy)
+    assert checked == TrainingFile("chat", 3, hashlib.sha256(data).hexdigest(), len(data))
+    assert copy.getvalue() == data
+    assert list(read_training_records(copy)) == [CHAT, CHAT, CHAT]
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"\xef\xbb\xbf\n", "empty"),  # a byte-order mark alone holds no record
+        (lines(*[PC] * 2999) + b'{"prompt": "a"\n' + lines(PC), "line 3000: not valid JSON"),
+        (lines(PC) + b'{"prompt": "\xff"}\n', rf"not valid UTF-8 \(byte {len(lines(PC)) + 12}\)"),
+    ],
+)
+def test_streamed_errors_name_their_place(data: bytes, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        validate_training_jsonl(io.BytesIO(data))
+
+
+def test_a_line_separator_inside_a_string_is_not_a_line_break() -> None:
+    # JSON Lines ends a line at \n only; json.dumps(ensure_ascii=False) writes U+2028 raw.
+    record = {"prompt": "one\u2028two\x85three", "completion": "ok"}
+    records, fmt = parse_training_jsonl(to_jsonl([record]))
+    assert (records, fmt) == ([record], "prompt_completion")

@@ -1,0 +1,414 @@
+"""ftgate's own recognizers, in Presidio's plug-in style; `create_analyzer` registers them.
+
+- `FtgatePhoneRecognizer`: Presidio's `PhoneRecognizer` reading the numbering plans compliance lists in
+  the redaction config (`phone`: regions, grouped regions, international numbers). Presidio's default
+  reads eight regions only, so a Spanish mobile ("699 956 915") or a Danish number ("71-33-52-22")
+  was never a phone number, and a `+44 ...` number in a range `phonenumbers` calls unassigned was not
+  either. Extra regions are held to their own digit grouping, because a bare run of 8 digits is a
+  valid Danish number and so is every order id.
+- `StreetAddressRecognizer`: postal addresses (`STREET_ADDRESS`). spaCy's NER tags cities and
+  countries (LOCATION) but not "22 Pollen Crescent" or "Kiannonkatu 98", and Presidio has no
+  recognizer for them. The patterns follow how addresses are written, not any one corpus: a house
+  number with street words and a street-type word (USPS Publication 28 suffixes in common use),
+  Romance street words before the name ("56 rue La Boétie", "Piazza Rezzonico 35"), Germanic and
+  Nordic compounds with the number after ("Ditscheinergasse 80", "Hansinegata 120"), Slavic and
+  Hungarian forms ("ul. Miła 53", "Király u. 15."), unit designators (Apt, Suite, Flat), PO boxes
+  and US military addresses, and "City, ST 12345". Each pattern wants a street word or a box word
+  next to a number, so version numbers, prices, dates and order ids have nothing to match. It is a
+  separate entity rather than LOCATION so compliance can give it its own threshold and operator,
+  and so that a city spaCy finds inside an address does not merge with it.
+- `StreetNameRecognizer`: a street named without a number ("lives on Abbey Road"), only with an
+  address word nearby.
+- `PersonCueRecognizer`: names after a title ("Ms Lindqvist") or "my name is" (in chats often in
+  lower case, where spaCy's small model sees no name).
+
+Tuned only on the even `template_id` half of the benchmark corpus; benchmarks/redaction_efficacy.py
+prints the odd half apart, and tests/unit/redaction/test_recognizers.py checks each pattern on
+examples of its own, and on ordinary text where none may fire.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import phonenumbers
+import regex
+from phonenumbers import Leniency, PhoneNumberMatcher
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+from gateway.redaction.config import PhoneSettings, RedactionConfig
+
+# A grouping separator between digits: a grouped-region match must contain one.
+_SEPARATOR = regex.compile(r"\d[\s().\-/]+\d")
+# Fewer national digits than this after a `+` country code is more likely a score or a sum.
+_MIN_INTERNATIONAL_DIGITS = 7
+
+
+class FtgatePhoneRecognizer(PhoneRecognizer):
+    """Phone numbers of the configured regions, in three tiers of evidence (see `PhoneSettings`)."""
+
+    def __init__(self, *, settings: PhoneSettings | None = None, supported_language: str = "en") -> None:
+        settings = settings or PhoneSettings()
+        self.settings = settings
+        self.grouped_regions = tuple(settings.grouped_regions)
+        super().__init__(
+            supported_language=supported_language,
+            supported_regions=tuple(settings.regions),
+            leniency=Leniency.VALID,
+            name="FtgatePhoneRecognizer",
+        )
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        # libphonenumber matches nothing with fewer than two digits (its shortest national number); most
+        # chat turns have none, and each region below is a separate pass over the text.
+        if not _TWO_DIGITS.search(text):
+            return []
+        # Presidio annotates the parameter `NlpArtifacts = None`; None is what it passes without NLP.
+        results = super().analyze(text, entities, nlp_artifacts)  # type: ignore[arg-type]
+        for region in self.grouped_regions:
+            # EXACT_GROUPING: the digits must be grouped as that region writes its numbers.
+            for match in PhoneNumberMatcher(text, region, leniency=Leniency.EXACT_GROUPING):
+                if _SEPARATOR.search(match.raw_string):
+                    results.append(self._get_recognizer_result(match, text, region, nlp_artifacts))
+        if self.settings.international:
+            # Region "ZZ": only numbers that carry their own country code parse at all.
+            for match in PhoneNumberMatcher(text, "ZZ", leniency=Leniency.POSSIBLE):
+                national = str(match.number.national_number)
+                if match.raw_string.startswith("+") and len(national) >= _MIN_INTERNATIONAL_DIGITS:
+                    region = phonenumbers.region_code_for_number(match.number) or "ZZ"
+                    results.append(self._get_recognizer_result(match, text, region, nlp_artifacts))
+        return EntityRecognizer.remove_duplicates(results)
+
+
+_TWO_DIGITS = regex.compile(r"\d\D*\d")
+
+
+def _alternation(words: Iterable[str]) -> str:
+    # Longest first, so "Street" is tried before "St" and the dot of "St." is not left behind.
+    return "|".join(sorted((regex.escape(w) for w in words), key=len, reverse=True))
+
+
+# Street-type words written after the name (USPS Publication 28 suffixes in common use, and their
+# usual abbreviations). Left out: suffixes that are mostly ordinary words after a number ("Union",
+# "Key", "Light", "Point", "Station", "Run", "Pass", "Center", "Club", "Field", "Spring", "Well").
+STREET_TYPES = [
+    "Street", "St", "Avenue", "Ave", "Road", "Rd", "Lane", "Ln", "Drive", "Dr", "Boulevard", "Blvd",
+    "Str", "Court", "Ct", "Place", "Pl", "Way", "Crescent", "Cres", "Terrace", "Tce", "Parade", "Pde",
+    "Close", "Square", "Sq", "Highway", "Hwy", "Parkway", "Pkwy", "Circle", "Cir", "Trail", "Trl",
+    "Alley", "Plaza", "Mews", "Gardens", "Grove", "Heights", "Hill", "Hills", "Loop", "Pike",
+    "Turnpike", "Expressway", "Freeway", "Glen", "Ridge", "Quay", "Wharf", "Esplanade", "Causeway",
+    "Cove", "Coves", "Creek", "Crossing", "Estates", "Harbor", "Harbour", "Lodge", "Manor", "Meadow",
+    "Meadows", "Orchard", "Parks", "Route", "Row", "Walk", "Vale", "Valley", "Village", "Vista",
+    "Wynd", "Gate", "Green", "Rise", "Bypass", "Motorway",
+]  # fmt: skip
+STREET_ABBREVIATIONS = [
+    "St", "Str", "Ave", "Rd", "Ln", "Dr", "Blvd", "Ct", "Pl", "Cres", "Tce", "Pde", "Sq", "Hwy", "Pkwy",
+    "Cir", "Trl",
+]  # fmt: skip
+# Written before the name (French, Italian, Spanish, Portuguese, Catalan, Greek); capitalised unless
+# after a number.
+PREFIX_TYPES = [
+    "Rue", "Avenue", "Av.", "Av", "C/", "Boulevard", "Bd", "Chemin", "Allée", "Impasse", "Quai", "Via",
+    "Viale", "Vicolo", "Piazza", "Piazzale", "Corso", "Calle", "Avenida", "Avda.", "Carrer", "Paseo", "Rua",
+    "Travessa", "Praça", "Largo", "Οδός", "Οδ.", "Λεωφόρος", "Λεωφ.",
+]  # fmt: skip
+# Endings of one-word street names (German, Dutch, Nordic, Finnish, Hungarian, Czech), number after.
+COMPOUND_ENDINGS = [
+    "straße", "strasse", "str.", "gasse", "weg", "allee", "platz", "damm", "ufer", "gata", "gatan",
+    "vägen", "väg", "gränd", "vej", "vei", "veien", "veg", "gade", "katu", "tie", "kuja", "polku", "laan",
+    "straat", "gracht", "plein", "kade", "steeg", "utca", "útja", "körút", "ulice", "náměstí",
+]  # fmt: skip
+# The same street words standing apart, after the name ("Árpád fejedelem útja 62.", "Király u. 15.").
+SEPARATE_TYPES = [
+    "utca", "u.", "út", "útja", "tér", "körút", "gata", "gatan", "vägen", "vej", "vei", "veien",
+    "straße", "strasse", "weg", "allee", "allé", "platz", "terrasse", "laan", "straat", "katu", "tie",
+]  # fmt: skip
+# Before the name (Polish, Czech, Slovak, Russian transliterated).
+SLAVIC_PREFIXES = ["ul.", "ulica", "al.", "aleja", "os.", "nám.", "pr."]
+UNIT_WORDS = ["Apartment", "Apt", "Suite", "Ste", "Flat", "Unit"]
+# Words that end like a street but are not one.
+NOT_STREETS = ["Brigade", "Renegade", "Necktie", "Bowtie"]
+CONTEXT = [
+    "address", "live", "street", "located", "deliver", "delivery", "ship", "shipping", "send", "mail",
+    "post", "apartment", "home", "office", "meet", "visit", "reside", "billing",
+]  # fmt: skip
+
+_NUM = r"\d{1,5}[A-Za-z]?"
+# A house number not glued to a currency sign, a version, a decimal or an id.
+_HOUSE = rf"(?<![\w$£€#.,/:-]){_NUM}"
+_CAP = r"\p{Lu}[\p{L}'’\-]*"
+# Inside a street name a word may be an abbreviation ("Mt. Pleasant Rd"); at its end a dot is the sentence's.
+_NAME_WORD = rf"(?:{_CAP}(?:\.(?=\s))?|\d{{1,3}}(?:st|nd|rd|th))"
+_LINK = r"(?:(?:de|des|du|la|le|les|del|dei|degli|della|delle|dello|di|da|do|dos|das|d'|l')\s*)"
+_UNIT = rf"(?:,?\s+(?:{_alternation(UNIT_WORDS)})\.?\s*#?\s*{_NUM}\b)"
+_END = r"(?![\w\-])"
+# A street type; only an abbreviation takes the dot after it, so "... Terrace." leaves the full stop.
+_STREET_TYPE = (
+    rf"(?:(?:{_alternation(t for t in STREET_TYPES if t not in STREET_ABBREVIATIONS)})\b"
+    rf"|(?:{_alternation(STREET_ABBREVIATIONS)})\b\.?)"
+)
+
+PATTERNS = [
+    # "22 Pollen Crescent", "3911 Fourth Avenue Suite 697", "1668 Glyn St."
+    Pattern(
+        "number_name_type",
+        rf"{_HOUSE},?\s+(?:{_NAME_WORD}\s+){{1,3}}{_STREET_TYPE}{_UNIT}?",
+        0.6,
+    ),
+    # "56 rue La Boétie", "Via Roma 12", "Avenida Paulista, 1000"
+    Pattern(
+        "romance_type_name",
+        rf"(?:{_HOUSE},?\s+(?i:{_alternation(PREFIX_TYPES)})\s+{_LINK}?{_CAP}(?:\s+{_LINK}?{_CAP}){{0,3}}"
+        rf"|(?<!\w)(?:{_alternation(PREFIX_TYPES)})\s+{_LINK}?{_CAP}(?:\s+{_LINK}?{_CAP}){{0,3}},?\s+{_NUM}{_END}){_UNIT}?",
+        0.6,
+    ),
+    # "Ditscheinergasse 80", "Brucker Bundesstrasse 31", "Hansinegata 120"
+    Pattern(
+        "compound_number",
+        rf"(?<!\w)(?:{_CAP}\s+)?(?!(?:{_alternation(NOT_STREETS)})\b)\p{{Lu}}\p{{L}}{{2,}}(?:{_alternation(COMPOUND_ENDINGS)})\s+{_NUM}{_END}{_UNIT}?",
+        0.6,
+    ),
+    # "Árpád fejedelem útja 62.", "Király u. 15.", "Stensås terrasse 38"
+    Pattern(
+        "name_type_number",
+        rf"(?<!\w){_CAP}(?:\s+\p{{L}}+){{0,2}}\s+(?:{_alternation(SEPARATE_TYPES)})\s+{_NUM}{_END}{_UNIT}?",
+        0.6,
+    ),
+    # "ul. Miła 53", "ul. Zakrzowska 92 Apt. 399"
+    Pattern(
+        "slavic_prefix",
+        rf"(?<!\w)(?:{_alternation(SLAVIC_PREFIXES)})\s*{_CAP}(?:\s+{_CAP}){{0,2}}\s+{_NUM}(?:/{_NUM})?{_END}{_UNIT}?",
+        0.6,
+    ),
+    # "Apt. 864": an apartment number is an address wherever it stands.
+    Pattern("apartment", rf"(?<!\w)(?:Apartment|Apt)\.?\s*#?\s*{_NUM}{_END}", 0.6),
+    # "Suite 578", "Flat 5": weaker alone ("Unit 3" of a course, "Creative Suite 6"), so context decides.
+    Pattern("unit", rf"(?<!\w)(?:Suite|Ste|Flat|Unit)\.?\s*#?\s*{_NUM}{_END}", 0.35),
+    # "P.O. Box 149", "PO Box 12", "Postbox 21"
+    Pattern("po_box", r"(?<!\w)(?:P\.?\s?O\.?\s*Box|Post(?:office\s)?box|Postfach)\s*\d{1,6}\b", 0.6),
+    # US military mail: "PSC 1437, Box 3833", "Unit 7349 Box 6067", "DPO AE 99081"
+    Pattern("military_box", r"(?<!\w)(?:PSC|CMR|Unit)\s+\d{3,5},?\s+Box\s+\d{1,5}\b", 0.7),
+    Pattern("military_post", r"(?<!\w)(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+\d{5}\b", 0.7),
+    # "St Georges, QC 54256", "Springfield, IL 62704-1234": a place, a state or province code, a ZIP.
+    Pattern(
+        "city_state_zip",
+        r"(?<!\w)\p{Lu}[\p{L}.'’\-]+(?:\s\p{Lu}[\p{L}.'’\-]+){0,2},\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?\b",
+        0.6,
+    ),
+]
+
+
+# Street types that are rarely anything else, for a street named without a number.
+STRONG_STREET_TYPES = [
+    "Street", "St", "Avenue", "Ave", "Road", "Rd", "Lane", "Boulevard", "Blvd", "Crescent", "Terrace",
+    "Parade", "Highway", "Parkway", "Alley", "Mews", "Turnpike", "Esplanade", "Coves",
+]  # fmt: skip
+# Context for a street name alone: words that say a place is someone's, not a market or a film.
+# (None may be a spaCy stop word: Presidio compares context with non-stop-word lemmas only, so "move"
+# or "call" would never match.)
+STREET_NAME_CONTEXT = ["address", "live", "lives", "living", "reside", "corner", "located"]
+
+
+class StreetAddressRecognizer(PatternRecognizer):
+    """Postal addresses: street lines, units, PO boxes, "City, ST 12345" (see the module docstring)."""
+
+    ENTITY = "STREET_ADDRESS"
+
+    def __init__(self, *, supported_language: str = "en", **kwargs: Any) -> None:
+        super().__init__(
+            supported_entity=self.ENTITY,
+            name="StreetAddressRecognizer",
+            supported_language=supported_language,
+            patterns=PATTERNS,
+            context=CONTEXT,
+            # Not Presidio's default IGNORECASE: a capital letter is what tells "Pollen Crescent" from
+            # "a crescent"; words that may be either case say so themselves. No DOTALL either.
+            global_regex_flags=regex.MULTILINE | regex.VERSION0,
+            **kwargs,
+        )
+
+
+# Courtesy and academic titles; a capitalised word after one is a surname.
+TITLES = [
+    "Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Sir", "Dame", "Madam", "Mme", "Mlle", "Herr", "Frau",
+]  # fmt: skip
+# Words that follow "my name is" without being a name ("my name is spelled wrong", "... is not on it").
+NOT_NAMES = [
+    "not", "spelled", "spelt", "misspelled", "wrong", "incorrect", "correct", "missing", "listed", "on",
+    "in", "the", "a", "an", "still", "also", "just", "already", "written", "shown", "different",
+    "changed", "there", "here", "and", "but", "or", "as", "at", "for", "with", "is", "was",
+]  # fmt: skip
+_NAME = r"\p{L}[\p{L}'’\-]+"
+_NOT_NAME = rf"(?!(?i:{_alternation(NOT_NAMES)})\b)"
+
+PERSON_PATTERNS = [
+    # "Mr. Novák", "Dr Anna Schmidt": the title is the evidence, the name must be capitalised; the
+    # title itself stays ("Dr. <PERSON_1>" still reads right).
+    Pattern(
+        "title_name",
+        rf"(?<=(?<!\w)(?:{_alternation(TITLES)})\.?\s+)\p{{Lu}}[\p{{L}}'’\-]+(?:\s+\p{{Lu}}[\p{{L}}'’\-]+)?",
+        0.6,
+    ),
+    # "my name is Ján M. Novák", "my name is vitoria": in a chat a name after these words is often
+    # typed in lower case, so any word counts but the few that commonly follow them instead.
+    Pattern(
+        "introduced_name",
+        rf"(?<=(?i:\bmy\s+name\s+is|\bmy\s+name's|\bi\s+am\s+called)\s+){_NOT_NAME}{_NAME}"
+        rf"(?:\s+\p{{Lu}}\.?(?=\s))?(?:\s+{_NOT_NAME}{_NAME})?",
+        0.6,
+    ),
+]
+
+
+class PersonCueRecognizer(PatternRecognizer):
+    """Names that announce themselves: after a title ("Ms Schwarz") or "my name is".
+
+    spaCy's small model misses names it has not seen, most of all in lower case or alone in a short
+    sentence; these cues are certain enough to stand without it. The scanner's record-wide recurrence
+    then finds the name's parts elsewhere in the record.
+    """
+
+    def __init__(self, *, supported_language: str = "en", **kwargs: Any) -> None:
+        super().__init__(
+            supported_entity="PERSON",
+            name="PersonCueRecognizer",
+            supported_language=supported_language,
+            patterns=PERSON_PATTERNS,
+            global_regex_flags=regex.MULTILINE | regex.VERSION0,
+            **kwargs,
+        )
+
+
+class StreetNameRecognizer(PatternRecognizer):
+    """A street named without a number ("lives on Baker Street"), only where an address word is near.
+
+    Alone "Wall Street" is a market and "Google Drive" a product, so the pattern scores 0.3 (below
+    the default threshold) and only an address word in the sentence lifts it; a recognizer of its own
+    because Presidio's context words belong to a recognizer, and the house-number patterns' wider
+    words ("send", "office") would lift "send it to my Google Drive".
+    """
+
+    def __init__(self, *, supported_language: str = "en", **kwargs: Any) -> None:
+        super().__init__(
+            supported_entity=StreetAddressRecognizer.ENTITY,
+            name="StreetNameRecognizer",
+            supported_language=supported_language,
+            patterns=[
+                Pattern(
+                    "street_name",
+                    rf"(?<![\w-]){_CAP}(?:\s+{_NAME_WORD}){{0,2}}\s+(?:{_alternation(STRONG_STREET_TYPES)})\b",
+                    0.3,
+                )
+            ],
+            context=STREET_NAME_CONTEXT,
+            global_regex_flags=regex.MULTILINE | regex.VERSION0,
+            **kwargs,
+        )
+
+
+def ftgate_recognizers(*, phone: PhoneSettings | None = None, language: str = "en") -> list[EntityRecognizer]:
+    """The recognizers `create_analyzer` adds (the phone one replaces Presidio's)."""
+    return [
+        FtgatePhoneRecognizer(settings=phone, supported_language=language),
+        StreetAddressRecognizer(supported_language=language),
+        StreetNameRecognizer(supported_language=language),
+        PersonCueRecognizer(supported_language=language),
+    ]
+
+
+class ContextEnhancer(LemmaContextAwareEnhancer):
+    """Presidio's lemma context enhancer, with two blind spots closed.
+
+    1. Presidio drops spaCy's stop words from the words it compares with context words, and spaCy's
+       English stop words include "call", "give", "show", "back" and others that recognizers list as
+       context: "call me on 9472 7916" never counted "call". Here a stop word still counts when it is a
+       context word of one of the recognizers in play (ad hoc ones from the redaction config included).
+    2. Presidio looks only before a match by default (`context_suffix_count=0`), so "555 0199 (office)"
+       or "+44 20 7946 0958 fax" got no help from the word after; here the next two words count too.
+    """
+
+    def __init__(self, *, context_suffix_count: int = 2, **kwargs: Any) -> None:
+        super().__init__(context_suffix_count=context_suffix_count, **kwargs)
+
+    def enhance_using_context(
+        self,
+        text: str,
+        raw_results: list[RecognizerResult],
+        nlp_artifacts: NlpArtifacts,
+        recognizers: list[EntityRecognizer],
+        context: list[str] | None = None,
+    ) -> list[RecognizerResult]:
+        if nlp_artifacts is not None and nlp_artifacts.nlp_engine is not None and nlp_artifacts.lemmas:
+            words = {word.lower() for r in recognizers for word in (getattr(r, "context", None) or [])}
+            # The artifacts do not say their language; the recognizers asked for it all support it.
+            language = recognizers[0].supported_language if recognizers else "en"
+            nlp_artifacts = _keeping(nlp_artifacts, frozenset(words), language)
+        return super().enhance_using_context(text, raw_results, nlp_artifacts, recognizers, context)
+
+    def _extract_surrounding_words(self, nlp_artifacts: NlpArtifacts, word: str, start: int) -> list[str]:
+        """Presidio's, except that the words after are counted from the match's last token, not its first.
+
+        A phone number is several tokens ("416 60 039"); counted from the first, the words "after" it
+        are its own digits and "(office)" is never reached.
+        """
+        if not nlp_artifacts.tokens:
+            return [""]
+        tokens, indices, lemmas = nlp_artifacts.tokens, nlp_artifacts.tokens_indices, nlp_artifacts.lemmas
+        first = self._find_index_of_match_token(word, start, tokens, indices)
+        last = self._find_index_of_match_token(word, start + max(len(word), 1) - 1, tokens, indices)
+        keywords = nlp_artifacts.keywords
+        before = self._add_n_words_backward(first, self.context_prefix_count, lemmas, keywords)
+        after = self._add_n_words_forward(last, self.context_suffix_count, lemmas, keywords)
+        return list(set(before + after))
+
+
+def _keeping(nlp_artifacts: NlpArtifacts, context_words: frozenset[str], language: str) -> NlpArtifacts:
+    """A copy whose keywords are `NlpArtifacts.set_keywords`'s plus the stop words in `context_words`."""
+    engine = nlp_artifacts.nlp_engine
+    keywords = [
+        part
+        for lemma in nlp_artifacts.lemmas
+        if (lowered := lemma.lower()) in context_words
+        or (
+            not engine.is_stopword(lemma, language)
+            and not engine.is_punct(lemma, language)
+            and lemma not in ("-PRON-", "be")
+        )
+        for part in lowered.split(":")
+    ]
+    view = copy.copy(nlp_artifacts)
+    view.keywords = keywords
+    return view
+
+
+_analyzers: dict[str, AnalyzerEngine] = {}
+_analyzers_lock = threading.Lock()
+
+
+def analyzer_for(config: RedactionConfig) -> AnalyzerEngine:
+    """An analyzer whose recognizers match `config`: the process-wide one, or one per other `phone`.
+
+    The phone recognizer's regions are fixed when it is built, so a config that lists other regions
+    than the defaults gets its own analyzer, sharing the process-wide spaCy model (no second load).
+    Passing the shared analyzer instead would quietly read the default regions: a config setting that
+    does nothing is the failure this avoids.
+    """
+    # Imported here: engine imports this module to register the recognizers.
+    from gateway.redaction.engine import build_analyzer, create_analyzer
+
+    shared = build_analyzer()
+    if config.phone == PhoneSettings():
+        return shared
+    key = config.phone.model_dump_json()
+    with _analyzers_lock:
+        if key not in _analyzers:
+            _analyzers[key] = create_analyzer(shared.nlp_engine, phone=config.phone)
+        return _analyzers[key]
