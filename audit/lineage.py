@@ -85,6 +85,19 @@ def _quarantine(entry: AuditEntry | None) -> dict[str, Any] | None:
     return {"dataset_id": p["dataset_id"], "note": p["note"], "by": entry.actor, "at": entry.time}
 
 
+def _release(entry: AuditEntry | None) -> dict[str, Any] | None:
+    if entry is None:
+        return None
+    p = _payload(entry)
+    return {
+        "by": entry.actor,
+        "at": entry.time,
+        "note": p["note"],
+        "decision_id": p["decision_id"],
+        "bundle_sha256": p["bundle_sha256"],
+    }
+
+
 def build_lineage(session: Session, adapter_id: str) -> dict[str, Any]:
     """Verify the whole log, then assemble the adapter's chain.
 
@@ -116,6 +129,11 @@ def build_lineage(session: Session, adapter_id: str) -> dict[str, Any]:
     # quarantine. Both are optional: adapters registered before signing existed have no signature.
     signed_e = next(iter(index.all("adapter.signed", adapter_id)[-1:]), None)
     quarantined_e = next(iter(index.all("adapter.quarantined", adapter_id)[-1:]), None)
+    # The release sign-off and the ftgate.release decision behind it, if the adapter was released.
+    released_e = next(iter(index.all("adapter.released", adapter_id)[-1:]), None)
+    release_decision_e = (
+        index.one("policy.decided", _payload(released_e)["decision_id"]) if released_e else None
+    )
 
     used = [
         init_e,
@@ -130,6 +148,8 @@ def build_lineage(session: Session, adapter_id: str) -> dict[str, Any]:
         verified_e,
         adapter_e,
         signed_e,
+        release_decision_e,
+        released_e,
         quarantined_e,
     ]
     return {
@@ -159,7 +179,8 @@ def build_lineage(session: Session, adapter_id: str) -> dict[str, Any]:
                 "raw_sha256",
                 "redacted_sha256",
             )
-        },
+        }
+        | {"licence": dataset.get("licence")},  # None in logs from before licences were recorded
         "scan": dataset["scan"],
         "approvals": [
             {**{k: _payload(e)[k] for k in ("approver", "verdict", "note", "redacted_sha256")}, "at": e.time}
@@ -189,6 +210,7 @@ def build_lineage(session: Session, adapter_id: str) -> dict[str, Any]:
         },
         "model_signature": _model_signature(signed_e),
         "quarantine": _quarantine(quarantined_e),
+        "release": _release(released_e),
         "log": {
             "verified": True,
             "size": head.size,

@@ -106,6 +106,12 @@ def bom(lineage: dict[str, Any]) -> dict[str, Any]:
                 "bom-ref": data_ref,
                 "name": dataset["name"],
                 "hashes": _sha256(dataset["redacted_sha256"]),
+                # By name: LicenseRef- ids and ids in other case are not in CycloneDX's SPDX enum.
+                **(
+                    {"licenses": [{"license": {"name": dataset["licence"]}}]}
+                    if dataset.get("licence")
+                    else {}
+                ),
                 "data": [
                     {
                         "type": "dataset",

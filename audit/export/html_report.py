@@ -57,6 +57,12 @@ def report(lineage: dict[str, Any]) -> str:
         )
     else:
         badge = '<span class="badge bad" id="verification">Audit log NOT verified</span>'
+    release = lineage.get("release")
+    if release and not quarantine:
+        badge += (
+            ' <span class="badge ok" id="release">Released by '
+            f"{_e(release['by'])} at {_e(release['at'])}</span>"
+        )
     if quarantine:
         badge += (
             ' <span class="badge warn" id="quarantine">Quarantined: dataset revoked by '

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-from gateway.cli.common import Json, Token, Verbose, as_user, handles_errors, to_page
+from gateway.cli.common import Json, Note, Token, Verbose, as_user, handles_errors, to_page
 from gateway.cli.output import render
 from gateway.models import (
     AdapterPublic,
@@ -48,3 +52,44 @@ def adapters_verify(
     with as_user(token) as (rt, session, actor):
         result = verify_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id)
     render(result, as_json=as_json)
+
+
+@app.command("release")
+@handles_errors
+def adapters_release(
+    adapter_id: str, note: Note, token: Token = None, as_json: Json = False, verbose: Verbose = False
+) -> None:
+    """Release an adapter (approvers): allowed only with complete lineage and a standing data approval."""
+    from gateway.services.adapters import release_adapter
+
+    with as_user(token) as (rt, session, actor):
+        outcome = release_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id, note=note)
+        result = outcome.summary("released")
+    render(result, as_json=as_json)
+
+
+@app.command("download")
+@handles_errors
+def adapters_download(
+    adapter_id: str,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="New (or empty) directory to copy the adapter files into.")
+    ],
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Copy a released adapter's files out, re-checked against their digests and signature first."""
+    from gateway.services.adapters import download_adapter
+
+    outcome = None
+    try:
+        with as_user(token) as (rt, session, actor):
+            outcome = download_adapter(
+                rt=rt, session=session, actor=actor, adapter_id=adapter_id, dest=output
+            )
+    except BaseException:
+        if outcome is not None:  # copied, but `adapter.downloaded` did not commit: take the copy back
+            shutil.rmtree(output, ignore_errors=True)
+        raise
+    render(outcome.summary("downloaded"), as_json=as_json)

@@ -1,13 +1,41 @@
-"""Reading adapters back."""
+"""Reading adapters back, and the only two ways one leaves the gateway: release and download.
+
+Release and download ask `ftgate.release` with facts read from the verified audit log (never from
+the mutable tables alone): the lineage from data to weights, the approval of the data trained on as
+it stands now, and whether the files still match their registered digests and signature. Every
+decision is stored; a refusal is logged too, so an attempt to ship a quarantined adapter is visible.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
 from sqlmodel import Session, col, select
 
-from gateway.errors import NotFound
-from gateway.models import Adapter, Role, User
+from audit import log as audit_log
+from audit.adapter_signing import AdapterSignatureError
+from audit.history import adapters_trained_on, entry_time
+from audit.models import AuditEntry
+from gateway.errors import Conflict, IntegrityError, InvalidInput, NotFound, PolicyDenied
+from gateway.models import Adapter, Job, Role, User
+from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
+from gateway.services.decisions import record_decision
+from gateway.services.lineage import check_signature, verified_entries
+from gateway.store.blobs import file_sha256
+
+RELEASE_POLICY = "ftgate.release"
+_CHUNK = 1 << 20
 
 
 def list_adapters(*, rt: Runtime, session: Session, actor: User) -> list[Adapter]:
@@ -24,3 +52,304 @@ def get_adapter(*, rt: Runtime, session: Session, actor: User, adapter_id: str) 
         raise NotFound(f"no adapter {adapter_id!r}")
     authorize(rt=rt, actor=actor, action="adapters.read", resource_type="adapter", team=adapter.team)
     return adapter
+
+
+@dataclass(frozen=True)
+class ReleaseOutcome:
+    """What a release or download did: the adapter, the decision that allowed it, and (download) where."""
+
+    adapter: Adapter
+    decision: Decision
+    decision_id: str
+    files: dict[str, str]
+    path: Path | None = None
+
+    def summary(self, status: str) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "id": self.adapter.id,
+            "status": status,
+            "adapter_status": self.adapter.status,
+            "decision_id": self.decision_id,
+            "bundle_sha256": self.decision.bundle_sha256,
+            "files": self.files,
+        }
+        if self.path is not None:
+            result["path"] = str(self.path)
+        return result
+
+
+class _Log:
+    """The verified entries indexed by (action, subject); the last entry wins, as in the lineage export."""
+
+    def __init__(self, entries: Iterable[AuditEntry]) -> None:
+        self.entries = list(entries)
+        self.by_key: dict[tuple[str, str], list[AuditEntry]] = {}
+        for entry in self.entries:
+            self.by_key.setdefault((entry.action, entry.subject), []).append(entry)
+
+    def all(self, action: str, subject: str | None) -> list[AuditEntry]:
+        return self.by_key.get((action, subject), []) if subject is not None else []
+
+    def last(self, action: str, subject: str | None) -> dict[str, Any] | None:
+        found = self.all(action, subject)
+        return json.loads(found[-1].payload) if found else None
+
+
+def _file_problems(root: Path, files: dict[str, str]) -> list[str]:
+    """Each way the directory differs from the registered digests: changed, missing or added files."""
+    if not root.is_dir():
+        return [f"the adapter directory {root} is missing"]
+    problems = []
+    for name, digest in sorted(files.items()):
+        path = root / name
+        if not path.resolve().is_relative_to(root.resolve()):
+            problems.append(f"{name} lies outside the adapter directory")
+        elif not path.is_file():
+            problems.append(f"{name} is missing")
+        elif (actual := file_sha256(path)) != digest:
+            problems.append(f"{name} changed (registered sha256 {digest[:12]}, now {actual[:12]})")
+    present = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink()}
+    problems += [f"{name} was added" for name in sorted(present - set(files))]
+    return problems
+
+
+def _age_days(entry: AuditEntry, now: datetime) -> float:
+    # The age, not a timestamp: the stored input then replays to the same decision.
+    return round((now - entry_time(entry)).total_seconds() / 86400, 3)
+
+
+def release_input(
+    *, rt: Runtime, entries: list[AuditEntry], adapter: Adapter, actor: User, action: str
+) -> dict[str, Any]:
+    """The facts `ftgate.release` decides on, read from the verified log `entries` and the adapter's files."""
+    log = _Log(entries)
+    now = datetime.now(UTC)
+    registered = log.last("adapter.registered", adapter.id)
+    # The table names where to look; every fact below is then taken from the log.
+    job_id = registered["job_id"] if registered else adapter.job_id
+    dataset_id = registered["dataset_id"] if registered else adapter.dataset_id
+    submitted = log.last("job.submitted", job_id)
+    checked = log.last("job.verified", job_id)
+    uploaded = log.last("dataset.uploaded", dataset_id) or {}
+    decided = log.last("policy.decided", submitted["decision_id"]) if submitted else None
+    training_decision = None
+    if decided is not None and decided.get("entrypoint") == "ftgate.training":
+        training_decision = {
+            "decision_id": decided["decision_id"],
+            "allow": decided["allow"],
+            "bundle_sha256": decided["bundle_sha256"],
+        }
+    submitter = log.all("job.submitted", job_id)[-1].actor if submitted else None
+    history = {row["id"]: row for row in adapters_trained_on(log.entries, dataset_id)}
+    status = history[adapter.id]["status"] if adapter.id in history else adapter.status
+
+    files = registered["files"] if registered else {}
+    file_problems = (
+        _file_problems(Path(adapter.path), files) if registered else ["the log registers no files"]
+    )
+    try:
+        check_signature(rt=rt, entries=log.entries, adapter=adapter)
+        signature_problem = None
+    except (NotFound, AdapterSignatureError) as exc:
+        signature_problem = getattr(exc, "message", str(exc))
+
+    reviews = sorted(
+        log.all("dataset.approved", dataset_id) + log.all("dataset.rejected", dataset_id), key=lambda e: e.seq
+    )
+    approvals = []
+    for entry in reviews:
+        p = json.loads(entry.payload)
+        approvals.append(
+            {
+                "approver": p["approver"],
+                "verdict": p["verdict"],
+                "redacted_sha256": p["redacted_sha256"],
+                "age_days": _age_days(entry, now),
+            }
+        )
+    return {
+        "action": action,
+        "subject": {"name": actor.name, "role": actor.role.value, "team": actor.team},
+        "adapter": {
+            "id": adapter.id,
+            "status": status,
+            "files_match": not file_problems,
+            "files_problem": "; ".join(file_problems) or None,
+            "signature_verified": signature_problem is None,
+            "signature_problem": signature_problem,
+        },
+        "lineage": {
+            "dataset_uploaded": bool(uploaded),
+            "dataset_scanned": isinstance(uploaded.get("scan"), dict) and bool(uploaded["scan"]),
+            "job_submitted": submitted is not None,
+            "job_verified": checked is not None,
+            "adapter_registered": registered is not None,
+            "adapter_signed": bool(log.all("adapter.signed", adapter.id)),
+            "training_decision": training_decision,
+            "submitter": submitter,
+            "trained_on_sha256": checked["redacted_sha256"] if checked else None,
+        },
+        "dataset": {
+            "id": dataset_id,
+            "name": uploaded.get("name", dataset_id),
+            "uploader": uploaded.get("uploader"),
+            "classification": uploaded.get("classification"),
+            "redacted_sha256": uploaded.get("redacted_sha256"),
+            "revoked": bool(log.all("dataset.revoked", dataset_id)),
+        },
+        "approvals": approvals,
+    }
+
+
+def _adapter_and_submitter(session: Session, adapter_id: str) -> tuple[Adapter, str | None]:
+    adapter = session.get(Adapter, adapter_id)
+    if adapter is None:
+        raise NotFound(f"no adapter {adapter_id!r}")
+    job = session.get(Job, adapter.job_id)
+    return adapter, job.submitter if job is not None else None
+
+
+def _decide(
+    *, rt: Runtime, session: Session, actor: User, adapter: Adapter, action: str
+) -> tuple[Decision, str, dict[str, Any], _Log]:
+    """Ask `ftgate.release` and store the decision; on a refusal log it, commit, and raise PolicyDenied.
+
+    Returns the decision, its stored id, the input and the verified log it was built from.
+    """
+    log = _Log(verified_entries(session))
+    policy_input = release_input(rt=rt, entries=log.entries, adapter=adapter, actor=actor, action=action)
+    decision = rt.policy.decide(RELEASE_POLICY, policy_input)
+    row = record_decision(session=session, actor=actor.name, decision=decision, input=policy_input)
+    if decision.allow:
+        return decision, row.id, policy_input, log
+    audit_log.append(
+        session,
+        actor=actor.name,
+        action=f"adapter.{action}_refused",
+        subject=adapter.id,
+        payload={
+            "adapter_id": adapter.id,
+            "decision_id": row.id,
+            "bundle_sha256": decision.bundle_sha256,
+            "reasons": row.reasons,
+        },
+    )
+    session.commit()  # the refusal stays on the record; nothing else changed
+    raise PolicyDenied(
+        f"{action} of adapter {adapter.id} denied: " + "; ".join(r.message for r in decision.reasons),
+        details={"decision_id": row.id, "reasons": row.reasons, "bundle_sha256": decision.bundle_sha256},
+    )
+
+
+def release_adapter(
+    *, rt: Runtime, session: Session, actor: User, adapter_id: str, note: str
+) -> ReleaseOutcome:
+    """Mark an adapter released: an approver who neither submitted its job nor uploaded its data signs it
+    off, and only while its lineage is complete and its data's approval still stands.
+    """
+    note = note.strip()
+    if not note:
+        raise InvalidInput("--note must say why (it is kept in the audit log)")
+    adapter, submitter = _adapter_and_submitter(session, adapter_id)
+    authorize(
+        rt=rt,
+        actor=actor,
+        action="adapters.release",
+        resource_type="adapter",
+        team=adapter.team,
+        owner=submitter,
+    )
+    decision, decision_id, policy_input, _ = _decide(
+        rt=rt, session=session, actor=actor, adapter=adapter, action="release"
+    )
+    adapter.status = "released"
+    session.add(adapter)
+    audit_log.append(
+        session,
+        actor=actor.name,
+        action="adapter.released",
+        subject=adapter.id,
+        payload={
+            "adapter_id": adapter.id,
+            "job_id": adapter.job_id,
+            "dataset_id": policy_input["dataset"]["id"],
+            "manifest_sha256": adapter.manifest_sha256,
+            "decision_id": decision_id,
+            "bundle_sha256": decision.bundle_sha256,
+            "note": note,
+            "approver": actor.name,
+        },
+    )
+    return ReleaseOutcome(adapter=adapter, decision=decision, decision_id=decision_id, files=adapter.files)
+
+
+def _copy_verified(src: Path, files: dict[str, str], dest: Path) -> None:
+    """Copy the registered files into dest, hashing the bytes as they are written.
+
+    What lands in dest is exactly what was hashed, so a file swapped after the policy check is caught.
+    The copy goes to a hidden sibling first and is renamed into place whole; on any error it is removed.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+    try:
+        for name, digest in sorted(files.items()):
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            h = hashlib.sha256()
+            with (src / name).open("rb") as fin, target.open("wb") as fout:
+                while chunk := fin.read(_CHUNK):
+                    h.update(chunk)
+                    fout.write(chunk)
+            if h.hexdigest() != digest:
+                raise IntegrityError(
+                    f"adapter file {name} changed while it was copied: "
+                    f"expected {digest}, computed {h.hexdigest()}"
+                )
+        os.replace(staging, dest)  # an empty existing dest is replaced; a non-empty one was refused
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def download_adapter(
+    *, rt: Runtime, session: Session, actor: User, adapter_id: str, dest: Path
+) -> ReleaseOutcome:
+    """Copy a released adapter's files into dest (a new or empty directory), after the release policy
+    re-checks it and the files are re-hashed against the digests and signature in the log.
+    """
+    adapter, submitter = _adapter_and_submitter(session, adapter_id)
+    authorize(
+        rt=rt,
+        actor=actor,
+        action="adapters.download",
+        resource_type="adapter",
+        team=adapter.team,
+        owner=submitter,
+    )
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise Conflict(f"{dest} already exists and is not an empty directory; choose a new one")
+    decision, decision_id, _, log = _decide(
+        rt=rt, session=session, actor=actor, adapter=adapter, action="download"
+    )
+    registered = log.last("adapter.registered", adapter.id)
+    if registered is None:  # the policy denies a lineage without it; never copy unregistered files
+        raise IntegrityError(f"the audit log registers no files for adapter {adapter.id}")
+    files = dict(registered["files"])
+    _copy_verified(Path(adapter.path), files, dest)
+    audit_log.append(
+        session,
+        actor=actor.name,
+        action="adapter.downloaded",
+        subject=adapter.id,
+        payload={
+            "adapter_id": adapter.id,
+            "decision_id": decision_id,
+            "bundle_sha256": decision.bundle_sha256,
+            "manifest_sha256": adapter.manifest_sha256,
+            "files": files,
+            "by": actor.name,
+        },
+    )
+    return ReleaseOutcome(
+        adapter=adapter, decision=decision, decision_id=decision_id, files=files, path=dest.resolve()
+    )

@@ -21,7 +21,6 @@ from audit.verify import verify_entries
 from gateway.errors import InvalidInput, NotFound
 from gateway.models import Adapter, DatasetRevocation, User
 from gateway.runtime import Runtime
-from gateway.services.adapters import get_adapter
 from gateway.services.authz import authorize
 
 
@@ -70,18 +69,20 @@ def seal_adapter(*, rt: Runtime, session: Session, actor: str, adapter_id: str, 
     )
 
 
-def _verified_entries(session: Session) -> list[AuditEntry]:
+def verified_entries(session: Session) -> list[AuditEntry]:
+    """The whole log, in order, after checking its chain and tree: what every answer from the log reads."""
     entries = list(session.exec(select(AuditEntry).order_by(col(AuditEntry.seq))))
     verify_entries(entries)  # raises AuditVerificationError naming the first bad entry
     return entries
 
 
-def verify_adapter(*, rt: Runtime, session: Session, actor: User, adapter_id: str) -> dict[str, Any]:
-    """Check the adapter's files against the model-signing signature recorded in the verified log."""
-    adapter = get_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id)
-    signed = [
-        e for e in _verified_entries(session) if e.action == "adapter.signed" and e.subject == adapter_id
-    ]
+def check_signature(*, rt: Runtime, entries: list[AuditEntry], adapter: Adapter) -> dict[str, Any]:
+    """Check the adapter's files against its model-signing signature in `entries` (the verified log).
+
+    Raises NotFound without a logged signature and AdapterSignatureError naming what differs.
+    """
+    adapter_id = adapter.id
+    signed = [e for e in entries if e.action == "adapter.signed" and e.subject == adapter_id]
     if not signed:
         raise NotFound(f"the audit log holds no model-signing signature for adapter {adapter_id}")
     payload = json.loads(signed[-1].payload)
@@ -97,10 +98,20 @@ def verify_adapter(*, rt: Runtime, session: Session, actor: User, adapter_id: st
     }
 
 
+def verify_adapter(*, rt: Runtime, session: Session, actor: User, adapter_id: str) -> dict[str, Any]:
+    """Check the adapter's files against the model-signing signature recorded in the verified log."""
+    # Looked up here rather than through services.adapters, which builds on this module.
+    adapter = session.get(Adapter, adapter_id)
+    if adapter is None:
+        raise NotFound(f"no adapter {adapter_id!r}")
+    authorize(rt=rt, actor=actor, action="adapters.read", resource_type="adapter", team=adapter.team)
+    return check_signature(rt=rt, entries=verified_entries(session), adapter=adapter)
+
+
 def dataset_impact(*, rt: Runtime, session: Session, actor: User, dataset_id: str) -> list[dict[str, Any]]:
     """Every adapter the log says was trained on the dataset, with its current status."""
     authorize(rt=rt, actor=actor, action="audit.verify", resource_type="log")
-    entries = _verified_entries(session)
+    entries = verified_entries(session)
     if not any(e.action == "dataset.uploaded" and e.subject == dataset_id for e in entries):
         raise NotFound(f"the audit log has no dataset {dataset_id!r}")
     return adapters_trained_on(entries, dataset_id)
@@ -119,4 +130,4 @@ def log_state(*, rt: Runtime, session: Session, actor: User, at: str) -> dict[st
     """Which datasets and adapters were approved, registered, quarantined ... at a moment, from the log."""
     authorize(rt=rt, actor=actor, action="audit.verify", resource_type="log")
     moment = parse_time(at)
-    return state_at(_verified_entries(session), moment)
+    return state_at(verified_entries(session), moment)

@@ -17,7 +17,7 @@ from gateway.policy.testing import RegoTestSuite
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 
-ENTRYPOINTS = ("ftgate.dataset", "ftgate.training", "ftgate.authz")
+ENTRYPOINTS = ("ftgate.dataset", "ftgate.training", "ftgate.authz", "ftgate.release")
 
 
 def bundle_manifest(*, rt: Runtime) -> dict[str, Any]:

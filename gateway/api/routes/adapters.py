@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Response
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
 from gateway.models import AdapterPublic, Page
@@ -22,6 +29,52 @@ def list_adapters(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any
 @router.get("/adapters/{adapter_id}", tags=["adapters"], response_model=AdapterPublic)
 def show_adapter(adapter_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     return adapters.get_adapter(rt=rt, session=session, actor=user, adapter_id=adapter_id)
+
+
+class ReleaseIn(BaseModel):
+    note: str = Field(description="Why the adapter may ship; kept in the audit log.")
+
+
+@router.post("/adapters/{adapter_id}/release", tags=["adapters"])
+def release_adapter(
+    adapter_id: str, body: ReleaseIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
+) -> dict[str, Any]:
+    outcome = adapters.release_adapter(
+        rt=rt, session=session, actor=user, adapter_id=adapter_id, note=body.note
+    )
+    return outcome.summary("released")
+
+
+@router.get(
+    "/adapters/{adapter_id}/download",
+    tags=["adapters"],
+    response_class=FileResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "The adapter files as a zip."}},
+)
+def download_adapter(adapter_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    """The released adapter's files as one zip, built from the copy the service verified byte by byte."""
+    workdir = Path(tempfile.mkdtemp(prefix="ftgate-download-"))
+    try:
+        outcome = adapters.download_adapter(
+            rt=rt, session=session, actor=user, adapter_id=adapter_id, dest=workdir / adapter_id
+        )
+        archive = workdir / f"{adapter_id}.zip"
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name in sorted(outcome.files):
+                zf.write(workdir / adapter_id / name, arcname=name)
+        # Commit `adapter.downloaded` before a byte leaves: the session would otherwise commit only
+        # after the response is sent, and a failed commit would leave an unlogged download.
+        session.commit()
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return FileResponse(
+        archive,
+        media_type="application/zip",
+        filename=f"{adapter_id}.zip",
+        headers={"X-Ftgate-Decision-Id": outcome.decision_id},
+        background=BackgroundTask(shutil.rmtree, workdir, ignore_errors=True),
+    )
 
 
 @router.get("/adapters/{adapter_id}/lineage", tags=["audit"])

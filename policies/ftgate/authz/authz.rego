@@ -32,7 +32,7 @@ actions := {
 	"datasets.approve", "datasets.reject", "datasets.revoke",
 	"jobs.submit", "jobs.list", "jobs.read", "jobs.approve", "jobs.reject", "jobs.cancel",
 	"worker.run",
-	"adapters.list", "adapters.read",
+	"adapters.list", "adapters.read", "adapters.release", "adapters.download",
 	"audit.verify", "audit.export",
 	"policy.replay",
 }
@@ -55,12 +55,15 @@ grants := {
 		"jobs.read": "own_team",
 		"adapters.list": "own_team",
 		"adapters.read": "own_team",
+		"adapters.download": "own_team",
 	},
 	"approver": {
 		"datasets.approve": "not_owner",
 		"datasets.reject": "not_owner",
 		"jobs.approve": "not_owner",
 		"jobs.reject": "not_owner",
+		"adapters.release": "not_owner",
+		"adapters.download": "any",
 		"datasets.revoke": "any",
 		"datasets.list": "any",
 		"datasets.read": "any",
@@ -232,17 +235,17 @@ deny contains {"code": "SELF_APPROVAL", "message": msg} if {
 	resource_owner == input.subject.name
 	msg := sprintf(concat(" ", [
 		"user %q %s this %s and cannot %s it:",
-		"a %s must be reviewed by someone else (four eyes); ask another approver",
+		"it must be reviewed by someone else (four eyes); ask another approver",
 	]), [
 		input.subject.name, owner_verb[input.resource.type], input.resource.type,
-		split(input.action, ".")[1], input.resource.type,
+		split(input.action, ".")[1],
 	])
 }
 
 # METADATA
 # title: Owner verb
 # description: How the owner of each reviewable resource came to own it, for messages.
-owner_verb := {"dataset": "uploaded", "job": "submitted"}
+owner_verb := {"dataset": "uploaded", "job": "submitted", "adapter": "submitted the training job of"}
 
 # METADATA
 # title: Resource owner unknown
@@ -251,7 +254,7 @@ deny contains {"code": "RESOURCE_OWNER_UNKNOWN", "message": msg} if {
 	scope == "not_owner"
 	resource_owner == null
 	msg := sprintf(
-		"the gateway did not say who uploaded the %s, so four eyes cannot be checked for %q; report it as a bug",
+		"the gateway did not say who owns the %s, so four eyes cannot be checked for %q; report it as a bug",
 		[input.resource.type, input.action],
 	)
 }

@@ -8,11 +8,12 @@ permitted := {
 	"submitter": {
 		"datasets.upload", "datasets.list", "datasets.read", "datasets.download",
 		"jobs.submit", "jobs.list", "jobs.read", "jobs.cancel", "adapters.list", "adapters.read",
+		"adapters.download",
 	},
 	"approver": {
 		"datasets.approve", "datasets.reject", "datasets.list", "datasets.read", "datasets.download",
 		"jobs.list", "jobs.read", "jobs.approve", "jobs.reject", "adapters.list", "adapters.read",
-		"datasets.revoke",
+		"datasets.revoke", "adapters.release", "adapters.download",
 	},
 	"auditor": {
 		"users.list", "models.list", "datasets.list", "datasets.read", "jobs.list", "jobs.read",
@@ -30,8 +31,8 @@ all_actions := {
 	"datasets.upload", "datasets.list", "datasets.read", "datasets.download",
 	"datasets.approve", "datasets.reject", "datasets.revoke", "jobs.submit", "jobs.list", "jobs.read",
 	"jobs.approve", "jobs.reject", "jobs.cancel",
-	"worker.run", "adapters.list", "adapters.read", "audit.verify", "audit.export",
-	"policy.replay",
+	"worker.run", "adapters.list", "adapters.read", "adapters.release", "adapters.download",
+	"audit.verify", "audit.export", "policy.replay",
 }
 
 request(role, action, resource) := {
@@ -207,7 +208,7 @@ test_self_approval_message if {
 	d := authz.decision with input as request("approver", "datasets.approve", adas_dataset)
 	d.reasons[0].message == concat("", [
 		"user \"ada\" uploaded this dataset and cannot approve it: ",
-		"a dataset must be reviewed by someone else (four eyes); ask another approver",
+		"it must be reviewed by someone else (four eyes); ask another approver",
 	])
 }
 
@@ -233,10 +234,40 @@ test_submitter_of_a_job_cannot_sign_it_off if {
 	codes(d) == {"SELF_APPROVAL"}
 	d.reasons[0].message == concat("", [
 		"user \"ada\" submitted this job and cannot approve it: ",
-		"a job must be reviewed by someone else (four eyes); ask another approver",
+		"it must be reviewed by someone else (four eyes); ask another approver",
 	])
 }
 
 test_another_approver_signs_off_a_job if {
 	authz.allow with input as request("approver", "jobs.approve", {"type": "job", "team": "ml", "owner": "bob"})
+}
+
+adapter_of(team, submitter) := {"type": "adapter", "team": team, "owner": submitter}
+
+test_submitter_of_the_training_job_cannot_release_its_adapter if {
+	d := authz.decision with input as request("approver", "adapters.release", adapter_of("ml", "ada"))
+	codes(d) == {"SELF_APPROVAL"}
+	startswith(d.reasons[0].message, "user \"ada\" submitted the training job of this adapter and cannot release it")
+}
+
+test_another_approver_releases_an_adapter if {
+	authz.allow with input as request("approver", "adapters.release", adapter_of("finance", "bob"))
+}
+
+test_release_needs_the_submitter_named if {
+	d := authz.decision with input as request("approver", "adapters.release", adapter_of("ml", null))
+	codes(d) == {"RESOURCE_OWNER_UNKNOWN"}
+}
+
+test_submitters_download_only_their_teams_adapters if {
+	authz.allow with input as request("submitter", "adapters.download", adapter_of("ml", "bob"))
+	d := authz.decision with input as request("submitter", "adapters.download", adapter_of("finance", "eve"))
+	codes(d) == {"OTHER_TEAM"}
+}
+
+test_submitters_auditors_and_admins_cannot_release if {
+	every role in ["submitter", "auditor", "admin"] {
+		d := authz.decision with input as request(role, "adapters.release", adapter_of("ml", "bob"))
+		codes(d) == {"ROLE_NOT_PERMITTED"}
+	}
 }

@@ -82,9 +82,10 @@ def test_files_and_kinds() -> None:
         "ftgate/authz/authz.rego",
         "ftgate/dataset/dataset.rego",
         "ftgate/lib/lib.rego",
+        "ftgate/release/release.rego",
         "ftgate/training/training.rego",
     }
-    assert len(bundle.test_files) == 4
+    assert len(bundle.test_files) == 5
     assert [f.path for f in bundle.data_files] == ["ftgate/config/data.json", "ftgate/redaction/data.json"]
 
 
