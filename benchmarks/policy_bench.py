@@ -38,37 +38,10 @@ sys.path.insert(0, str(REPO_ROOT / "tests" / "unit" / "policy"))
 from opa_data_api import serve  # noqa: E402 - a test helper, found through the path set above
 
 POLICY_DIR = REPO_ROOT / "policies"
-SHA, OLD_SHA = "9f2c" * 16, "0b1c" * 16
+SHA, OLD_SHA = "9f2c" * 16, "0b1c" * 16  # as in examples/policy-inputs/
 
-TRAINING_INPUT: dict[str, Any] = {
-    "subject": {"name": "ada", "role": "submitter", "team": "ml"},
-    "dataset": {
-        "id": "ds_01",
-        "name": "support-tone",
-        "team": "ml",
-        "uploader": "ada",
-        "status": "approved",
-        "purpose": "style",
-        "classification": "confidential",
-        "records": 250,
-        "redacted_sha256": SHA,
-    },
-    "approvals": [
-        {"approver": "grace", "verdict": "approved", "redacted_sha256": SHA},
-        {"approver": "linus", "verdict": "approved", "redacted_sha256": SHA},
-    ],
-    "base_model": {"name": "smollm2-135m-instruct", "registered": True, "weights_sha256": OLD_SHA},
-    "config": {
-        "max_steps": 30,
-        "epochs": 1.0,
-        "learning_rate": 2e-4,
-        "lora_r": 8,
-        "lora_alpha": 16,
-        "max_seq_len": 512,
-        "batch_size": 1,
-        "seed": 0,
-    },
-}
+EXAMPLES = REPO_ROOT / "examples" / "policy-inputs"  # the inputs tests/unit/policy/test_engine.py uses
+TRAINING_INPUT: dict[str, Any] = json.loads((EXAMPLES / "training.json").read_text())
 TRAINING_DENY = copy.deepcopy(TRAINING_INPUT)
 TRAINING_DENY["approvals"][1]["redacted_sha256"] = OLD_SHA
 TRAINING_DENY["config"]["lora_r"] = 128

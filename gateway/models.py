@@ -97,6 +97,9 @@ class BaseModelEntryBase(SQLModel):
     path: str = Field(description="Local Hugging Face directory holding the weights.")
     gguf_file: str | None = Field(default=None, description="GGUF weights file inside path, if any.")
     weights_sha256: str
+    parameters: int = Field(
+        description="Weights in the model, read from its file headers; the job cost estimate scales with it."
+    )
 
 
 class BaseModelEntry(BaseModelEntryBase, table=True):
@@ -112,10 +115,18 @@ class BaseModelPublic(BaseModelEntryBase):
 # --- datasets ----------------------------------------------------------------------------------------
 
 
+# Data the organisation owns or licensed for this use; the default of `datasets upload`.
+DEFAULT_LICENCE = "LicenseRef-internal"
+
+
 class DatasetBase(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     purpose: str
     classification: str
+    licence: str = Field(
+        default=DEFAULT_LICENCE,
+        description="SPDX licence id of the data (LicenseRef-internal: the organisation's own data).",
+    )
 
 
 class Dataset(DatasetBase, table=True):
@@ -235,6 +246,10 @@ class Job(SQLModel, table=True):
     cancel_requested_by: str | None = Field(
         default=None, description="Who asked to stop the job while it was running."
     )
+    estimated_gpu_hours: float = Field(
+        default=0.0,
+        description="The cost estimate the policy admitted the job with; counts against the team's budget.",
+    )
 
 
 class JobPublic(SQLModel):
@@ -257,6 +272,7 @@ class JobPublic(SQLModel):
     lease_owner: str | None = None
     lease_expires: datetime | None = None
     cancel_requested_by: str | None = None
+    estimated_gpu_hours: float = 0.0
 
 
 class JobEvent(SQLModel, table=True):

@@ -31,6 +31,27 @@ class Settings(BaseSettings):
         " under home, in production it must be set.",
     )
     log_level: str = "WARNING"
+    scan_workers: int | None = Field(
+        default=None,
+        ge=0,
+        description="Worker processes that analyse an upload's strings for the scanner"
+        " (gateway/redaction/parallel.py); unset means one per CPU, 0 analyses in the serving process."
+        " Workers start on the first large upload (seconds: each loads the spaCy model).",
+    )
+    train_processes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Processes that train one job, data-parallel under torchrun (one per GPU, the batch"
+        " size per process); unset means one per CUDA GPU of the host, or one (in the worker's own"
+        " process) without a GPU. Set it to force the launched path, e.g. 2 on a CPU host (gloo).",
+    )
+    gpu_effective_tflops: float = Field(
+        default=400.0,
+        gt=0,
+        description="Sustained training throughput of one of the fleet's GPUs in TFLOP/s, used to turn a"
+        " job's FLOPs into the GPU-hours that team budgets count (default: an H100/H200 at about 40% of its"
+        " 989 dense bf16 TFLOP/s).",
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

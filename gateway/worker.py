@@ -40,7 +40,9 @@ from gateway.services.decisions import record_decision
 from gateway.services.jobs import parse_config, training_input
 from gateway.services.lineage import seal_adapter
 from gateway.store.blobs import file_sha256
+from trainer.accel import cuda_device_count
 from trainer.models import weights_sha256
+from trainer.run import train_launched
 from trainer.train import train
 
 log = structlog.get_logger()
@@ -50,6 +52,11 @@ DEFAULT_CHECKPOINT_EVERY = 10  # steps; a crash loses at most this much work
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def train_processes(rt: Runtime) -> int:
+    """Training processes per job: FTGATE_TRAIN_PROCESSES if set, else one per GPU (one without a GPU)."""
+    return rt.settings.train_processes or max(1, cuda_device_count())
 
 
 def claim_next_job(
@@ -117,7 +124,13 @@ def _recheck(*, rt: Runtime, session: Session, job: Job, owner: str) -> tuple[Da
         )
     config = parse_config(job.config)
     policy_input = training_input(
-        session=session, actor=submitter, dataset=dataset, base_model=job.base_model, config=config
+        rt=rt,
+        session=session,
+        actor=submitter,
+        dataset=dataset,
+        base_model=job.base_model,
+        config=config,
+        job_id=job.id,
     )
     decision = rt.policy.decide("ftgate.training", policy_input)
     row = record_decision(session=session, actor=owner, decision=decision, input=policy_input)
@@ -208,15 +221,32 @@ def run_job(
             last_step_row = time.monotonic()
             _event(rt, job.id, kind, event)
 
-        result = train(
-            config,
-            data_copy,
-            ref,
-            staging,
-            on_event,
-            checkpoint_dir=work / "checkpoints",
-            checkpoint_every=checkpoint_every,
-        )
+        processes = train_processes(rt)
+        if processes > 1:
+            # Data-parallel, one process per GPU under torchrun; its events reach on_event as they
+            # would in-process, and a cancel or lost lease stops every process (checked while the
+            # processes are silent too, e.g. loading the model).
+            result = train_launched(
+                config,
+                data_copy,
+                ref,
+                staging,
+                on_event,
+                processes=processes,
+                checkpoint_dir=work / "checkpoints",
+                checkpoint_every=checkpoint_every,
+                idle=heartbeat.check,
+            )
+        else:
+            result = train(
+                config,
+                data_copy,
+                ref,
+                staging,
+                on_event,
+                checkpoint_dir=work / "checkpoints",
+                checkpoint_every=checkpoint_every,
+            )
         heartbeat.beat()
         heartbeat.check()  # a cancel that arrived during the last steps still wins
         out_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -6,12 +6,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from audit.errors import AuditError
 from gateway.api.routes import adapters, datasets, jobs, lineage, policy, users
 from gateway.errors import FtgateError
 from gateway.logging import configure_logging
 from gateway.runtime import Runtime
+from gateway.services.authz import AuthzDenied, record_denial
 from gateway.settings import Settings
 from trainer.errors import TrainerError
 
@@ -31,6 +33,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @app.exception_handler(FtgateError)
     async def _ftgate_error(_: Request, exc: FtgateError) -> JSONResponse:
+        if isinstance(exc, AuthzDenied):
+            # The request's transaction is rolled back; the denial is kept in one of its own.
+            await run_in_threadpool(record_denial, rt=rt, error=exc)
         return _error(exc.http_status, exc.code, exc.message, exc.details)
 
     @app.exception_handler(AuditError)

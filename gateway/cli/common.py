@@ -63,12 +63,18 @@ def runtime() -> Runtime:
 @contextmanager
 def as_user(token: str | None) -> Iterator[tuple[Runtime, Session, User]]:
     """One transaction on behalf of the token's user."""
+    from gateway.services.authz import AuthzDenied, record_denial
     from gateway.services.users import authenticate
 
     rt = runtime()
     rt.require_initialised()
-    with rt.session() as session:
-        yield rt, session, authenticate(session=session, token=token)
+    try:
+        with rt.session() as session:
+            yield rt, session, authenticate(session=session, token=token)
+    except AuthzDenied as denied:
+        # The transaction is rolled back by now; the denial is kept in one of its own.
+        record_denial(rt=rt, error=denied)
+        raise
 
 
 def login(token: str | None) -> tuple[Runtime, User]:

@@ -30,6 +30,7 @@ def jobs_submit(
     lora_r: Annotated[int | None, typer.Option(help="LoRA rank.")] = None,
     lora_alpha: Annotated[int | None, typer.Option(help="LoRA alpha.")] = None,
     max_seq_len: Annotated[int | None, typer.Option(help="Tokens per example.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Records per optimiser step.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide only; create nothing.")] = False,
     token: Token = None,
@@ -47,6 +48,7 @@ def jobs_submit(
             "lora_r": lora_r,
             "lora_alpha": lora_alpha,
             "max_seq_len": max_seq_len,
+            "batch_size": batch_size,
             "seed": seed,
         }
     )
@@ -68,6 +70,7 @@ def jobs_submit(
             "dry_run": True,
         }
         doc["decision"] = decision
+        doc["estimate"] = result.estimate
         render(doc, as_json=as_json)
         if not result.decision.allow:
             raise typer.Exit(1)
@@ -76,6 +79,7 @@ def jobs_submit(
         {
             **JobPublic.model_validate(result.job).model_dump(mode="json"),
             "decision": {**decision, "id": result.decision_id},
+            "estimate": result.estimate,
         },
         as_json=as_json,
     )

@@ -1,10 +1,39 @@
-"""Every action asks the `ftgate.authz` policy; an engine failure is a deny."""
+"""Every action asks the `ftgate.authz` policy; an engine failure is a deny.
+
+Every authz decision goes to the structured decision log (`policy.authz` on stderr: decision, input,
+bundle, engine, latency), as OPA's decision logs do. A denial is also stored and appended to the audit
+log like any other policy decision, because a refused attempt is what an auditor looks for; allows are
+not, because every read would then write to the log, and each change an allow lets through is logged by
+the service that makes it. A denial unwinds the caller's transaction first, so it is recorded in a
+transaction of its own by whoever opened the caller's (`record_denial`, called by the CLI's `as_user` and
+the API's error handler).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import structlog
+
 from gateway.errors import PermissionDenied
 from gateway.models import User
+from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
+from gateway.services.decisions import record_decision
+
+log = structlog.get_logger(__name__)
+
+
+class AuthzDenied(PermissionDenied):
+    """The authz policy said no; carries the decision and its input so the denial can be recorded."""
+
+    def __init__(
+        self, message: str, *, actor: str, decision: Decision, policy_input: dict[str, Any], **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.actor = actor
+        self.decision = decision
+        self.policy_input = policy_input
 
 
 def authorize(
@@ -16,18 +45,45 @@ def authorize(
     team: str | None = None,
     owner: str | None = None,
 ) -> None:
-    """Raise PermissionDenied with the policy's reasons unless `actor` may do `action`."""
-    decision = rt.policy.decide(
-        "ftgate.authz",
-        {
-            "subject": {"name": actor.name, "role": actor.role.value, "team": actor.team},
-            "action": action,
-            "resource": {"type": resource_type, "team": team, "owner": owner},
-        },
+    """Raise AuthzDenied (a PermissionDenied) with the policy's reasons unless `actor` may do `action`."""
+    policy_input = {
+        "subject": {"name": actor.name, "role": actor.role.value, "team": actor.team},
+        "action": action,
+        "resource": {"type": resource_type, "team": team, "owner": owner},
+    }
+    decision = rt.policy.decide("ftgate.authz", policy_input)
+    log.info(
+        "policy.authz",
+        allow=decision.allow,
+        input=policy_input,
+        reasons=[r.code for r in decision.reasons],
+        bundle_sha256=decision.bundle_sha256,
+        engine=decision.engine,
+        ms=round(decision.ms, 3),
     )
     if not decision.allow:
         reasons = [r.model_dump() for r in decision.reasons]
         summary = "; ".join(r["message"] for r in reasons) or "denied"
-        raise PermissionDenied(
-            f"{actor.name} ({actor.role.value}) may not {action}: {summary}", details={"reasons": reasons}
+        raise AuthzDenied(
+            f"{actor.name} ({actor.role.value}) may not {action}: {summary}",
+            actor=actor.name,
+            decision=decision,
+            policy_input=policy_input,
+            details={"reasons": reasons},
         )
+
+
+def record_denial(*, rt: Runtime, error: AuthzDenied) -> None:
+    """Store and log a denial in its own transaction; its id is added to the error's details.
+
+    Recording must not turn a clear "forbidden" into a different failure: if it fails, the failure is
+    logged and the denial stands.
+    """
+    try:
+        with rt.session() as session:
+            row = record_decision(
+                session=session, actor=error.actor, decision=error.decision, input=error.policy_input
+            )
+        error.details = {**(error.details or {}), "decision_id": row.id}
+    except Exception as exc:  # the denial is what the caller must see
+        log.warning("policy.authz_denial_not_recorded", error=type(exc).__name__)

@@ -11,14 +11,18 @@ from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.models import BaseModelEntry, User
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
-from trainer.models import BaseModelRef, smollm2_gguf, weights_sha256
+from trainer.models import BaseModelRef, parameter_count, smollm2_gguf, weights_sha256
 
 
 def _register(*, session: Session, actor: str, ref: BaseModelRef) -> BaseModelEntry:
     if session.get(BaseModelEntry, ref.name) is not None:
         raise Conflict(f"base model {ref.name!r} is already registered")
     entry = BaseModelEntry(
-        name=ref.name, path=str(ref.path), gguf_file=ref.gguf_file, weights_sha256=weights_sha256(ref)
+        name=ref.name,
+        path=str(ref.path),
+        gguf_file=ref.gguf_file,
+        weights_sha256=weights_sha256(ref),
+        parameters=parameter_count(ref),
     )
     session.add(entry)
     session.flush()
@@ -32,6 +36,7 @@ def _register(*, session: Session, actor: str, ref: BaseModelRef) -> BaseModelEn
             "path": entry.path,
             "gguf_file": entry.gguf_file,
             "weights_sha256": entry.weights_sha256,
+            "parameters": entry.parameters,
         },
     )
     return entry

@@ -15,6 +15,7 @@ from gateway.models import BaseModelEntry, Dataset, Job, JobEvent, JobStatus, Ro
 from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
+from gateway.services.costs import estimate_job, team_usage
 from gateway.services.datasets import list_approvals
 from gateway.services.decisions import record_decision
 from trainer.config import TrainConfig
@@ -25,6 +26,8 @@ class SubmitResult:
     decision: Decision
     decision_id: str | None
     job: Job | None
+    estimate: dict[str, Any]
+    """The cost estimate the decision saw, with the team's usage this month (`team_usage`)."""
 
 
 def parse_config(values: dict[str, Any]) -> TrainConfig:
@@ -44,11 +47,29 @@ def _aware(moment: datetime) -> datetime:
 
 
 def training_input(
-    *, session: Session, actor: User, dataset: Dataset, base_model: str, config: TrainConfig
+    *,
+    rt: Runtime,
+    session: Session,
+    actor: User,
+    dataset: Dataset,
+    base_model: str,
+    config: TrainConfig,
+    job_id: str | None = None,
 ) -> dict[str, Any]:
-    """The facts `ftgate.training` decides on; built the same way at submit and right before training."""
+    """The facts `ftgate.training` decides on; built the same way at submit and right before training.
+
+    `job_id` names the job being re-checked by the worker, so that its own estimate is not counted
+    in the team's usage it is judged against.
+    """
     entry = session.get(BaseModelEntry, base_model)
     now = datetime.now(UTC)
+    parameters = entry.parameters if entry else None
+    estimate = estimate_job(
+        dataset=dataset,
+        parameters=parameters,
+        config=config,
+        gpu_effective_tflops=rt.settings.gpu_effective_tflops,
+    )
     return {
         "subject": {"name": actor.name, "role": actor.role.value, "team": actor.team},
         "dataset": {
@@ -76,8 +97,11 @@ def training_input(
             "name": base_model,
             "registered": entry is not None,
             "weights_sha256": entry.weights_sha256 if entry else None,
+            "parameters": parameters,
         },
         "config": config.model_dump(mode="json"),
+        "estimate": estimate,
+        "team_usage": team_usage(session=session, team=dataset.team, now=now, exclude_job=job_id),
     }
 
 
@@ -99,18 +123,24 @@ def submit_job(
         rt=rt, actor=actor, action="jobs.submit", resource_type="job", team=dataset.team, owner=actor.name
     )
     policy_input = training_input(
-        session=session, actor=actor, dataset=dataset, base_model=base_model, config=config
+        rt=rt, session=session, actor=actor, dataset=dataset, base_model=base_model, config=config
     )
     decision = rt.policy.decide("ftgate.training", policy_input)
+    estimate = {**policy_input["estimate"], "team_usage": policy_input["team_usage"]}
     if dry_run:
-        return SubmitResult(decision=decision, decision_id=None, job=None)
+        return SubmitResult(decision=decision, decision_id=None, job=None, estimate=estimate)
 
     row = record_decision(session=session, actor=actor.name, decision=decision, input=policy_input)
     if not decision.allow:
         session.commit()  # the refusal itself is on the record; no job is created
         raise PolicyDenied(
             "training request denied: " + "; ".join(r.message for r in decision.reasons),
-            details={"decision_id": row.id, "reasons": row.reasons, "bundle_sha256": decision.bundle_sha256},
+            details={
+                "decision_id": row.id,
+                "reasons": row.reasons,
+                "bundle_sha256": decision.bundle_sha256,
+                "estimate": estimate,
+            },
         )
     job = Job(
         dataset_id=dataset.id,
@@ -122,6 +152,7 @@ def submit_job(
         approved_sha256=dataset.redacted_sha256,
         # A decision that asks for review holds the job until an approver signs it off.
         status=JobStatus.pending_review if decision.review else JobStatus.queued,
+        estimated_gpu_hours=policy_input["estimate"]["gpu_hours"] or 0.0,
     )
     session.add(job)
     session.flush()
@@ -144,7 +175,7 @@ def submit_job(
             "review": row.review,
         },
     )
-    return SubmitResult(decision=decision, decision_id=row.id, job=job)
+    return SubmitResult(decision=decision, decision_id=row.id, job=job, estimate=estimate)
 
 
 def list_jobs(*, rt: Runtime, session: Session, actor: User) -> list[Job]:

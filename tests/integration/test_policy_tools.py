@@ -6,9 +6,12 @@ import json
 import shutil
 from pathlib import Path
 
-from ftgate_testing import Cli, Home, approved_dataset
+from fastapi.testclient import TestClient
+from ftgate_testing import Cli, Home, approved_dataset, audit_count, upload
 
-from gateway.settings import REPO_ROOT
+from gateway.api.app import create_app
+from gateway.runtime import Runtime
+from gateway.settings import REPO_ROOT, Settings
 
 
 def test_bundle_and_rego_tests(tmp_path: Path) -> None:
@@ -98,3 +101,28 @@ def test_dataset_check_reports_every_reason_and_creates_nothing(home: Home, poli
     assert refused["status"] == "not_admissible"
     assert {"TOO_FEW_RECORDS", "PURPOSE_NOT_ALLOWED"} <= {r["code"] for r in refused["decision"]["reasons"]}
     assert home.cli("audit", "verify", token=home.carol)["entries"] == before
+
+
+def test_an_authz_denial_is_stored_logged_and_replayable_cli_and_http(home: Home, policy_dir: Path) -> None:
+    ds = upload(home)
+    before = audit_count(home)
+    # A submitter may not approve (separation of duties): refused, with the decision's id to look up.
+    refused = home.cli("datasets", "approve", ds["id"], "--note", "mine", token=home.alice, ok=False)
+    assert refused["error"]["code"] == "forbidden"
+    decision_id = refused["error"]["details"]["decision_id"]
+    replayed = home.cli("policy", "replay", decision_id, token=home.carol)
+    assert replayed["entrypoint"] == "ftgate.authz" and replayed["status"] == "reproduced"
+    assert replayed["recorded"]["allow"] is False
+    # The denial's decision entry is in the log (audit_count verifies the whole log first).
+    assert audit_count(home) == before + 1
+
+    client = TestClient(create_app(runtime=Runtime(Settings(home=home.path, policy_dir=policy_dir))))
+    r = client.post(
+        f"/v1/datasets/{ds['id']}/approve",
+        headers={"Authorization": f"Bearer {home.alice}"},
+        json={"note": "mine"},
+    )
+    assert r.status_code == 403, r.text
+    http_id = r.json()["detail"]["details"]["decision_id"]
+    assert http_id != decision_id
+    assert home.cli("policy", "replay", http_id, token=home.carol)["recorded"]["allow"] is False

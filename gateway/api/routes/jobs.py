@@ -38,8 +38,16 @@ def submit_job(body: JobIn, rt: RuntimeDep, session: SessionDep, user: CurrentUs
     decision = {**result.decision.model_dump(mode="json"), "id": result.decision_id}
     if result.job is None:
         status = "allowed" if result.decision.allow else "denied"
-        return JSONResponse({"id": None, "status": status, "dry_run": True, "decision": decision})
-    return {**JobPublic.model_validate(result.job).model_dump(mode="json"), "decision": decision}
+        doc = {
+            "id": None,
+            "status": status,
+            "dry_run": True,
+            "decision": decision,
+            "estimate": result.estimate,
+        }
+        return JSONResponse(doc)
+    job = JobPublic.model_validate(result.job).model_dump(mode="json")
+    return {**job, "decision": decision, "estimate": result.estimate}
 
 
 @router.get("", response_model=Page[JobPublic])

@@ -1,8 +1,9 @@
 # METADATA
 # title: Dataset admission
 # description: >-
-#   Decides at upload whether a redacted dataset may be stored: its purpose, classification,
-#   size and the PII the scanner still finds after redaction. Input: {"subject", "dataset", "scan"}.
+#   Decides at upload, and again at each approval, whether a redacted dataset may be stored and
+#   used: its purpose, licence, classification, size and the PII the scanner still finds after
+#   redaction. Input: {"subject", "dataset", "scan"}.
 package ftgate.dataset
 
 import data.ftgate.config
@@ -31,6 +32,7 @@ required_fields := [
 	{"path": ["dataset", "team"], "types": {"string"}},
 	{"path": ["dataset", "purpose"], "types": {"string"}},
 	{"path": ["dataset", "classification"], "types": {"string"}},
+	{"path": ["dataset", "licence"], "types": {"string"}},
 	{"path": ["dataset", "records"], "types": {"number"}},
 	{"path": ["scan", "residual_findings"], "types": {"number"}},
 ]
@@ -54,6 +56,25 @@ deny contains {"code": "KNOWLEDGE_PURPOSE", "message": msg} if {
 		"(it learns them unreliably and cannot cite or update them); serve the facts with retrieval (RAG)",
 		"instead, or upload a dataset whose purpose is one of %s",
 	]), [input.dataset.name, concat(", ", config.purposes_allowed)])
+}
+
+# METADATA
+# title: Licence allowed
+# description: Whether licence is on the allow-list, compared case-insensitively (SPDX ids are).
+licence_allowed(licence, allowed) if lower(licence) in {lower(id) | some id in allowed}
+
+# METADATA
+# title: Licence not allowed
+# description: >-
+#   Training on data is use of it: only licences on licences_allowed (SPDX identifiers, and
+#   LicenseRef- ids for data the organisation owns or bought) may be uploaded.
+deny contains {"code": "LICENCE_NOT_ALLOWED", "message": msg} if {
+	is_string(input.dataset.licence)
+	not licence_allowed(input.dataset.licence, config.licences_allowed)
+	msg := sprintf(concat(" ", [
+		"dataset %q is under licence %q, which is not on the allow-list for training data;",
+		"use data under one of %s, or ask compliance to review the licence and add it",
+	]), [input.dataset.name, input.dataset.licence, concat(", ", config.licences_allowed)])
 }
 
 # METADATA

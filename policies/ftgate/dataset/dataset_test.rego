@@ -9,6 +9,7 @@ valid_input := {
 		"team": "ml",
 		"purpose": "style",
 		"classification": "internal",
+		"licence": "CC-BY-4.0",
 		"records": 250,
 	},
 	"scan": {"entities": {"EMAIL_ADDRESS": 3}, "records_changed": 3, "residual_findings": 0},
@@ -36,7 +37,7 @@ test_input_invalid_on_empty_input if {
 	d := dataset.decision with input as {}
 	not d.allow
 	codes(d) == {"INPUT_INVALID"}
-	count(d.reasons) == 8
+	count(d.reasons) == 9
 }
 
 test_input_invalid_on_wrong_type if {
@@ -163,4 +164,26 @@ test_every_failure_is_reported_sorted_by_code if {
 test_residual_pii_of_wrong_type_is_input_invalid_only if {
 	inp := object.union(valid_input, {"scan": {"residual_findings": "2"}})
 	codes(dataset.decision) == {"INPUT_INVALID"} with input as inp
+}
+
+test_allowed_licences_are_admitted_whatever_their_case if {
+	every licence in ["CC-BY-4.0", "cc-by-4.0", "MIT", "LicenseRef-internal"] {
+		dataset.allow with input as with_dataset({"licence": licence})
+	}
+}
+
+test_licence_not_on_the_allow_list_is_refused if {
+	d := dataset.decision with input as with_dataset({"licence": "CC-BY-NC-4.0"})
+	codes(d) == {"LICENCE_NOT_ALLOWED"}
+	contains(d.reasons[0].message, "\"CC-BY-NC-4.0\", which is not on the allow-list")
+}
+
+test_licence_allow_list_is_policy_data if {
+	cfg := object.union(data.ftgate.config, {"licences_allowed": ["CC-BY-NC-4.0"]})
+	dataset.allow with input as with_dataset({"licence": "CC-BY-NC-4.0"}) with data.ftgate.config as cfg
+}
+
+test_missing_licence_fails_closed if {
+	d := dataset.decision with input as json.remove(valid_input, ["dataset/licence"])
+	codes(d) == {"INPUT_INVALID"}
 }

@@ -3,8 +3,11 @@
 # description: >-
 #   Decides whether a fine-tuning job may run: the dataset is approved, by enough people other than
 #   its uploader and the submitter, for its current content; the base model is registered and
-#   allowed for the team; every hyper-parameter is within the team's bounds.
-#   Input: {"subject", "dataset", "approvals", "base_model", "config"}.
+#   allowed for the team; every hyper-parameter is within the team's bounds; the estimated cost fits
+#   the team's remaining monthly GPU-hour budget.
+#   Input: {"subject", "dataset", "approvals", "base_model", "config", "estimate", "team_usage"};
+#   estimate is the gateway's arithmetic (gateway/services/costs.py: tokens, parameters, gpu_hours),
+#   team_usage the GPU-hours the team's jobs admitted this month have committed.
 package ftgate.training
 
 import data.ftgate.config
@@ -42,6 +45,10 @@ required_fields := [
 	{"path": ["base_model", "name"], "types": {"string"}},
 	{"path": ["base_model", "registered"], "types": {"boolean"}},
 	{"path": ["config", "seed"], "types": {"number"}},
+	{"path": ["estimate", "tokens"], "types": {"number"}},
+	{"path": ["estimate", "gpu_hours"], "types": {"number", "null"}},
+	{"path": ["team_usage", "month"], "types": {"string"}},
+	{"path": ["team_usage", "gpu_hours"], "types": {"number"}},
 ]
 
 # METADATA
@@ -317,9 +324,36 @@ deny contains {"code": "HYPERPARAMETER_OUT_OF_BOUNDS", "message": msg} if {
 }
 
 # METADATA
-# title: Planned tokens
-# description: The most tokens the job can process, from its settings alone (steps x batch x length).
-planned_tokens(cfg) := (cfg.max_steps * cfg.batch_size) * cfg.max_seq_len
+# title: Cost unknown
+# description: >-
+#   The gateway could not estimate the job's GPU-hours (the base model's size is unknown), so it
+#   cannot be held to a budget; fail closed.
+deny contains {"code": "COST_UNKNOWN", "message": msg} if {
+	input.estimate.gpu_hours == null
+	msg := sprintf(
+		"the cost of training %q cannot be estimated because its parameter count is unknown; ask an admin to re-register the model",
+		[input.base_model.name],
+	)
+}
+
+# METADATA
+# title: Budget exceeded
+# description: >-
+#   The estimated GPU-hours would take the team past its monthly budget (gpu_hours_per_month),
+#   counting what its jobs admitted this month have already committed.
+deny contains {"code": "BUDGET_EXCEEDED", "message": msg} if {
+	is_number(input.estimate.gpu_hours)
+	is_number(input.team_usage.gpu_hours)
+	remaining := team.gpu_hours_per_month - input.team_usage.gpu_hours
+	input.estimate.gpu_hours > remaining
+	msg := sprintf(
+		"the job is estimated at %v GPU-hours (%d tokens on a %d-parameter model) but team %q has %v of its %v GPU-hours left for %s; lower max_steps, epochs or max_seq_len, or ask for a larger budget",
+		[
+			input.estimate.gpu_hours, input.estimate.tokens, input.base_model.parameters, input.subject.team,
+			max([round(remaining * 1000) / 1000, 0]), team.gpu_hours_per_month, input.team_usage.month,
+		],
+	)
+}
 
 # METADATA
 # title: Restricted data needs review
@@ -333,17 +367,14 @@ review contains {"code": "RESTRICTED_DATA", "message": msg} if {
 }
 
 # METADATA
-# title: Large job needs review
-# description: A job that may process more tokens than the team's auto-approve limit waits for sign-off.
+# title: Costly job needs review
+# description: A job estimated above the team's auto-approve limit in GPU-hours waits for sign-off.
 review contains {"code": "ABOVE_AUTO_APPROVE_LIMIT", "message": msg} if {
-	every field in ["max_steps", "batch_size", "max_seq_len"] {
-		is_number(input.config[field])
-	}
-	tokens := planned_tokens(input.config)
-	tokens > team.auto_approve_tokens
+	is_number(input.estimate.gpu_hours)
+	input.estimate.gpu_hours > team.auto_approve_gpu_hours
 	msg := sprintf(
-		"the job may process up to %d tokens (max_steps x batch_size x max_seq_len), above team %q's auto-approve limit of %d; it waits for an approver's sign-off",
-		[tokens, input.subject.team, team.auto_approve_tokens],
+		"the job is estimated at %v GPU-hours, above team %q's auto-approve limit of %v; it waits for an approver's sign-off",
+		[input.estimate.gpu_hours, input.subject.team, team.auto_approve_gpu_hours],
 	)
 }
 

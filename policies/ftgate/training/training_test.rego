@@ -20,7 +20,12 @@ valid_input := {
 		"redacted_sha256": current_sha256,
 	},
 	"approvals": [{"approver": "grace", "verdict": "approved", "redacted_sha256": current_sha256}],
-	"base_model": {"name": "smollm2-135m-instruct", "registered": true, "weights_sha256": old_sha256},
+	"base_model": {
+		"name": "smollm2-135m-instruct", "registered": true, "weights_sha256": old_sha256,
+		"parameters": 134515008,
+	},
+	"estimate": {"tokens": 122880, "parameters": 134515008, "gpu_hours": 0.0688},
+	"team_usage": {"month": "2026-11", "gpu_hours": 10},
 	"config": {
 		"max_steps": 60,
 		"epochs": 1,
@@ -333,17 +338,54 @@ test_internal_data_needs_no_review if {
 	review_codes(training.decision) == set() with input as valid_input
 }
 
+with_estimate(gpu_hours) := object.union(valid_input, {"estimate": {"gpu_hours": gpu_hours}})
+
+with_usage(gpu_hours) := object.union(valid_input, {"team_usage": {"gpu_hours": gpu_hours}})
+
 test_job_above_auto_approve_limit_waits_for_review if {
-	d := training.decision with input as with_config({"max_steps": 2000, "batch_size": 4, "max_seq_len": 4096})
+	d := training.decision with input as with_estimate(2.5)
 	d.allow
 	review_codes(d) == {"ABOVE_AUTO_APPROVE_LIMIT"}
-	contains(d.review[0].message, "32768000 tokens")
+	contains(d.review[0].message, "2.5 GPU-hours")
 }
 
 test_job_at_auto_approve_limit_needs_no_review if {
-	cfg := object.union(data.ftgate.config, {"teams": {"ml": {"auto_approve_tokens": 122880}}})
-	d := training.decision with input as valid_input with data.ftgate.config as cfg
+	d := training.decision with input as with_estimate(2)
 	review_codes(d) == set()
+}
+
+test_job_within_remaining_budget_is_allowed if {
+	# 100 per month, 99.9 used: 0.0688 still fits.
+	training.decision == allowed_cleanly with input as with_usage(99.9)
+}
+
+test_job_beyond_remaining_budget_is_denied if {
+	d := training.decision with input as with_usage(99.95)
+	codes(d) == {"BUDGET_EXCEEDED"}
+	contains(messages(d, "BUDGET_EXCEEDED")[0], "0.05 of its 100 GPU-hours left for 2026-11")
+}
+
+test_budget_exhausted_reports_nothing_left if {
+	d := training.decision with input as with_usage(130)
+	contains(messages(d, "BUDGET_EXCEEDED")[0], "has 0 of its 100")
+}
+
+test_team_budget_comes_from_policy_data if {
+	cfg := object.union(data.ftgate.config, {"teams": {"ml": {"gpu_hours_per_month": 10}}})
+	d := training.decision with input as valid_input with data.ftgate.config as cfg
+	codes(d) == {"BUDGET_EXCEEDED"}
+}
+
+test_unknown_cost_is_denied if {
+	d := training.decision with input as with_estimate(null)
+	codes(d) == {"COST_UNKNOWN"}
+}
+
+test_missing_estimate_fails_closed if {
+	inp := object.remove(valid_input, ["estimate"])
+	d := training.decision with input as inp
+	not d.allow
+	"INPUT_INVALID" in codes(d)
 }
 
 test_high_learning_rate_warns_but_allows if {

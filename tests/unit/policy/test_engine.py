@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import json
 import os
 import sys
 import threading
@@ -27,12 +28,11 @@ from gateway.policy.engine import (
     register_backend,
 )
 from gateway.policy.regorus_backend import RegorusEngine
-from gateway.settings import Settings
+from gateway.settings import REPO_ROOT, Settings
 
 from .conftest import POLICY_DIR
 
-SHA = "9f2c1e7a4b3d5f60718293a4b5c6d7e8f9012345678901234567890abcdef012"
-OLD_SHA = "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c"
+SHA, OLD_SHA = "9f2c" * 16, "0b1c" * 16  # as in examples/policy-inputs/
 
 
 def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -48,47 +48,10 @@ def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 SUBJECT = {"name": "ada", "role": "submitter", "team": "ml"}
 
-DATASET_INPUT = {
-    "subject": SUBJECT,
-    "dataset": {
-        "name": "support-tone",
-        "team": "ml",
-        "purpose": "style",
-        "classification": "internal",
-        "records": 250,
-    },
-    "scan": {"entities": {"EMAIL_ADDRESS": 4, "PERSON": 2}, "records_changed": 5, "residual_findings": 0},
-}
-
-TRAINING_INPUT = {
-    "subject": SUBJECT,
-    "dataset": {
-        "id": "ds_01",
-        "name": "support-tone",
-        "team": "ml",
-        "uploader": "ada",
-        "status": "approved",
-        "purpose": "style",
-        "classification": "confidential",
-        "records": 250,
-        "redacted_sha256": SHA,
-    },
-    "approvals": [
-        {"approver": "grace", "verdict": "approved", "redacted_sha256": SHA},
-        {"approver": "linus", "verdict": "approved", "redacted_sha256": SHA},
-    ],
-    "base_model": {"name": "smollm2-135m-instruct", "registered": True, "weights_sha256": OLD_SHA},
-    "config": {
-        "max_steps": 30,
-        "epochs": 1.0,
-        "learning_rate": 2e-4,
-        "lora_r": 8,
-        "lora_alpha": 16,
-        "max_seq_len": 512,
-        "batch_size": 1,
-        "seed": 0,
-    },
-}
+# The example inputs users are pointed at (`ftgate policy eval --input ...`); the benchmark reads them too.
+EXAMPLES = REPO_ROOT / "examples" / "policy-inputs"
+DATASET_INPUT = json.loads((EXAMPLES / "dataset.json").read_text())
+TRAINING_INPUT = json.loads((EXAMPLES / "training.json").read_text())
 
 
 def authz_input(
@@ -498,13 +461,13 @@ def test_data_change_reloads_and_changes_the_hash(policy_copy: Path) -> None:
 
 def test_new_package_is_picked_up(policy_copy: Path) -> None:
     engine = RegorusEngine(policy_copy)
-    assert_engine_error(engine.decide("ftgate.release", {}), "UnknownEntrypoint")
+    assert_engine_error(engine.decide("ftgate.retention", {}), "UnknownEntrypoint")
     write_package(
         policy_copy,
-        "release",
+        "retention",
         'decision := {"allow": false, "reasons": [{"code": "NOT_YET", "message": "m"}]}',
     )
-    assert [r.code for r in engine.decide("ftgate.release", {}).reasons] == ["NOT_YET"]
+    assert [r.code for r in engine.decide("ftgate.retention", {}).reasons] == ["NOT_YET"]
 
 
 def test_removed_package_is_dropped(policy_copy: Path) -> None:
