@@ -405,7 +405,8 @@ def run_worker(
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
 ) -> list[Job]:
     """Process queued jobs; with `once`, process at most one and return."""
-    authorize(rt=rt, actor=actor, action="worker.run", resource_type="job")
+    with rt.session() as session:
+        authorize(rt=rt, session=session, actor=actor, action="worker.run", resource_type="job")
     owner = f"worker:{actor.name}@{worker_id()}"
     done: list[Job] = []
     while True:

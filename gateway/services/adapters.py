@@ -39,7 +39,7 @@ _CHUNK = 1 << 20
 
 
 def list_adapters(*, rt: Runtime, session: Session, actor: User) -> list[Adapter]:
-    authorize(rt=rt, actor=actor, action="adapters.list", resource_type="adapter")
+    authorize(rt=rt, session=session, actor=actor, action="adapters.list", resource_type="adapter")
     query = select(Adapter).order_by(col(Adapter.created_at))
     if actor.role == Role.submitter:
         query = query.where(col(Adapter.team) == actor.team)
@@ -50,7 +50,14 @@ def get_adapter(*, rt: Runtime, session: Session, actor: User, adapter_id: str) 
     adapter = session.get(Adapter, adapter_id)
     if adapter is None:
         raise NotFound(f"no adapter {adapter_id!r}")
-    authorize(rt=rt, actor=actor, action="adapters.read", resource_type="adapter", team=adapter.team)
+    authorize(
+        rt=rt,
+        session=session,
+        actor=actor,
+        action="adapters.read",
+        resource_type="adapter",
+        team=adapter.team,
+    )
     return adapter
 
 
@@ -253,6 +260,7 @@ def release_adapter(
     adapter, submitter = _adapter_and_submitter(session, adapter_id)
     authorize(
         rt=rt,
+        session=session,
         actor=actor,
         action="adapters.release",
         resource_type="adapter",
@@ -320,6 +328,7 @@ def download_adapter(
     adapter, submitter = _adapter_and_submitter(session, adapter_id)
     authorize(
         rt=rt,
+        session=session,
         actor=actor,
         action="adapters.download",
         resource_type="adapter",

@@ -30,7 +30,7 @@ def verify(
     With a signed checkpoint (as `checkpoint` wrote it), also prove the log extends it: this is what
     catches truncation, rollback and a rewrite with every hash recomputed.
     """
-    authorize(rt=rt, actor=actor, action="audit.verify", resource_type="log")
+    authorize(rt=rt, session=session, actor=actor, action="audit.verify", resource_type="log")
     key = rt.signing_key
     checkpoint = None
     if checkpoint_note is not None:
@@ -54,7 +54,7 @@ def verify(
 
 def make_checkpoint(*, rt: Runtime, session: Session, actor: User) -> dict[str, Any]:
     """Verify the log, then sign a C2SP checkpoint of its tree for a witness to keep."""
-    authorize(rt=rt, actor=actor, action="audit.verify", resource_type="log")
+    authorize(rt=rt, session=session, actor=actor, action="audit.verify", resource_type="log")
     key = rt.signing_key
     note, checkpoint = signed_checkpoint(session, key)
     return {
@@ -70,7 +70,7 @@ def make_checkpoint(*, rt: Runtime, session: Session, actor: User) -> dict[str, 
 
 def proof_bundle(*, rt: Runtime, session: Session, actor: User, adapter_id: str) -> dict[str, Any]:
     """The adapter's lineage entries with inclusion proofs and a signed checkpoint, checkable offline."""
-    authorize(rt=rt, actor=actor, action="audit.export", resource_type="adapter")
+    authorize(rt=rt, session=session, actor=actor, action="audit.export", resource_type="adapter")
     get_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id)
     lineage = build_lineage(session, adapter_id)
     seqs = [entry["seq"] for entry in lineage["log"]["entries"]]
@@ -103,7 +103,7 @@ def export_document(
     *, rt: Runtime, session: Session, actor: User, adapter_id: str, fmt: str
 ) -> LineageDocument:
     """Render an adapter's lineage in one of the registered formats (json, html, intoto, ...)."""
-    authorize(rt=rt, actor=actor, action="audit.export", resource_type="adapter")
+    authorize(rt=rt, session=session, actor=actor, action="audit.export", resource_type="adapter")
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(f"unknown export format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}")
     exporter = get_exporter(fmt)

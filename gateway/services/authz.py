@@ -1,12 +1,14 @@
 """Every action asks the `ftgate.authz` policy; an engine failure is a deny.
 
-Every authz decision goes to the structured decision log (`policy.authz` on stderr: decision, input,
-bundle, engine, latency), as OPA's decision logs do. A denial is also stored and appended to the audit
-log like any other policy decision, because a refused attempt is what an auditor looks for; allows are
-not, because every read would then write to the log, and each change an allow lets through is logged by
-the service that makes it. A denial unwinds the caller's transaction first, so it is recorded in a
-transaction of its own by whoever opened the caller's (`record_denial`, called by the CLI's `as_user` and
-the API's error handler).
+Every authz decision is stored (`policy_decisions`: id, input, result, reasons, bundle, engine,
+latency; `ftgate policy replay` re-decides it) and goes to the structured decision log (`policy.authz`
+on stderr), as OPA's decision logs do.
+- An allow is stored in the caller's transaction, so it commits with the action it allowed; a request
+  that fails afterwards leaves nothing, its allow included. It is not appended to the audit log: every
+  read would write to the log, and each change an allow lets through is logged by the service making it.
+- A denial is also appended to the audit log, because a refused attempt is what an auditor looks for.
+  It unwinds the caller's transaction first, so it is recorded in a transaction of its own by whoever
+  opened the caller's (`record_denial`, called by the CLI's `as_user` and the API's error handler).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+from sqlmodel import Session
 
 from gateway.errors import PermissionDenied
-from gateway.models import User
+from gateway.models import PolicyDecisionRecord, User
 from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
 from gateway.services.decisions import record_decision
@@ -39,6 +42,7 @@ class AuthzDenied(PermissionDenied):
 def authorize(
     *,
     rt: Runtime,
+    session: Session,
     actor: User,
     action: str,
     resource_type: str,
@@ -61,16 +65,31 @@ def authorize(
         engine=decision.engine,
         ms=round(decision.ms, 3),
     )
-    if not decision.allow:
-        reasons = [r.model_dump() for r in decision.reasons]
-        summary = "; ".join(r["message"] for r in reasons) or "denied"
-        raise AuthzDenied(
-            f"{actor.name} ({actor.role.value}) may not {action}: {summary}",
-            actor=actor.name,
-            decision=decision,
-            policy_input=policy_input,
-            details={"reasons": reasons},
+    if decision.allow:
+        session.add(
+            PolicyDecisionRecord(
+                entrypoint=decision.entrypoint,
+                actor=actor.name,
+                input=policy_input,
+                allow=True,
+                reasons=[],
+                warnings=[],
+                review=[],
+                bundle_sha256=decision.bundle_sha256,
+                engine=decision.engine,
+                ms=decision.ms,
+            )
         )
+        return
+    reasons = [r.model_dump() for r in decision.reasons]
+    summary = "; ".join(r["message"] for r in reasons) or "denied"
+    raise AuthzDenied(
+        f"{actor.name} ({actor.role.value}) may not {action}: {summary}",
+        actor=actor.name,
+        decision=decision,
+        policy_input=policy_input,
+        details={"reasons": reasons},
+    )
 
 
 def record_denial(*, rt: Runtime, error: AuthzDenied) -> None:

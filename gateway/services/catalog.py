@@ -52,7 +52,7 @@ def register_bundled_model(*, session: Session, actor: str) -> BaseModelEntry | 
 
 def add_model(*, rt: Runtime, session: Session, actor: User, name: str, path: Path) -> BaseModelEntry:
     """Register a local Hugging Face directory or a single GGUF file."""
-    authorize(rt=rt, actor=actor, action="models.add", resource_type="model")
+    authorize(rt=rt, session=session, actor=actor, action="models.add", resource_type="model")
     path = path.expanduser().resolve()
     if path.is_file() and path.suffix == ".gguf":
         ref = BaseModelRef(name=name, path=path.parent, gguf_file=path.name)
@@ -66,7 +66,7 @@ def add_model(*, rt: Runtime, session: Session, actor: User, name: str, path: Pa
 
 
 def list_models(*, rt: Runtime, session: Session, actor: User) -> list[BaseModelEntry]:
-    authorize(rt=rt, actor=actor, action="models.list", resource_type="model")
+    authorize(rt=rt, session=session, actor=actor, action="models.list", resource_type="model")
     return list(session.exec(select(BaseModelEntry).order_by(col(BaseModelEntry.name))))
 
 

@@ -56,7 +56,14 @@ def upload_dataset(
     only the decision and its log entry, so an auditor sees what was refused and why.
     `progress(phase, done, total)` is called as the passes advance.
     """
-    authorize(rt=rt, actor=actor, action="datasets.upload", resource_type="dataset", team=actor.team)
+    authorize(
+        rt=rt,
+        session=session,
+        actor=actor,
+        action="datasets.upload",
+        resource_type="dataset",
+        team=actor.team,
+    )
     name, licence = name.strip(), licence.strip()
     if not name:
         raise InvalidInput("--name must not be empty")
@@ -218,7 +225,7 @@ def _visible(actor: User) -> str | None:
 
 
 def list_datasets(*, rt: Runtime, session: Session, actor: User) -> list[Dataset]:
-    authorize(rt=rt, actor=actor, action="datasets.list", resource_type="dataset")
+    authorize(rt=rt, session=session, actor=actor, action="datasets.list", resource_type="dataset")
     query = select(Dataset).order_by(col(Dataset.created_at))
     if (team := _visible(actor)) is not None:
         query = query.where(col(Dataset.team) == team)
@@ -232,7 +239,13 @@ def get_dataset(
     if dataset is None:
         raise NotFound(f"no dataset {dataset_id!r}")
     authorize(
-        rt=rt, actor=actor, action=action, resource_type="dataset", team=dataset.team, owner=dataset.uploader
+        rt=rt,
+        session=session,
+        actor=actor,
+        action=action,
+        resource_type="dataset",
+        team=dataset.team,
+        owner=dataset.uploader,
     )
     return dataset
 

@@ -12,7 +12,7 @@ from gateway.services.authz import authorize
 
 
 def review_queue(*, rt: Runtime, session: Session, actor: User) -> list[Job]:
-    authorize(rt=rt, actor=actor, action="jobs.list", resource_type="job")
+    authorize(rt=rt, session=session, actor=actor, action="jobs.list", resource_type="job")
     query = select(Job).where(col(Job.status) == JobStatus.pending_review).order_by(col(Job.created_at))
     if actor.role == "submitter":
         query = query.where(col(Job.team) == actor.team)
@@ -27,7 +27,15 @@ def review_job(
     if job is None:
         raise NotFound(f"no job {job_id!r}")
     action = "jobs.approve" if verdict == Verdict.approved else "jobs.reject"
-    authorize(rt=rt, actor=actor, action=action, resource_type="job", team=job.team, owner=job.submitter)
+    authorize(
+        rt=rt,
+        session=session,
+        actor=actor,
+        action=action,
+        resource_type="job",
+        team=job.team,
+        owner=job.submitter,
+    )
     note = note.strip()
     if not note:
         raise InvalidInput("--note must say why (it is kept in the audit log)")

@@ -120,7 +120,13 @@ def submit_job(
     if dataset is None:
         raise NotFound(f"no dataset {dataset_id!r}")
     authorize(
-        rt=rt, actor=actor, action="jobs.submit", resource_type="job", team=dataset.team, owner=actor.name
+        rt=rt,
+        session=session,
+        actor=actor,
+        action="jobs.submit",
+        resource_type="job",
+        team=dataset.team,
+        owner=actor.name,
     )
     policy_input = training_input(
         rt=rt, session=session, actor=actor, dataset=dataset, base_model=base_model, config=config
@@ -179,7 +185,7 @@ def submit_job(
 
 
 def list_jobs(*, rt: Runtime, session: Session, actor: User) -> list[Job]:
-    authorize(rt=rt, actor=actor, action="jobs.list", resource_type="job")
+    authorize(rt=rt, session=session, actor=actor, action="jobs.list", resource_type="job")
     query = select(Job).order_by(col(Job.created_at))
     if actor.role == Role.submitter:
         query = query.where(col(Job.team) == actor.team)
@@ -190,7 +196,15 @@ def get_job(*, rt: Runtime, session: Session, actor: User, job_id: str) -> Job:
     job = session.get(Job, job_id)
     if job is None:
         raise NotFound(f"no job {job_id!r}")
-    authorize(rt=rt, actor=actor, action="jobs.read", resource_type="job", team=job.team, owner=job.submitter)
+    authorize(
+        rt=rt,
+        session=session,
+        actor=actor,
+        action="jobs.read",
+        resource_type="job",
+        team=job.team,
+        owner=job.submitter,
+    )
     return job
 
 
@@ -213,7 +227,13 @@ def cancel_job(*, rt: Runtime, session: Session, actor: User, job_id: str) -> Jo
     """
     job = get_job(rt=rt, session=session, actor=actor, job_id=job_id)
     authorize(
-        rt=rt, actor=actor, action="jobs.cancel", resource_type="job", team=job.team, owner=job.submitter
+        rt=rt,
+        session=session,
+        actor=actor,
+        action="jobs.cancel",
+        resource_type="job",
+        team=job.team,
+        owner=job.submitter,
     )
     waiting = (JobStatus.queued, JobStatus.pending_review)
     if job.status not in (*waiting, JobStatus.running):

@@ -104,13 +104,20 @@ def verify_adapter(*, rt: Runtime, session: Session, actor: User, adapter_id: st
     adapter = session.get(Adapter, adapter_id)
     if adapter is None:
         raise NotFound(f"no adapter {adapter_id!r}")
-    authorize(rt=rt, actor=actor, action="adapters.read", resource_type="adapter", team=adapter.team)
+    authorize(
+        rt=rt,
+        session=session,
+        actor=actor,
+        action="adapters.read",
+        resource_type="adapter",
+        team=adapter.team,
+    )
     return check_signature(rt=rt, entries=verified_entries(session), adapter=adapter)
 
 
 def dataset_impact(*, rt: Runtime, session: Session, actor: User, dataset_id: str) -> list[dict[str, Any]]:
     """Every adapter the log says was trained on the dataset, with its current status."""
-    authorize(rt=rt, actor=actor, action="audit.verify", resource_type="log")
+    authorize(rt=rt, session=session, actor=actor, action="audit.verify", resource_type="log")
     entries = verified_entries(session)
     if not any(e.action == "dataset.uploaded" and e.subject == dataset_id for e in entries):
         raise NotFound(f"the audit log has no dataset {dataset_id!r}")
@@ -128,6 +135,6 @@ def parse_time(text: str) -> datetime:
 
 def log_state(*, rt: Runtime, session: Session, actor: User, at: str) -> dict[str, Any]:
     """Which datasets and adapters were approved, registered, quarantined ... at a moment, from the log."""
-    authorize(rt=rt, actor=actor, action="audit.verify", resource_type="log")
+    authorize(rt=rt, session=session, actor=actor, action="audit.verify", resource_type="log")
     moment = parse_time(at)
     return state_at(verified_entries(session), moment)

@@ -66,7 +66,7 @@ def _same(a: Decision, allow: bool, reasons: list[dict[str, str]]) -> bool:
 
 def replay(*, rt: Runtime, session: Session, actor: User, decision_id: str) -> dict[str, Any]:
     """Re-evaluate a stored decision with the bundle that made it and with today's bundle."""
-    authorize(rt=rt, actor=actor, action="policy.replay", resource_type="decision")
+    authorize(rt=rt, session=session, actor=actor, action="policy.replay", resource_type="decision")
     row = session.get(PolicyDecisionRecord, decision_id)
     if row is None:
         raise NotFound(f"no policy decision {decision_id!r}")
@@ -99,6 +99,7 @@ def check_dataset(*, rt: Runtime, session: Session, actor: User, dataset_id: str
         raise NotFound(f"no dataset {dataset_id!r}")
     authorize(
         rt=rt,
+        session=session,
         actor=actor,
         action="datasets.read",
         resource_type="dataset",

@@ -86,7 +86,7 @@ def authenticate(*, session: Session, token: str | None) -> User:
 
 
 def add_user(*, rt: Runtime, session: Session, actor: User, name: str, role: str, team: str) -> UserCreated:
-    authorize(rt=rt, actor=actor, action="users.add", resource_type="user")
+    authorize(rt=rt, session=session, actor=actor, action="users.add", resource_type="user")
     try:
         role_ = Role(role)
     except ValueError:
@@ -113,5 +113,5 @@ def add_user(*, rt: Runtime, session: Session, actor: User, name: str, role: str
 
 
 def list_users(*, rt: Runtime, session: Session, actor: User) -> list[User]:
-    authorize(rt=rt, actor=actor, action="users.list", resource_type="user")
+    authorize(rt=rt, session=session, actor=actor, action="users.list", resource_type="user")
     return list(session.exec(select(User).order_by(col(User.created_at))))

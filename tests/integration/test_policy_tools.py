@@ -8,8 +8,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from ftgate_testing import Cli, Home, approved_dataset, audit_count, upload
+from sqlmodel import col, select
 
 from gateway.api.app import create_app
+from gateway.models import PolicyDecisionRecord
 from gateway.runtime import Runtime
 from gateway.settings import REPO_ROOT, Settings
 
@@ -126,3 +128,29 @@ def test_an_authz_denial_is_stored_logged_and_replayable_cli_and_http(home: Home
     http_id = r.json()["detail"]["details"]["decision_id"]
     assert http_id != decision_id
     assert home.cli("policy", "replay", http_id, token=home.carol)["recorded"]["allow"] is False
+
+
+def authz_decisions(home: Home, policy_dir: Path) -> list[PolicyDecisionRecord]:
+    rt = Runtime(Settings(home=home.path, policy_dir=policy_dir))
+    with rt.session() as session:
+        query = select(PolicyDecisionRecord).where(col(PolicyDecisionRecord.entrypoint) == "ftgate.authz")
+        return list(session.exec(query.order_by(col(PolicyDecisionRecord.created_at))))
+
+
+def test_an_allowed_action_stores_its_authz_decision_and_a_failed_request_stores_none(
+    home: Home, policy_dir: Path
+) -> None:
+    entries = audit_count(home)
+    before = len(authz_decisions(home, policy_dir))
+    home.cli("datasets", "list", token=home.bob)
+    [allowed] = authz_decisions(home, policy_dir)[before:]
+    assert allowed.allow is True and allowed.input["action"] == "datasets.list"
+    assert allowed.actor == "bob" and allowed.bundle_sha256 and allowed.engine == "regorus"
+    assert home.cli("policy", "replay", allowed.id, token=home.carol)["status"] == "reproduced"
+    assert audit_count(home) == entries  # allows are stored, not appended to the audit log
+
+    # Allowed, then refused for a blank note: the request left nothing, its allow included.
+    ds = upload(home)
+    stored = len(authz_decisions(home, policy_dir))
+    home.cli("datasets", "approve", ds["id"], "--note", " ", token=home.bob, ok=False)
+    assert len(authz_decisions(home, policy_dir)) == stored
