@@ -168,7 +168,14 @@ def submits(engines: dict[str, PolicyEngine], n: int) -> None:
         with rt.session() as session:
             session.add(alice)
             session.add(User(name="grace", role=Role.approver, team="compliance", token_sha256="b" * 64))
-            session.add(BaseModelEntry(name="smollm2-135m-instruct", path="/nowhere", weights_sha256=OLD_SHA))
+            session.add(
+                BaseModelEntry(
+                    name="smollm2-135m-instruct",
+                    path="/nowhere",
+                    weights_sha256=OLD_SHA,
+                    parameters=TRAINING_INPUT["base_model"]["parameters"],
+                )
+            )
             dataset = Dataset(
                 name="support-tone",
                 purpose="style",
