@@ -16,7 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli.main import app
-from gateway.settings import REPO_ROOT
+from gateway.runtime import Runtime
+from gateway.settings import REPO_ROOT, Settings
 
 EXAMPLE = REPO_ROOT / "examples" / "support_chats.jsonl"
 PG_SERVER = os.environ.get("FTGATE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -134,3 +135,18 @@ def submit(home: Home, dataset_id: str, *extra: str, ok: bool = True) -> Any:
     """`jobs submit` as alice on the tiny model, one short step unless `extra` says otherwise."""
     args = ["--dataset", dataset_id, "--base-model", "tiny-llama", "--max-steps", "1", "--max-seq-len", "64"]
     return home.cli("jobs", "submit", *args, *extra, token=home.alice, ok=ok)
+
+
+def runtime_of(home: Home) -> Runtime:
+    """A Runtime on the home's state and policies, for reading tables the CLI does not show."""
+    return Runtime(Settings(home=home.path, policy_dir=Path(home.cli.env["FTGATE_POLICY_DIR"])))
+
+
+def queued_job(home: Home, *settings: str) -> str:
+    """The id of a job alice queued on a freshly approved dataset, with `settings` as submit flags."""
+    dataset_id = approved_dataset(home)["id"]
+    job = home.cli(
+        "jobs", "submit", "--dataset", dataset_id, "--base-model", "tiny-llama", *settings, token=home.alice
+    )
+    assert job["status"] == "queued", job
+    return str(job["id"])

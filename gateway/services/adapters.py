@@ -208,12 +208,22 @@ def release_input(
     }
 
 
-def _adapter_and_submitter(session: Session, adapter_id: str) -> tuple[Adapter, str | None]:
+def _authorized(*, rt: Runtime, session: Session, actor: User, adapter_id: str, action: str) -> Adapter:
+    """The adapter, once `ftgate.authz` lets `actor` do `action` on it; its owner is the job's submitter."""
     adapter = session.get(Adapter, adapter_id)
     if adapter is None:
         raise NotFound(f"no adapter {adapter_id!r}")
     job = session.get(Job, adapter.job_id)
-    return adapter, job.submitter if job is not None else None
+    authorize(
+        rt=rt,
+        session=session,
+        actor=actor,
+        action=action,
+        resource_type="adapter",
+        team=adapter.team,
+        owner=job.submitter if job is not None else None,
+    )
+    return adapter
 
 
 def _decide(
@@ -257,15 +267,8 @@ def release_adapter(
     note = note.strip()
     if not note:
         raise InvalidInput("--note must say why (it is kept in the audit log)")
-    adapter, submitter = _adapter_and_submitter(session, adapter_id)
-    authorize(
-        rt=rt,
-        session=session,
-        actor=actor,
-        action="adapters.release",
-        resource_type="adapter",
-        team=adapter.team,
-        owner=submitter,
+    adapter = _authorized(
+        rt=rt, session=session, actor=actor, adapter_id=adapter_id, action="adapters.release"
     )
     decision, decision_id, policy_input, _ = _decide(
         rt=rt, session=session, actor=actor, adapter=adapter, action="release"
@@ -325,15 +328,8 @@ def download_adapter(
     """Copy a released adapter's files into dest (a new or empty directory), after the release policy
     re-checks it and the files are re-hashed against the digests and signature in the log.
     """
-    adapter, submitter = _adapter_and_submitter(session, adapter_id)
-    authorize(
-        rt=rt,
-        session=session,
-        actor=actor,
-        action="adapters.download",
-        resource_type="adapter",
-        team=adapter.team,
-        owner=submitter,
+    adapter = _authorized(
+        rt=rt, session=session, actor=actor, adapter_id=adapter_id, action="adapters.download"
     )
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise Conflict(f"{dest} already exists and is not an empty directory; choose a new one")

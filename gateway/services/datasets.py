@@ -312,6 +312,14 @@ def review_dataset(
     return approval
 
 
+def admission_record(*, session: Session, dataset: Dataset) -> PolicyDecisionRecord:
+    """The `ftgate.dataset` decision that admitted the upload: its input is the facts to re-decide on."""
+    admission = session.get(PolicyDecisionRecord, dataset.decision_id)
+    if admission is None:
+        raise NotFound(f"dataset {dataset.id} has no admission decision on record")
+    return admission
+
+
 def _readmit(*, rt: Runtime, session: Session, actor: User, dataset: Dataset) -> str:
     """Ask today's `ftgate.dataset` about the facts it admitted the upload on; refuse the approval if no.
 
@@ -319,9 +327,7 @@ def _readmit(*, rt: Runtime, session: Session, actor: User, dataset: Dataset) ->
     allowed): an approval must not stand on an admission today's policy would refuse. The decision is
     stored either way; a refusal keeps it (and its log entry) and raises with every reason.
     """
-    admission = session.get(PolicyDecisionRecord, dataset.decision_id)
-    if admission is None:
-        raise NotFound(f"dataset {dataset.id} has no admission decision on record")
+    admission = admission_record(session=session, dataset=dataset)
     decision = rt.policy.decide("ftgate.dataset", admission.input)
     row = record_decision(session=session, actor=actor.name, decision=decision, input=admission.input)
     if not decision.allow:

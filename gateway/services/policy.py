@@ -9,13 +9,14 @@ from typing import Any
 from sqlmodel import Session
 
 from gateway.errors import InvalidInput, NotFound
-from gateway.models import Dataset, PolicyDecisionRecord, User
+from gateway.models import PolicyDecisionRecord, User
 from gateway.policy.bundle import PolicyBundle
 from gateway.policy.engine import Decision
 from gateway.policy.regorus_backend import RegorusEngine
 from gateway.policy.testing import RegoTestSuite
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
+from gateway.services.datasets import admission_record, get_dataset
 
 ENTRYPOINTS = ("ftgate.dataset", "ftgate.training", "ftgate.authz", "ftgate.release")
 
@@ -94,21 +95,8 @@ def replay(*, rt: Runtime, session: Session, actor: User, decision_id: str) -> d
 
 def check_dataset(*, rt: Runtime, session: Session, actor: User, dataset_id: str) -> dict[str, Any]:
     """Would today's admission policy still admit this dataset? Every reason, nothing created."""
-    dataset = session.get(Dataset, dataset_id)
-    if dataset is None:
-        raise NotFound(f"no dataset {dataset_id!r}")
-    authorize(
-        rt=rt,
-        session=session,
-        actor=actor,
-        action="datasets.read",
-        resource_type="dataset",
-        team=dataset.team,
-        owner=dataset.uploader,
-    )
-    admission = session.get(PolicyDecisionRecord, dataset.decision_id)
-    if admission is None:
-        raise NotFound(f"dataset {dataset_id} has no admission decision on record")
+    dataset = get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
+    admission = admission_record(session=session, dataset=dataset)
     today = rt.policy.decide(admission.entrypoint, admission.input)
     return {
         "id": dataset.id,

@@ -14,40 +14,17 @@ import time
 from pathlib import Path
 
 import pytest
-from ftgate_testing import EXAMPLE, Home, make_home
+from ftgate_testing import Home, make_home, queued_job, runtime_of
 from sqlmodel import col, select
 
 from gateway.models import Adapter, Job, JobEvent
 from gateway.runtime import Runtime
-from gateway.settings import Settings
 from trainer.models import BaseModelRef
 
 pytestmark = pytest.mark.filterwarnings("ignore:`is_gradient_checkpointing` is deprecated:FutureWarning")
 
 SHORT = ["--max-steps", "3", "--max-seq-len", "64", "--seed", "1"]
 LONG = ["--max-steps", "400", "--epochs", "10", "--max-seq-len", "256", "--seed", "1"]
-
-
-def _runtime(home: Home) -> Runtime:
-    return Runtime(Settings(home=home.path, policy_dir=Path(home.cli.env["FTGATE_POLICY_DIR"])))
-
-
-def _queued_job(home: Home, *settings: str) -> str:
-    ds = home.cli(
-        "datasets",
-        "upload",
-        str(EXAMPLE),
-        "--name=chats",
-        "--purpose=style",
-        "--classification=internal",
-        token=home.alice,
-    )
-    home.cli("datasets", "approve", ds["id"], "--note", "ok", token=home.bob)
-    job = home.cli(
-        "jobs", "submit", "--dataset", ds["id"], "--base-model", "tiny-llama", *settings, token=home.alice
-    )
-    assert job["status"] == "queued", job
-    return str(job["id"])
 
 
 def _events(rt: Runtime, job_id: str) -> list[JobEvent]:
@@ -69,9 +46,20 @@ def _trainers_of(job_id: str) -> str:
     return found.stdout.strip()
 
 
+def _worker_env(home: Home) -> dict[str, str]:
+    """The environment of a worker process forced onto the two-process (gloo) path."""
+    return {
+        **os.environ,
+        **home.cli.env,
+        "FTGATE_TOKEN": home.admin,
+        "FTGATE_TRAIN_PROCESSES": "2",
+        "HF_HUB_OFFLINE": "1",
+    }
+
+
 def test_two_processes_train_a_queued_job_end_to_end(home: Home) -> None:
-    rt = _runtime(home)
-    job_id = _queued_job(home, *SHORT)
+    rt = runtime_of(home)
+    job_id = queued_job(home, *SHORT)
     home.cli.env["FTGATE_TRAIN_PROCESSES"] = "2"
     [job] = home.cli("worker", "--once", token=home.admin)["data"]
     assert job["status"] == "succeeded", job
@@ -99,15 +87,9 @@ def test_two_processes_train_a_queued_job_end_to_end(home: Home) -> None:
 
 
 def test_cancel_stops_every_training_process(home: Home) -> None:
-    rt = _runtime(home)
-    job_id = _queued_job(home, *LONG)
-    env = {
-        **os.environ,
-        **home.cli.env,
-        "FTGATE_TOKEN": home.admin,
-        "FTGATE_TRAIN_PROCESSES": "2",
-        "HF_HUB_OFFLINE": "1",
-    }
+    rt = runtime_of(home)
+    job_id = queued_job(home, *LONG)
+    env = _worker_env(home)
     worker = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli.main", "worker", "--once", "--json", "--lease-seconds", "2"],
         env=env,
@@ -140,8 +122,8 @@ def test_a_failing_run_fails_the_job_with_the_trainers_reason(
     model = tmp_path / "model"
     shutil.copytree(tiny_model.path, model)
     home = make_home(tmp_path / "home", policy_dir, model)
-    rt = _runtime(home)
-    job_id = _queued_job(home, *SHORT)
+    rt = runtime_of(home)
+    job_id = queued_job(home, *SHORT)
     # Not in the weights' hash, so the worker's checks pass and the training processes fail.
     (model / "chat_template.jinja").unlink()
     home.cli.env["FTGATE_TRAIN_PROCESSES"] = "2"
@@ -155,15 +137,9 @@ def test_a_failing_run_fails_the_job_with_the_trainers_reason(
 
 
 def test_a_killed_worker_leaves_no_training_process_behind(home: Home) -> None:
-    rt = _runtime(home)
-    job_id = _queued_job(home, *LONG)
-    env = {
-        **os.environ,
-        **home.cli.env,
-        "FTGATE_TOKEN": home.admin,
-        "FTGATE_TRAIN_PROCESSES": "2",
-        "HF_HUB_OFFLINE": "1",
-    }
+    rt = runtime_of(home)
+    job_id = queued_job(home, *LONG)
+    env = _worker_env(home)
     worker = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli.main", "worker", "--once", "--json"],
         env=env,

@@ -14,49 +14,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from ftgate_testing import EXAMPLE, Home
+from ftgate_testing import Home, queued_job, runtime_of
 from sqlmodel import col, select
 
 from audit.models import AuditEntry
 from gateway.models import Adapter, Job, JobEvent
 from gateway.runtime import Runtime
-from gateway.settings import Settings
 from gateway.worker import claim_next_job
 
 pytestmark = pytest.mark.filterwarnings("ignore:`is_gradient_checkpointing` is deprecated:FutureWarning")
 
 # Long enough (a few seconds on the tiny model) for a test to act while the worker trains.
 LONG = ["--max-steps", "400", "--epochs", "10", "--max-seq-len", "256", "--seed", "1"]
-
-
-def _runtime(home: Home) -> Runtime:
-    return Runtime(Settings(home=home.path, policy_dir=Path(home.cli.env["FTGATE_POLICY_DIR"])))
-
-
-def _approved_dataset(home: Home) -> str:
-    ds = home.cli(
-        "datasets",
-        "upload",
-        str(EXAMPLE),
-        "--name=chats",
-        "--purpose=style",
-        "--classification=internal",
-        token=home.alice,
-    )
-    home.cli("datasets", "approve", ds["id"], "--note", "ok", token=home.bob)
-    return str(ds["id"])
-
-
-def _submit(home: Home, dataset_id: str, *settings: str) -> str:
-    job = home.cli(
-        "jobs", "submit", "--dataset", dataset_id, "--base-model", "tiny-llama", *settings, token=home.alice
-    )
-    assert job["status"] == "queued", job
-    return str(job["id"])
 
 
 def _worker_process(home: Home, *options: str) -> subprocess.Popen[bytes]:
@@ -110,11 +82,9 @@ def _actions(rt: Runtime, job_id: str) -> list[str]:
 
 
 def test_kill_9_during_training_registers_nothing_and_the_job_resumes(home: Home) -> None:
-    rt = _runtime(home)
+    rt = runtime_of(home)
     # Fewer steps than LONG (the resume runs in this process), checkpoints often enough to land early.
-    job_id = _submit(
-        home, _approved_dataset(home), "--max-steps", "40", "--epochs", "10", "--max-seq-len", "256"
-    )
+    job_id = queued_job(home, "--max-steps", "40", "--epochs", "10", "--max-seq-len", "256")
     worker = _worker_process(home, "--lease-seconds", "2", "--checkpoint-every", "5")
     _wait_for("a checkpoint", lambda: _events(rt, job_id, "checkpoint"), worker)
     worker.send_signal(signal.SIGKILL)
@@ -153,8 +123,8 @@ def test_kill_9_during_training_registers_nothing_and_the_job_resumes(home: Home
 
 
 def test_cancel_stops_a_running_job_and_is_logged(home: Home) -> None:
-    rt = _runtime(home)
-    job_id = _submit(home, _approved_dataset(home), *LONG)
+    rt = runtime_of(home)
+    job_id = queued_job(home, *LONG)
     # A person following the job from the start: `logs -f` in its own process, polling as it streams.
     env = {**os.environ, **home.cli.env, "FTGATE_TOKEN": home.alice}
     follower = subprocess.Popen(
@@ -199,8 +169,8 @@ def test_cancel_stops_a_running_job_and_is_logged(home: Home) -> None:
     ],
 )
 def test_cancel_a_queued_job(home: Home, who: str, ok: bool, code: str | None) -> None:
-    rt = _runtime(home)
-    job_id = _submit(home, _approved_dataset(home), "--max-steps", "2")
+    rt = runtime_of(home)
+    job_id = queued_job(home, "--max-steps", "2")
     result = home.cli("jobs", "cancel", job_id, token=getattr(home, who), ok=ok)
     if not ok:
         assert result["error"]["code"] in (code, "not_found")
@@ -214,8 +184,8 @@ def test_cancel_a_queued_job(home: Home, who: str, ok: bool, code: str | None) -
 
 
 def test_expired_leases_are_reclaimed_then_fail_after_max_attempts(home: Home) -> None:
-    rt = _runtime(home)
-    job_id = _submit(home, _approved_dataset(home), "--max-steps", "2")
+    rt = runtime_of(home)
+    job_id = queued_job(home, "--max-steps", "2")
     first = claim_next_job(rt=rt, owner="worker:a", lease_seconds=0.2, max_attempts=2)
     assert first is not None and first.id == job_id and first.attempts == 1
     assert claim_next_job(rt=rt, owner="worker:b", lease_seconds=0.2, max_attempts=2) is None  # lease held
@@ -235,8 +205,8 @@ def test_expired_leases_are_reclaimed_then_fail_after_max_attempts(home: Home) -
 
 
 def test_a_cancel_asked_of_a_dead_worker_closes_the_job_when_its_lease_expires(home: Home) -> None:
-    rt = _runtime(home)
-    job_id = _submit(home, _approved_dataset(home), "--max-steps", "2")
+    rt = runtime_of(home)
+    job_id = queued_job(home, "--max-steps", "2")
     assert claim_next_job(rt=rt, owner="worker:dead", lease_seconds=0.2) is not None
     home.cli("jobs", "cancel", job_id, token=home.alice)
     time.sleep(0.3)
@@ -250,8 +220,8 @@ def test_cancel_and_events_over_http(home: Home) -> None:
 
     from gateway.api.app import create_app
 
-    job_id = _submit(home, _approved_dataset(home), "--max-steps", "2")
-    client = TestClient(create_app(runtime=_runtime(home)))
+    job_id = queued_job(home, "--max-steps", "2")
+    client = TestClient(create_app(runtime=runtime_of(home)))
 
     def post(token: str) -> Any:
         return client.post(f"/v1/jobs/{job_id}/cancel", headers={"Authorization": f"Bearer {token}"})
