@@ -60,8 +60,8 @@ LABEL_MAP = {
     "US_DRIVER_LICENSE": "US_DRIVER_LICENSE",
 }
 GOAL_TYPES = ["EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS", "PHONE_NUMBER"]
-# What ftgate redacts by default; DATE_TIME, NRP and US_DRIVER_LICENSE are off (see config.py).
-CORE_TYPES = ["PERSON", "LOCATION", *GOAL_TYPES]
+# What ftgate redacts by default; US_DRIVER_LICENSE is off (see config.py).
+CORE_TYPES = ["PERSON", "LOCATION", "DATE_TIME", "NRP", *GOAL_TYPES]
 
 # Predicted types counted as another: ftgate's addresses are places (the corpus's STREET_ADDRESS labels
 # are mapped to LOCATION above).

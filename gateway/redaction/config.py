@@ -16,12 +16,16 @@ The default entity set (`DEFAULT_ENTITIES`) and why:
   so at the global 0.5 every bare number in a chat is missed; `phonenumbers` validates it, which keeps
   this from firing on arbitrary digits. Which countries' numbering plans it reads is the `phone`
   setting (`PhoneSettings`): Presidio's eight regions by default missed most European numbers.
-- off: DATE_TIME (spaCy tags "this month", "Monday", "2 hours" - redacting them wrecks instructions
-  and dates alone rarely identify anyone), NRP (nationality/religion words are content in most training
-  text, and spaCy tags languages and adjectives), URL (documentation links are content; an email
-  inside a URL is still caught by the email recognizer), UK_NHS (its 10-digit checksum fires on phone
-  numbers), US_BANK_NUMBER and US_DRIVER_LICENSE (bare 8-17 digit / letter+digit patterns at scores of
-  0.05-0.3 that match order numbers and SKUs), UUID (request ids, not people).
+- DATE_TIME, but only calendar points: a year, a date, a clock time or a weekday (`ner.py`). spaCy
+  tags "this month", "2 hours" and "8+ years" as dates too; those are dropped, since redacting them
+  wrecks instructions and identifies nobody, while a date of birth or of a visit is the quasi-identifier
+  HIPAA's Safe Harbor removes.
+- NRP (nationality, religious or political group): GDPR's special categories; "a Polish customer"
+  narrows down who it is. Content-heavy datasets (language lessons, say) can switch it off.
+- off: URL (documentation links are content; an email inside a URL is still caught by the email
+  recognizer), UK_NHS (its 10-digit checksum fires on phone numbers), US_BANK_NUMBER and
+  US_DRIVER_LICENSE (bare 8-17 digit / letter+digit patterns at scores of 0.05-0.3 that match order
+  numbers and SKUs), UUID (request ids, not people).
 Any of them can be switched on in the file with its own threshold.
 """
 
@@ -204,6 +208,8 @@ DEFAULT_ENTITIES: dict[str, dict[str, Any]] = {
     "PERSON": {},
     "LOCATION": {},
     "STREET_ADDRESS": {},
+    "DATE_TIME": {},
+    "NRP": {},
     "EMAIL_ADDRESS": {},
     "PHONE_NUMBER": {"threshold": 0.4},
     "CREDIT_CARD": {},
