@@ -246,6 +246,7 @@ def run_job(
                 on_event,
                 checkpoint_dir=work / "checkpoints",
                 checkpoint_every=checkpoint_every,
+                data_sha256=actual,  # verified just above: the trainer need not read the file again
             )
         heartbeat.beat()
         heartbeat.check()  # a cancel that arrived during the last steps still wins

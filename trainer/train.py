@@ -133,6 +133,7 @@ def train(
     *,
     checkpoint_dir: Path | None = None,
     checkpoint_every: int = 0,
+    data_sha256: str | None = None,
 ) -> TrainResult:
     """Fine-tune a LoRA adapter on `base_model` with the JSONL records at `data_path`; write it to `out_dir`.
 
@@ -143,6 +144,8 @@ def train(
 
     With `checkpoint_dir`, a checkpoint found there is resumed (it must come from the same settings,
     data and base model), and with `checkpoint_every` > 0 one is written every that many steps.
+    `data_sha256` is the caller's digest of `data_path`, when it has just verified one (the worker
+    does), so that a large file is not read a second time; without it the file is hashed here.
 
     Under a launcher (WORLD_SIZE > 1) the run is data-parallel (see the module docstring): `on_event`
     is called on rank 0 only, and every rank returns once rank 0 has written the adapter, with the files
@@ -159,6 +162,7 @@ def train(
             (on_event or _ignore) if ranks.main else _ignore,
             checkpoint_dir=checkpoint_dir,
             checkpoint_every=checkpoint_every,
+            data_sha256=data_sha256,
             ranks=ranks,
             device=device,
         )
@@ -173,6 +177,7 @@ def _train(
     *,
     checkpoint_dir: Path | None,
     checkpoint_every: int,
+    data_sha256: str | None,
     ranks: Ranks,
     device: torch.device,
 ) -> TrainResult:
@@ -201,7 +206,9 @@ def _train(
     model.config.name_or_path = base_model.name
     lora_config = config.to_lora_config()
     fingerprint = run_fingerprint(
-        config=config.model_dump(mode="json"), data_sha256=sha256_file(data_path), base_model=base_model.name
+        config=config.model_dump(mode="json"),
+        data_sha256=data_sha256 or sha256_file(data_path),
+        base_model=base_model.name,
     )
     import torch
 
@@ -443,8 +450,6 @@ def _optimise(
     Under data parallelism `model` is the DDP wrapper and `batches` hold global batches; the loss and
     tokens recorded are the global batch's.
     """
-    import torch
-
     model.train()
     # Rates are over this attempt only: time spent before a crash says nothing about this host's speed.
     session_tokens = 0
@@ -459,15 +464,17 @@ def _optimise(
                 model, [examples[i] for i in indices], ranks, per_rank, pad_id, device, step
             )
         else:
-            batch = _collate([examples[i] for i in indices], pad_id, device)
+            records = [examples[i] for i in indices]
             with autocast(device):
-                loss = model(**batch, use_cache=False).loss
-            if not torch.isfinite(loss):
-                # Stop rather than save an adapter full of NaNs.
-                raise TrainerError(f"training diverged: loss is {loss.item()} at step {step}")
+                loss = model(**_collate(records, pad_id, device), use_cache=False).loss
             loss.backward()
+            # One device sync per step, after backward is queued: a check before it would stall the GPU.
             step_loss = float(loss.item())
-            tokens = int(batch["attention_mask"].sum())  # every non-padding token the step processed
+            if not math.isfinite(step_loss):
+                # Stop before the optimiser applies the step, rather than save an adapter full of NaNs.
+                raise TrainerError(f"training diverged: loss is {step_loss} at step {step}")
+            # Every non-padding token the step processed, counted on the host rather than on the device.
+            tokens = sum(len(record.input_ids) for record in records)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         session_tokens += tokens
@@ -514,9 +521,10 @@ def _shard_step(
     # The last batch of an epoch can leave a rank without records. It still runs a forward and
     # backward (on a record it then weighs zero), since DDP's gradient averaging needs every rank.
     batch = _collate(shard or records[:1], pad_id, device)
-    # Tokens the loss is taken over: the labels after transformers' one-position shift.
-    label_tokens = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum()) if shard else 0
-    tokens = int(batch["attention_mask"].sum()) if shard else 0
+    # Tokens the loss is taken over (the labels after transformers' one-position shift) and tokens
+    # processed, counted on the host: reading them back from the device would cost two syncs a step.
+    label_tokens = sum(record.trainable_tokens for record in shard)
+    tokens = sum(len(record.input_ids) for record in shard)
     global_labels, global_tokens = _all_sum([label_tokens, tokens], device)
     with autocast(device):
         # num_items_in_batch=1: transformers sums the token losses instead of averaging them.
