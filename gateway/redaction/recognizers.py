@@ -30,13 +30,17 @@ examples of its own, and on ordinary text where none may fire.
 from __future__ import annotations
 
 import copy
+import functools
+import itertools
+import math
+import re
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import phonenumbers
 import regex
-from phonenumbers import Leniency, PhoneNumberMatcher
+from phonenumbers import Leniency, PhoneNumberMatch, PhoneNumberMatcher
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -71,14 +75,27 @@ class FtgatePhoneRecognizer(PhoneRecognizer):
         # chat turns have none, and each region below is a separate pass over the text.
         if not _TWO_DIGITS.search(text):
             return []
-        # Presidio annotates the parameter `NlpArtifacts = None`; None is what it passes without NLP.
-        results = super().analyze(text, entities, nlp_artifacts)  # type: ignore[arg-type]
-        for region in self.grouped_regions:
-            # EXACT_GROUPING: the digits must be grouped as that region writes its numbers.
-            for match in PhoneNumberMatcher(text, region, leniency=Leniency.EXACT_GROUPING):
-                if _SEPARATOR.search(match.raw_string):
-                    results.append(self._get_recognizer_result(match, text, region, nlp_artifacts))
-        if self.settings.international:
+        results: list[RecognizerResult] = []
+        for region in self.supported_regions:
+            # Presidio's `PhoneRecognizer.analyze`, on `_Matcher`; it names the region in the explanation
+            # from the number's own country code where the match parses without one.
+            found_in = region
+            for match in _Matcher(text, region, leniency=cast(int, self.leniency)):
+                try:
+                    parsed = phonenumbers.parse(text[match.start : match.end])
+                    found_in = phonenumbers.region_code_for_number(parsed)
+                except phonenumbers.NumberParseException:
+                    pass
+                results.append(self._get_recognizer_result(match, text, found_in, nlp_artifacts))
+        # A grouped-region match must contain a separator between digits, so a text without one has none.
+        if self.grouped_regions and _SEPARATOR.search(text):
+            for region in self.grouped_regions:
+                # EXACT_GROUPING: the digits must be grouped as that region writes its numbers.
+                for match in _Matcher(text, region, leniency=Leniency.EXACT_GROUPING):
+                    if _SEPARATOR.search(match.raw_string):
+                        results.append(self._get_recognizer_result(match, text, region, nlp_artifacts))
+        # Only a match that starts with "+" counts, so a text without one has none.
+        if self.settings.international and "+" in text:
             # Region "ZZ": only numbers that carry their own country code parse at all.
             for match in PhoneNumberMatcher(text, "ZZ", leniency=Leniency.POSSIBLE):
                 national = str(match.number.national_number)
@@ -86,6 +103,81 @@ class FtgatePhoneRecognizer(PhoneRecognizer):
                     region = phonenumbers.region_code_for_number(match.number) or "ZZ"
                     results.append(self._get_recognizer_result(match, text, region, nlp_artifacts))
         return EntityRecognizer.remove_duplicates(results)
+
+
+class _Matcher(PhoneNumberMatcher):
+    """libphonenumber's matcher, without parsing candidates too short to be a valid number.
+
+    Nearly all of a text's candidates are dates, prices and counts ("15", "2024", "3... 2... 1"), and
+    the matcher parses each of them once per region. A valid number's national significant number has
+    a length its numbering plan allows (`is_valid_number` checks `general_desc.possible_length` before
+    any pattern), and each of its digits comes from a digit of the candidate (or a letter: a vanity
+    number's letters become digits). So a candidate with fewer letters and digits than
+    `_fewest_characters` says is never valid, and answering None for it without parsing is exactly
+    what `_parse_and_verify` would answer. Only at VALID and stricter: POSSIBLE also accepts lengths
+    that are possible only for local dialling.
+    """
+
+    def _parse_and_verify(self, candidate: str, offset: int) -> PhoneNumberMatch | None:
+        if self.leniency >= Leniency.VALID:
+            anywhere, here = _fewest_characters(None), _fewest_characters(self.preferred_region)
+            if len(candidate) < anywhere:
+                return None
+            count = sum(c.isalnum() for c in candidate)
+            if count < anywhere or (count < here and not any(c in _PLUS_CHARS for c in candidate)):
+                return None
+        return super()._parse_and_verify(candidate, offset)  # type: ignore[no-any-return]
+
+
+_PLUS_CHARS = "+\uff0b"  # libphonenumber's plus signs: "+" and the full-width one
+
+
+@functools.cache
+def _fewest_characters(region: str | None) -> int:
+    """The fewest letters and digits a candidate needs to parse as a valid number.
+
+    With `region` None: for any candidate, the shortest national significant number of any numbering
+    plan. With a region: for a candidate without a plus sign, parsed for that region. It either dials
+    out (the region's international prefix, a country code of at least one digit, then a national
+    number of any plan) or is a number of the region's own country code, whose length one of that
+    code's plans allows.
+    """
+    metadata = phonenumbers.PhoneMetadata
+    plans = [metadata.metadata_for_region(r) for r in phonenumbers.SUPPORTED_REGIONS]
+    plans += [metadata.metadata_for_nongeo_region(c) for c in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS]
+    anywhere = min(_shortest_national(plan) for plan in plans)
+    own = metadata.metadata_for_region(region) if region else None
+    if own is None or own.country_code is None:
+        return anywhere
+    home = min(
+        _shortest_national(metadata.metadata_for_region(r))
+        for r in phonenumbers.region_codes_for_country_code(own.country_code)
+    )
+    dial_out = _shortest_prefix(own.international_prefix) + 1 + anywhere
+    return int(min(home, dial_out))
+
+
+def _shortest_national(plan: phonenumbers.PhoneMetadata | None) -> int:
+    """The shortest national significant number `plan` allows; 0 (any) where it lists no lengths."""
+    desc = plan.general_desc if plan is not None else None
+    return min(desc.possible_length, default=0) if desc is not None else 0
+
+
+def _shortest_prefix(pattern: str | None, longest: int = 3) -> float:
+    """The fewest digits `pattern` (an international prefix) matches; past `longest`, that plus one.
+
+    libphonenumber matches the prefix at the start of the candidate's digits (no pattern, no prefix);
+    a prefix it matches there is a whole match of its own unless the pattern looks ahead or anchors.
+    """
+    if pattern is None:
+        return math.inf
+    if regex.search(r"\(\?[^:]|[$^]|\\[bBAZ]", pattern):
+        return 0
+    compiled = re.compile(pattern)
+    for length in range(longest + 1):
+        if any(compiled.fullmatch("".join(d)) for d in itertools.product("0123456789", repeat=length)):
+            return length
+    return longest + 1
 
 
 _TWO_DIGITS = regex.compile(r"\d\D*\d")
