@@ -16,10 +16,10 @@ The default entity set (`DEFAULT_ENTITIES`) and why:
   so at the global 0.5 every bare number in a chat is missed; `phonenumbers` validates it, which keeps
   this from firing on arbitrary digits. Which countries' numbering plans it reads is the `phone`
   setting (`PhoneSettings`): Presidio's eight regions by default missed most European numbers.
-- DATE_TIME, but only calendar points: a year, a date, a clock time or a weekday (`ner.py`). spaCy
-  tags "this month", "2 hours" and "8+ years" as dates too; those are dropped, since redacting them
-  wrecks instructions and identifies nobody, while a date of birth or of a visit is the quasi-identifier
-  HIPAA's Safe Harbor removes.
+- DATE_TIME, but only calendar points: a year, a date, a clock time or a weekday (`dates.py`, the
+  rule's `calendar_only`). spaCy tags "this month", "2 hours" and "8+ years" as dates too; those are
+  left, since redacting them wrecks instructions and identifies nobody, while a date of birth or of a
+  visit is the quasi-identifier HIPAA's Safe Harbor removes. `calendar_only: false` redacts them all.
 - NRP (nationality, religious or political group): GDPR's special categories; "a Polish customer"
   narrows down who it is. Content-heavy datasets (language lessons, say) can switch it off.
 - off: URL (documentation links are content; an email inside a URL is still caught by the email
@@ -66,6 +66,14 @@ class EntityRule(BaseModel):
     )
     mask_char: str = Field(default="*", min_length=1, max_length=1, description="Character for `mask`.")
     keep_last: int = Field(default=0, ge=0, le=8, description="Characters `mask` leaves at the end.")
+    calendar_only: bool | None = Field(
+        default=None,
+        description=(
+            "DATE_TIME only: spaCy's dates count only where they name a year, a date, a clock time or a "
+            "weekday, not 'next week' or '2 hours' (gateway/redaction/dates.py); false: every one. "
+            "True if unset."
+        ),
+    )
 
 
 class PatternSpec(BaseModel):
@@ -176,9 +184,11 @@ class RedactionConfig(BaseModel):
 
     @model_validator(mode="after")
     def _checks(self) -> RedactionConfig:
-        for name in self.entities:
+        for name, rule in self.entities.items():
             if not ENTITY_NAME.fullmatch(name):
                 raise ValueError(f"entity {name!r} must be UPPER_SNAKE")
+            if name != "DATE_TIME" and rule.calendar_only is not None:
+                raise ValueError(f"calendar_only applies to DATE_TIME only, not {name}")
         names = [spec.name for spec in self.recognizers]
         if len(names) != len(set(names)):
             raise ValueError("custom recognizer names must be unique")
@@ -197,6 +207,10 @@ class RedactionConfig(BaseModel):
 
     def operator(self, entity: str) -> Operator:
         return self.rule(entity).operator or self.default_operator
+
+    def dates_calendar_only(self) -> bool:
+        """Whether spaCy's DATE_TIME findings must name a calendar point (dates.py); the default."""
+        return self.rule("DATE_TIME").calendar_only is not False
 
     def sha256(self) -> str:
         """Hash of the canonical JSON, named in every scan report."""

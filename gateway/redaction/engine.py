@@ -18,11 +18,10 @@ import structlog
 import tldextract
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NlpEngine, NlpEngineProvider
-from presidio_analyzer.predefined_recognizers import EmailRecognizer, SpacyRecognizer
+from presidio_analyzer.predefined_recognizers import EmailRecognizer
 from presidio_anonymizer import AnonymizerEngine
 
 from gateway.redaction.config import PhoneSettings
-from gateway.redaction.ner import CalendarNerRecognizer
 from gateway.redaction.operators import KeepLastMaskOperator, KeyedHashOperator, PseudonymOperator
 from gateway.redaction.recognizers import ContextEnhancer, ftgate_recognizers
 
@@ -100,8 +99,7 @@ def create_analyzer(
     """A fresh analyzer with Presidio's predefined recognizers, the email one made offline.
 
     With `with_ftgate_recognizers` (the default) ftgate's own ones are added (`recognizers.py`: street
-    addresses), spaCy's DATE_TIME is kept only for calendar points (`ner.py`: not "next week") and the
-    phone recognizer reads the numbering plans of `phone` (the redaction config's
+    addresses) and the phone recognizer reads the numbering plans of `phone` (the redaction config's
     `phone`; `PhoneSettings()` if None). The recognizers hold no per-call state, so one analyzer serves
     every scanner whose config has the same `phone` settings; a config with other settings needs its
     own analyzer, which can share `nlp_engine` (`recognizers.analyzer_for`). Without them it is plain
@@ -114,9 +112,6 @@ def create_analyzer(
     registry.add_recognizer(OfflineEmailRecognizer(supported_language=LANGUAGE))
     if with_ftgate_recognizers:
         registry.remove_recognizer("PhoneRecognizer")
-        for recognizer in [r for r in registry.recognizers if type(r) is SpacyRecognizer]:
-            registry.recognizers.remove(recognizer)
-            registry.add_recognizer(CalendarNerRecognizer.replacing(recognizer))
         for recognizer in ftgate_recognizers(phone=phone, language=LANGUAGE):
             registry.add_recognizer(recognizer)
         # Context words that spaCy calls stop words ("call") count, and so do the two words after a match.

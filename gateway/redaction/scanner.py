@@ -65,6 +65,7 @@ from presidio_anonymizer.entities import RecognizerResult as AnonymizerResult
 
 from gateway.errors import ConfigError, FtgateError, InvalidInput, RedactionError
 from gateway.redaction.config import RedactionConfig, default_config
+from gateway.redaction.dates import DATE_TIME, is_calendar_point
 from gateway.redaction.engine import build_analyzer, build_anonymizer, describe_analyzer
 from gateway.redaction.normalize import encoded_segments, normalize
 from gateway.redaction.operators import (
@@ -193,6 +194,7 @@ class Scanner:
         if not self._entities:
             raise ConfigError("redaction config enables no entity type")
         self._thresholds = {entity: config.threshold(entity) for entity in self._entities}
+        self._calendar_only = config.dates_calendar_only()
         self._min_threshold = min(self._thresholds.values())
         self._drop = frozenset(e for e in self._entities if config.operator(e) == "drop_record")
         self._pseudonymised = frozenset(
@@ -562,13 +564,24 @@ class Scanner:
         ]
 
     def _kept(self, text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
-        """Findings at or above their entity's threshold and not on the allow-list."""
+        """Findings at or above their entity's threshold, not on the allow-list, and for spaCy's dates
+        (with `calendar_only`) naming a calendar point."""
         return [
             r
             for r in results
             if r.score >= self._thresholds.get(r.entity_type, 1.1)
             and not self._is_allowed(r.entity_type, text[r.start : r.end])
+            and not self._names_no_calendar_point(text, r)
         ]
+
+    def _names_no_calendar_point(self, text: str, result: RecognizerResult) -> bool:
+        """An NER DATE_TIME such as "next week", left as content under `calendar_only` (dates.py)."""
+        return (
+            self._calendar_only
+            and result.entity_type == DATE_TIME
+            and self._is_ner(result)
+            and not is_calendar_point(text[result.start : result.end])
+        )
 
     def _is_allowed(self, entity_type: str, value: str) -> bool:
         """On the allow-list, compared in the entity's canonical form (case, spacing, separators)."""

@@ -64,7 +64,7 @@ def test_missing_file_means_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "kept"),
     [
-        ("Let us finish the report this month.", "this month"),  # not a calendar point (ner.py)
+        ("Let us finish the report this month.", "this month"),  # not a calendar point (dates.py)
         ("Reply within 2 hours, please.", "2 hours"),
         ("See https://docs.python.org/3/library/json.html for details.", "https://docs.python.org"),  # URL
     ],

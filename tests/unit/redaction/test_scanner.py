@@ -208,7 +208,7 @@ def test_numbering_starts_afresh_for_each_dataset(scanner: Scanner) -> None:
 
 def test_credit_card_inside_a_spacy_date_keeps_its_type(scanner_all: Scanner, scanner: Scanner) -> None:
     """spaCy's small model reads "Card 4007070753690781" as one DATE; it names no calendar point, so it
-    is dropped (ner.py) and the checked card number is replaced as a card, with every entity on or not."""
+    is dropped (`calendar_only`, dates.py) and the checked card number is replaced as a card."""
     for each in (scanner_all, scanner):
         result = each.scan([prompt_completion("Card 4007070753690781 expired.")])
         assert result.redacted[0]["prompt"] == "Card <CREDIT_CARD_1> expired."

@@ -1,4 +1,4 @@
-"""spaCy's named entities as ftgate reads them: a DATE_TIME must name a point in the calendar.
+"""Which of spaCy's dates name a point in the calendar (`DATE_TIME`'s `calendar_only`, on by default).
 
 spaCy's small English model tags as DATE or TIME everything temporal: "this morning", "next week",
 "8+ years", "the first three months", "46 years old". None of that identifies anyone, and redacting it
@@ -8,19 +8,14 @@ plain Presidio reports are such phrases. What can identify someone is a point in
 a year ("born in 1977": with a town and a job, a year of birth narrows it to a few people), a clock time
 ("09:00") or a weekday ("last Sunday"), which the corpus's labels count as well.
 
-`CalendarNerRecognizer` is Presidio's `SpacyRecognizer` keeping a DATE_TIME span only when it contains
-one of those, and every other entity as spaCy gave it. Presidio's regex `DateRecognizer` is untouched:
-its patterns are dates already.
+With `calendar_only` (the default) the scanner keeps an NER DATE_TIME finding only when
+`is_calendar_point` says so; Presidio's regex `DateRecognizer` findings are dates already and always
+kept. Compliance sets `"DATE_TIME": {"calendar_only": false}` to redact every temporal phrase.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import regex
-from presidio_analyzer import RecognizerResult
-from presidio_analyzer.nlp_engine import NlpArtifacts
-from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
 DATE_TIME = "DATE_TIME"
 
@@ -47,24 +42,3 @@ CALENDAR_ANCHOR = regex.compile(
 def is_calendar_point(text: str) -> bool:
     """Whether a temporal phrase names a year, date, clock time or weekday (see the module's doc)."""
     return CALENDAR_ANCHOR.search(text) is not None
-
-
-class CalendarNerRecognizer(SpacyRecognizer):
-    """Presidio's `SpacyRecognizer`, keeping a DATE_TIME only when it names a calendar point."""
-
-    @classmethod
-    def replacing(cls, recognizer: SpacyRecognizer) -> CalendarNerRecognizer:
-        """The same recognizer (entities, language, score), with the DATE_TIME filter."""
-        return cls(
-            supported_language=recognizer.supported_language,
-            supported_entities=list(recognizer.supported_entities),
-            ner_strength=recognizer.ner_strength,
-            context=recognizer.context,
-            name=recognizer.name,
-        )
-
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None, **kwargs: Any
-    ) -> list[RecognizerResult]:
-        results = super().analyze(text, entities, nlp_artifacts)
-        return [r for r in results if r.entity_type != DATE_TIME or is_calendar_point(text[r.start : r.end])]
