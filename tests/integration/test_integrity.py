@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from ftgate_testing import EXAMPLE, Cli, Home, audit_count, submit, upload
+from ftgate_testing import EXAMPLE, Cli, Home, approved_dataset, audit_count, make_home, submit, upload
 from presidio_analyzer import AnalyzerEngine
 
 from gateway.api.app import create_app
@@ -18,6 +19,7 @@ from gateway.runtime import Runtime
 from gateway.services.datasets import upload_dataset
 from gateway.services.users import authenticate
 from gateway.settings import Settings
+from trainer.models import BaseModelRef
 
 
 def test_database_refuses_update_and_delete_on_the_log(home: Home) -> None:
@@ -65,6 +67,29 @@ def test_worker_refuses_data_that_changed_after_approval(home: Home) -> None:
     assert not any((home.path / "adapters").glob("*")) if (home.path / "adapters").exists() else True
     events = home.cli("jobs", "logs", job["id"], token=home.alice)["data"]
     assert events[-1]["kind"] == "failed"
+    assert home.cli("audit", "verify", token=home.carol)["status"] == "verified"
+
+
+def test_worker_refuses_base_weights_that_changed_after_registration(
+    tmp_path: Path, policy_dir: Path, tiny_model: BaseModelRef
+) -> None:
+    """The catalog entry's SHA-256 is checked right before training: changed weights fail the job."""
+    weights_dir = tmp_path / "tiny-copy"
+    shutil.copytree(tiny_model.path, weights_dir)
+    home = make_home(tmp_path / "home", policy_dir, weights_dir)
+    job = submit(home, approved_dataset(home)["id"])
+    weights = next(weights_dir.glob("*.safetensors"))
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0x01  # one bit of one weight
+    weights.write_bytes(bytes(data))
+
+    result = home.cli("worker", "--once", token=home.admin, ok=False)
+    [failed] = result["data"]
+    assert failed["status"] == "failed"
+    assert "tiny-llama weights changed" in failed["error"]
+    assert home.cli("adapters", "list", token=home.admin)["count"] == 0
+    events = home.cli("jobs", "logs", job["id"], token=home.alice)["data"]
+    assert events[-1]["kind"] == "failed" and "weights changed" in events[-1]["data"]["error"]
     assert home.cli("audit", "verify", token=home.carol)["status"] == "verified"
 
 
