@@ -100,18 +100,10 @@ def check_signature(*, rt: Runtime, entries: list[AuditEntry], adapter: Adapter)
 
 def verify_adapter(*, rt: Runtime, session: Session, actor: User, adapter_id: str) -> dict[str, Any]:
     """Check the adapter's files against the model-signing signature recorded in the verified log."""
-    # Looked up here rather than through services.adapters, which builds on this module.
-    adapter = session.get(Adapter, adapter_id)
-    if adapter is None:
-        raise NotFound(f"no adapter {adapter_id!r}")
-    authorize(
-        rt=rt,
-        session=session,
-        actor=actor,
-        action="adapters.read",
-        resource_type="adapter",
-        team=adapter.team,
-    )
+    # Imported here: services.adapters builds on this module.
+    from gateway.services.adapters import get_adapter
+
+    adapter = get_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id)
     return check_signature(rt=rt, entries=verified_entries(session), adapter=adapter)
 
 

@@ -57,6 +57,24 @@ def _worker_env(home: Home) -> dict[str, str]:
     }
 
 
+def _worker_at_first_step(home: Home, rt: Runtime, job_id: str, *options: str) -> subprocess.Popen[bytes]:
+    """`ftgate worker --once` as a process, returned once the job has logged a training step."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli.main", "worker", "--once", "--json", *options],
+        env=_worker_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 180
+    while not any(e.kind == "step" for e in _events(rt, job_id)):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            out, err = worker.communicate()
+            pytest.fail(f"no training step ({worker.returncode}):\n{out.decode()}\n{err.decode()[-3000:]}")
+        time.sleep(0.1)
+    return worker
+
+
 def test_two_processes_train_a_queued_job_end_to_end(home: Home) -> None:
     rt = runtime_of(home)
     job_id = queued_job(home, *SHORT)
@@ -89,20 +107,7 @@ def test_two_processes_train_a_queued_job_end_to_end(home: Home) -> None:
 def test_cancel_stops_every_training_process(home: Home) -> None:
     rt = runtime_of(home)
     job_id = queued_job(home, *LONG)
-    env = _worker_env(home)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli.main", "worker", "--once", "--json", "--lease-seconds", "2"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 180
-    while not any(e.kind == "step" for e in _events(rt, job_id)):
-        if worker.poll() is not None or time.monotonic() > deadline:
-            worker.kill()
-            out, err = worker.communicate()
-            pytest.fail(f"no training step ({worker.returncode}):\n{out.decode()}\n{err.decode()[-3000:]}")
-        time.sleep(0.1)
+    worker = _worker_at_first_step(home, rt, job_id, "--lease-seconds", "2")
     assert _trainers_of(job_id) != ""  # the launcher and its two processes are running
     home.cli("jobs", "cancel", job_id, token=home.alice)
     _, err = worker.communicate(timeout=120)
@@ -139,20 +144,7 @@ def test_a_failing_run_fails_the_job_with_the_trainers_reason(
 def test_a_killed_worker_leaves_no_training_process_behind(home: Home) -> None:
     rt = runtime_of(home)
     job_id = queued_job(home, *LONG)
-    env = _worker_env(home)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli.main", "worker", "--once", "--json"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 180
-    while not any(e.kind == "step" for e in _events(rt, job_id)):
-        if worker.poll() is not None or time.monotonic() > deadline:
-            worker.kill()
-            out, err = worker.communicate()
-            pytest.fail(f"no training step ({worker.returncode}):\n{out.decode()}\n{err.decode()[-3000:]}")
-        time.sleep(0.1)
+    worker = _worker_at_first_step(home, rt, job_id)
     assert _trainers_of(job_id) != ""
     worker.kill()  # SIGKILL: the worker cannot stop anything itself
     worker.communicate(timeout=30)
