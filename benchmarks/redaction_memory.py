@@ -3,7 +3,7 @@
     nice .venv/bin/python benchmarks/redaction_memory.py [--records 100000] [--chunk 2000]
 
 A chat JSONL file of `--records` records is written first (texts of the labelled corpus
-/work/shared/data/pii/synth_dataset_v2.json as the user turn, a record number appended so every string
+tests/data/pii/synth_dataset_v2.json as the user turn, a record number appended so every string
 is distinct and nothing is saved by deduplication). Then each way runs in a fresh subprocess, which
 loads the shipped redaction config and the spaCy model, and reports its peak RSS (getrusage
 ru_maxrss), the RSS once the model was loaded, and the wall and CPU seconds from opening the file to a
@@ -46,7 +46,7 @@ from gateway.redaction.scanner import CHUNK_SIZE, Scanner  # noqa: E402
 from gateway.settings import REPO_ROOT  # noqa: E402
 from gateway.store.blobs import BlobStore  # noqa: E402
 
-CORPUS = Path("/work/shared/data/pii/synth_dataset_v2.json")
+CORPUS = REPO_ROOT / "tests" / "data" / "pii" / "synth_dataset_v2.json"
 REPLY = "Thanks, I have noted it and will get back to you."
 
 

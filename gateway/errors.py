@@ -34,6 +34,17 @@ class InvalidInput(FtgateError):
     http_status = 422
 
 
+class PersonalDataInText(InvalidInput):
+    """A name or note bound for the audit log holds personal data; nothing was stored.
+
+    `details` names the field and the entity types found (`{"field", "entities", "fields"}`), never the
+    value: the error is printed, returned and logged, and must not carry what it refused.
+    """
+
+    code = "pii_in_text"
+    http_status = 422
+
+
 class AuthenticationError(FtgateError):
     code = "unauthenticated"
     http_status = 401

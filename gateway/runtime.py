@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 
 
 class Runtime:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, serving: bool = False) -> None:
+        """`serving`: this process answers HTTP, so it never analyses text itself (`scanner`)."""
         self.settings = settings
+        self.serving = serving
 
     @cached_property
     def engine(self) -> Engine:
@@ -56,24 +58,37 @@ class Runtime:
 
     @cached_property
     def scanner(self) -> Scanner:
+        """The scanner for the redaction config in the policy bundle, owned by compliance.
+
+        Large inputs are analysed in worker processes, which start on the first one (each loads the
+        spaCy models). A serving process sends every input to them, however small: one long string
+        analysed in the process that answers HTTP would hold up every other request.
+        """
         from gateway.redaction.config import load_config
-        from gateway.redaction.recognizers import analyzer_for
+        from gateway.redaction.parallel import shared_pool
         from gateway.redaction.scanner import Scanner
 
-        # The redaction config sits in the policy bundle (ftgate/redaction/data.json), owned by compliance.
         config = load_config(self.settings.policy_dir)
-        # Worker processes for large uploads; they start on the first one (each loads the spaCy model).
         workers = self.settings.scan_workers
-        pool = None
-        if workers != 0:
-            from gateway.redaction.parallel import AnalysisPool
-
-            # A chunk of an upload takes seconds to analyse; a worker silent for ten minutes has hung.
-            pool = AnalysisPool(config=config, workers=workers, timeout=600.0)
-        # An analyzer built for the config's phone regions (the shared one when they are the defaults).
-        return Scanner(
-            pseudonym_key=self.pseudonym_key, config=config, analyzer=analyzer_for(config), pool=pool
+        budget = self.settings.scan_budget_seconds
+        # A chunk of an upload takes seconds to analyse; a worker silent for ten minutes has hung.
+        timeout = 600.0
+        if self.serving:
+            if workers == 0:
+                raise ConfigError(
+                    "FTGATE_SCAN_WORKERS=0 would analyse uploads in the process that serves HTTP; "
+                    "the server needs at least one scan worker"
+                )
+            pool = shared_pool(
+                config=config, workers=workers, min_units=1, start_units=1, timeout=timeout, budget=budget
+            )
+            return Scanner(pseudonym_key=self.pseudonym_key, config=config, pool=pool, in_process=False)
+        local_pool = (
+            shared_pool(config=config, workers=workers, timeout=timeout, budget=budget)
+            if workers != 0
+            else None
         )
+        return Scanner(pseudonym_key=self.pseudonym_key, config=config, pool=local_pool, budget=budget)
 
     @cached_property
     def pseudonym_key(self) -> bytes:

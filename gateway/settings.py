@@ -35,8 +35,37 @@ class Settings(BaseSettings):
         default=None,
         ge=0,
         description="Worker processes that analyse an upload's strings for the scanner"
-        " (gateway/redaction/parallel.py); unset means one per CPU, 0 analyses in the serving process."
-        " Workers start on the first large upload (seconds: each loads the spaCy model).",
+        " (gateway/redaction/parallel.py); unset means one per CPU. 0 analyses in the calling process"
+        " (the CLI); `ftgate serve` needs at least one, since it never analyses text itself. Workers"
+        " start on the first large upload, or when the server starts (seconds: each loads the models).",
+    )
+    scan_budget_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="Longest time one string of an upload may take to analyse; a record holding a string"
+        " that takes longer is refused with its number. Every pattern runs in linear time and strings are"
+        " bounded in length, so this is a backstop, not a tuning knob.",
+    )
+    max_string_chars: int = Field(
+        default=100_000,
+        ge=1,
+        description="Longest string (in characters; dict keys too) one record of an upload may hold. A longer"
+        " one refuses the upload with its line, record and field, before anything is analysed or stored:"
+        " what redaction costs grows with the string.",
+    )
+    max_record_bytes: int = Field(
+        default=1 << 20,
+        ge=1,
+        le=64 << 20,
+        description="Largest record (one JSONL line, in bytes, at most 64 MiB) an upload may hold; a larger"
+        " one refuses the upload with its line and record, before it is even parsed.",
+    )
+    max_record_depth: int = Field(
+        default=64,
+        ge=1,
+        le=512,
+        description="Deepest nesting of objects and lists in one record; a deeper one refuses the upload"
+        " with its line, record and field, before it is parsed (JSON parsing and the record walk recurse).",
     )
     train_processes: int | None = Field(
         default=None,

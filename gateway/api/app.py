@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +21,8 @@ from gateway.services.authz import AuthzDenied, record_denial
 from gateway.settings import Settings
 from trainer.errors import TrainerError
 
+log = structlog.get_logger(__name__)
+
 
 def _error(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -24,11 +30,37 @@ def _error(status: int, code: str, message: str, details: Any = None) -> JSONRes
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 
+@asynccontextmanager
+async def _warm_scan_workers(app: FastAPI) -> AsyncIterator[None]:
+    """Start the scan workers beside the server, so the first upload does not wait for the models.
+
+    In a thread: the server answers (`/healthz` too) while they load; an upload meanwhile waits for
+    them, and a broken redaction config fails that upload, closed, with its reason.
+    """
+    rt: Runtime = app.state.runtime
+
+    def warm() -> None:
+        try:
+            log.info("redaction.workers_ready", analyzer=rt.scanner.analyzer_name)  # starts the pool
+        except FtgateError as exc:
+            log.warning("redaction.workers_not_started", error=exc.message)
+
+    threading.Thread(target=warm, name="scan-workers", daemon=True).start()
+    yield
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """Build the app; tests hand it a temporary SQLite home or the PostgreSQL server."""
     rt = runtime or Runtime(settings or Settings())
+    # This process answers HTTP: it never analyses text itself, its scan workers do (runtime.scanner).
+    rt.serving = True
     configure_logging(rt.settings.log_level)
-    app = FastAPI(title="ftgate", version="0.1.0", description="Governed LLM fine-tuning.")
+    app = FastAPI(
+        title="ftgate",
+        version="0.1.0",
+        description="Governed LLM fine-tuning.",
+        lifespan=_warm_scan_workers,
+    )
     app.state.runtime = rt
 
     @app.exception_handler(FtgateError)

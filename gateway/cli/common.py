@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
 from audit.errors import AuditError
-from gateway.cli.output import emit_json, err
+from gateway.cli.output import emit_json, err, render_residual
 from gateway.errors import FtgateError, InvalidInput
 from gateway.logging import configure_logging
 from gateway.models import Page, User
@@ -44,6 +44,10 @@ def handles_errors(func: F) -> F:
             if kwargs.get("as_json"):
                 emit_json({"error": {"code": code, "message": message, "details": details}})
             err.print(f"[red]error[/red] ({code}): {message}", highlight=False)
+            if isinstance(details, dict) and details.get("residual"):
+                # What is left to fix, record by record: worth showing without -v.
+                title = "Personal data left after redaction: fix these records, or ask compliance"
+                render_residual(details["residual"], console=err, title=title)
             if details and kwargs.get("verbose"):
                 err.print(details)
             raise typer.Exit(1) from None

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from gateway.cli.common import Json, Note, Token, Verbose, as_user, handles_errors, to_page
-from gateway.cli.output import err, render
+from gateway.cli.output import err, out, render, render_residual
 from gateway.errors import InvalidInput
 from gateway.models import (
     DEFAULT_LICENCE,
@@ -65,7 +65,8 @@ _PHASES = {
     "redacting": "redacting",
     "round 2": "redacting again (round 2)",
     "round 3": "redacting again (round 3)",
-    "final check": "checking for residual PII",
+    "round 4": "redacting again (round 4)",
+    "final check": "residual check (2nd model)",
     "writing": "writing the redacted file",
 }
 
@@ -123,9 +124,13 @@ def datasets_show(
         reviews = [
             ApprovalPublic.model_validate(a) for a in list_approvals(session=session, dataset_id=dataset_id)
         ]
-    render(
-        {**DatasetPublic.model_validate(dataset).model_dump(mode="json"), "reviews": reviews}, as_json=as_json
-    )
+    shown = {**DatasetPublic.model_validate(dataset).model_dump(mode="json"), "reviews": reviews}
+    render(shown, as_json=as_json)
+    residual = shown["scan_report"].get("residual")
+    if residual and not as_json:  # records left out for what the residual check found there
+        render_residual(
+            residual, console=out, title="Records left out: the residual check found personal data"
+        )
 
 
 @app.command("download")

@@ -55,6 +55,16 @@ def render(value: Any, *, as_json: bool, columns: list[str] | None = None, title
     out.print(data)
 
 
+def render_residual(rows: list[dict[str, Any]], *, console: Console, title: str) -> None:
+    """The scan report's residual findings as a table: record, field path, entity type, count."""
+    table = Table(title=title)
+    for column in ("record", "field", "entity", "count"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(str(row.get(column, "")) for column in ("record", "field", "entity", "count")))
+    console.print(table)
+
+
 def _short(value: Any) -> str:
     text = json.dumps(value, default=str) if isinstance(value, dict | list) else str(value)
     return text if len(text) <= 40 else text[:37] + "..."

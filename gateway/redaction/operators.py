@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from presidio_anonymizer.entities import InvalidParamError
@@ -26,12 +29,36 @@ _SEPARATED_TYPES = frozenset(
 _SEPARATORS_RE = re.compile(r"[\s\-./()]+")
 
 
+_NAME_WORD_RE = re.compile(r"\w+")
+# Courtesy and academic titles: "Mr. Müller" is Müller.
+TITLES = frozenset(
+    {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "mme", "mlle", "herr", "frau"}
+)
+
+
 def canonical_value(entity_type: str, value: str) -> str:
-    """The form of a value that decides its identity: whitespace, case and disguises never make a new one."""
+    """The form of a value that decides its identity: whitespace, case and disguises never make a new one.
+
+    A person's name also drops its accents and titles: Chloé Dubois is Chloe Dubois, Mr. Müller is Müller.
+    """
     value = normalize(value).text
     if entity_type in _SEPARATED_TYPES:
         return _SEPARATORS_RE.sub("", value).casefold()
+    if entity_type == "PERSON":
+        return " ".join(name_words(fold(value)))
     return " ".join(value.split()).casefold()
+
+
+def fold(text: str) -> str:
+    """Accents, case and spacing folded ("Chloé  DUBOIS" is "chloe dubois")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(plain.casefold().split())
+
+
+def name_words(surface: str) -> list[str]:
+    """The words of a name as written, titles left out ("Mr. Müller" -> ["Müller"])."""
+    return [word for word in _NAME_WORD_RE.findall(surface) if word.casefold() not in TITLES]
 
 
 class Pseudonymizer:
@@ -52,9 +79,28 @@ class Pseudonymizer:
         """Let `surface` (an encoded segment) stand for the `value` decoded from it."""
         self._aliases[(entity_type, surface)] = value
 
+    @contextmanager
+    def standing_for(self, aliases: Mapping[tuple[str, str], str]) -> Iterator[None]:
+        """Within the block, each (type, surface) stands for its value: "Hannah" for "Hannah Müller".
+
+        Scoped, because the same first name stands for another person in another record.
+        """
+        saved = {key: self._aliases[key] for key in aliases if key in self._aliases}
+        self._aliases.update(aliases)
+        try:
+            yield
+        finally:
+            for key in aliases:
+                self._aliases.pop(key, None)
+            self._aliases.update(saved)
+
+    def value_of(self, entity_type: str, surface: str) -> str:
+        """What `surface` stands for: its alias if it has one, else itself."""
+        return self._aliases.get((entity_type, surface), surface)
+
     def digest(self, entity_type: str, value: str) -> bytes:
         """HMAC-SHA256 of the canonical value, keyed with the pseudonym key and bound to the type."""
-        value = self._aliases.get((entity_type, value), value)
+        value = self.value_of(entity_type, value)
         message = f"{entity_type}\x1f{canonical_value(entity_type, value)}".encode()
         return hmac.new(self._key, message, hashlib.sha256).digest()
 

@@ -19,8 +19,13 @@
   and so that a city spaCy finds inside an address does not merge with it.
 - `StreetNameRecognizer`: a street named without a number ("lives on Abbey Road"), only with an
   address word nearby.
-- `PersonCueRecognizer`: names after a title ("Ms Lindqvist") or "my name is" (in chats often in
-  lower case, where spaCy's small model sees no name).
+- Registered here from their own modules: `AddressBlockRecognizer` (addresses.py: multi-line address
+  blocks, numbered and cued streets), `PostcodeRecognizer` (postcodes.py), `PlaceCueRecognizer`
+  (places.py: "originally from ΕΓΚΩΜΗ", "based in NAANTALI"), `PersonCueRecognizer`
+  (names.py: names after a title, an introduction, a greeting, before a sign-off, ...),
+  `FtgateNerRecognizer` (ner.py: spaCy's entities checked, and names from a gazetteer; it replaces
+  Presidio's `SpacyRecognizer`) and `ProductAwareDateRecognizer` (dates.py: Presidio's date patterns,
+  leaving release and maintenance dates; it replaces Presidio's `DateRecognizer`).
 
 Tuned only on the even `template_id` half of the benchmark corpus; benchmarks/redaction_efficacy.py
 prints the odd half apart, and tests/unit/redaction/test_recognizers.py checks each pattern on
@@ -34,19 +39,24 @@ import functools
 import itertools
 import math
 import re
-import threading
 from collections.abc import Iterable
 from typing import Any, cast
 
 import phonenumbers
 import regex
 from phonenumbers import Leniency, PhoneNumberMatch, PhoneNumberMatcher
-from presidio_analyzer import AnalyzerEngine, EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
-from gateway.redaction.config import PhoneSettings, RedactionConfig
+from gateway.redaction.addresses import AddressBlockRecognizer
+from gateway.redaction.config import PhoneSettings
+from gateway.redaction.dates import ProductAwareDateRecognizer
+from gateway.redaction.names import PersonCueRecognizer
+from gateway.redaction.ner import FtgateNerRecognizer
+from gateway.redaction.places import PlaceCueRecognizer
+from gateway.redaction.postcodes import PostcodeRecognizer
 
 # A grouping separator between digits: a grouped-region match must contain one.
 _SEPARATOR = regex.compile(r"\d[\s().\-/]+\d")
@@ -237,10 +247,23 @@ _NUM = r"\d{1,5}[A-Za-z]?"
 # A house number not glued to a currency sign, a version, a decimal or an id.
 _HOUSE = rf"(?<![\w$£€#.,/:-]){_NUM}"
 _CAP = r"\p{Lu}[\p{L}'’\-]*"
+# Every pattern here runs in linear time (tests/unit/redaction/test_linear_time.py). A run such as
+# "A-B-C-..." or "O'A'B'..." offers a start at each capital, and a pattern that begins with a word would
+# read from each of them to the end of the run: n starts times n characters. Where the pattern begins with
+# such a word, the word is possessive and followed by `(*SKIP)`, so once a start has failed the search
+# resumes after the word. That changes no match: every start inside the run reads up to the same end and
+# the same text after it, so each fails the same way.
+_LEADING_CAP = r"\p{Lu}[\p{L}'’\-]*+(*SKIP)"
+# A word before another one that may start inside it (compound_number): there a start inside the run can
+# still match on its own, so nothing may be skipped, and the word is bounded instead (64 characters; the
+# longest place names have under 60).
+_BOUNDED_CAP = r"\p{Lu}[\p{L}'’\-]{0,63}+"
 # Inside a street name a word may be an abbreviation ("Mt. Pleasant Rd"); at its end a dot is the sentence's.
 _NAME_WORD = rf"(?:{_CAP}(?:\.(?=\s))?|\d{{1,3}}(?:st|nd|rd|th))"
 _LINK = r"(?:(?:de|des|du|la|le|les|del|dei|degli|della|delle|dello|di|da|do|dos|das|d'|l')\s*)"
-_UNIT = rf"(?:,?\s+(?:{_alternation(UNIT_WORDS)})\.?\s*#?\s*{_NUM}\b)"
+# Possessive blanks around the optional '#': two runs that may share the same spaces would otherwise
+# try every split of a long run of them before failing.
+_UNIT = rf"(?:,?\s+(?:{_alternation(UNIT_WORDS)})\.?\s*+#?\s*+{_NUM}\b)"
 _END = r"(?![\w\-])"
 # A street type; only an abbreviation takes the dot after it, so "... Terrace." leaves the full stop.
 _STREET_TYPE = (
@@ -265,13 +288,13 @@ PATTERNS = [
     # "Ditscheinergasse 80", "Brucker Bundesstrasse 31", "Hansinegata 120"
     Pattern(
         "compound_number",
-        rf"(?<!\w)(?:{_CAP}\s+)?(?!(?:{_alternation(NOT_STREETS)})\b)\p{{Lu}}\p{{L}}{{2,}}(?:{_alternation(COMPOUND_ENDINGS)})\s+{_NUM}{_END}{_UNIT}?",
+        rf"(?<!\w)(?:{_BOUNDED_CAP}\s+)?(?!(?:{_alternation(NOT_STREETS)})\b)\p{{Lu}}\p{{L}}{{2,}}(?:{_alternation(COMPOUND_ENDINGS)})\s+{_NUM}{_END}{_UNIT}?",
         0.6,
     ),
     # "Árpád fejedelem útja 62.", "Király u. 15.", "Stensås terrasse 38"
     Pattern(
         "name_type_number",
-        rf"(?<!\w){_CAP}(?:\s+\p{{L}}+){{0,2}}\s+(?:{_alternation(SEPARATE_TYPES)})\s+{_NUM}{_END}{_UNIT}?",
+        rf"(?<!\w){_LEADING_CAP}(?:\s+\p{{L}}+){{0,2}}\s+(?:{_alternation(SEPARATE_TYPES)})\s+{_NUM}{_END}{_UNIT}?",
         0.6,
     ),
     # "ul. Miła 53", "ul. Zakrzowska 92 Apt. 399"
@@ -281,9 +304,9 @@ PATTERNS = [
         0.6,
     ),
     # "Apt. 864": an apartment number is an address wherever it stands.
-    Pattern("apartment", rf"(?<!\w)(?:Apartment|Apt)\.?\s*#?\s*{_NUM}{_END}", 0.6),
+    Pattern("apartment", rf"(?<!\w)(?:Apartment|Apt)\.?\s*+#?\s*+{_NUM}{_END}", 0.6),
     # "Suite 578", "Flat 5": weaker alone ("Unit 3" of a course, "Creative Suite 6"), so context decides.
-    Pattern("unit", rf"(?<!\w)(?:Suite|Ste|Flat|Unit)\.?\s*#?\s*{_NUM}{_END}", 0.35),
+    Pattern("unit", rf"(?<!\w)(?:Suite|Ste|Flat|Unit)\.?\s*+#?\s*+{_NUM}{_END}", 0.35),
     # "P.O. Box 149", "PO Box 12", "Postbox 21"
     Pattern("po_box", r"(?<!\w)(?:P\.?\s?O\.?\s*Box|Post(?:office\s)?box|Postfach)\s*\d{1,6}\b", 0.6),
     # US military mail: "PSC 1437, Box 3833", "Unit 7349 Box 6067", "DPO AE 99081"
@@ -292,7 +315,7 @@ PATTERNS = [
     # "St Georges, QC 54256", "Springfield, IL 62704-1234": a place, a state or province code, a ZIP.
     Pattern(
         "city_state_zip",
-        r"(?<!\w)\p{Lu}[\p{L}.'’\-]+(?:\s\p{Lu}[\p{L}.'’\-]+){0,2},\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?\b",
+        r"(?<!\w)\p{Lu}[\p{L}.'’\-]++(*SKIP)(?:\s\p{Lu}[\p{L}.'’\-]+){0,2},\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?\b",
         0.6,
     ),
 ]
@@ -328,57 +351,6 @@ class StreetAddressRecognizer(PatternRecognizer):
         )
 
 
-# Courtesy and academic titles; a capitalised word after one is a surname.
-TITLES = [
-    "Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Sir", "Dame", "Madam", "Mme", "Mlle", "Herr", "Frau",
-]  # fmt: skip
-# Words that follow "my name is" without being a name ("my name is spelled wrong", "... is not on it").
-NOT_NAMES = [
-    "not", "spelled", "spelt", "misspelled", "wrong", "incorrect", "correct", "missing", "listed", "on",
-    "in", "the", "a", "an", "still", "also", "just", "already", "written", "shown", "different",
-    "changed", "there", "here", "and", "but", "or", "as", "at", "for", "with", "is", "was",
-]  # fmt: skip
-_NAME = r"\p{L}[\p{L}'’\-]+"
-_NOT_NAME = rf"(?!(?i:{_alternation(NOT_NAMES)})\b)"
-
-PERSON_PATTERNS = [
-    # "Mr. Novák", "Dr Anna Schmidt": the title is the evidence, the name must be capitalised; the
-    # title itself stays ("Dr. <PERSON_1>" still reads right).
-    Pattern(
-        "title_name",
-        rf"(?<=(?<!\w)(?:{_alternation(TITLES)})\.?\s+)\p{{Lu}}[\p{{L}}'’\-]+(?:\s+\p{{Lu}}[\p{{L}}'’\-]+)?",
-        0.6,
-    ),
-    # "my name is Ján M. Novák", "my name is vitoria": in a chat a name after these words is often
-    # typed in lower case, so any word counts but the few that commonly follow them instead.
-    Pattern(
-        "introduced_name",
-        rf"(?<=(?i:\bmy\s+name\s+is|\bmy\s+name's|\bi\s+am\s+called)\s+){_NOT_NAME}{_NAME}"
-        rf"(?:\s+\p{{Lu}}\.?(?=\s))?(?:\s+{_NOT_NAME}{_NAME})?",
-        0.6,
-    ),
-]
-
-
-class PersonCueRecognizer(PatternRecognizer):
-    """Names that announce themselves: after a title ("Ms Schwarz") or "my name is".
-
-    spaCy's small model misses names it has not seen, most of all in lower case or alone in a short
-    sentence; these cues are certain enough to stand without it. The scanner's record-wide recurrence
-    then finds the name's parts elsewhere in the record.
-    """
-
-    def __init__(self, *, supported_language: str = "en", **kwargs: Any) -> None:
-        super().__init__(
-            supported_entity="PERSON",
-            name="PersonCueRecognizer",
-            supported_language=supported_language,
-            patterns=PERSON_PATTERNS,
-            global_regex_flags=regex.MULTILINE | regex.VERSION0,
-            **kwargs,
-        )
-
-
 class StreetNameRecognizer(PatternRecognizer):
     """A street named without a number ("lives on Baker Street"), only where an address word is near.
 
@@ -396,7 +368,7 @@ class StreetNameRecognizer(PatternRecognizer):
             patterns=[
                 Pattern(
                     "street_name",
-                    rf"(?<![\w-]){_CAP}(?:\s+{_NAME_WORD}){{0,2}}\s+(?:{_alternation(STRONG_STREET_TYPES)})\b",
+                    rf"(?<![\w-]){_LEADING_CAP}(?:\s+{_NAME_WORD}){{0,2}}\s+(?:{_alternation(STRONG_STREET_TYPES)})\b",
                     0.3,
                 )
             ],
@@ -407,13 +379,23 @@ class StreetNameRecognizer(PatternRecognizer):
 
 
 def ftgate_recognizers(*, phone: PhoneSettings | None = None, language: str = "en") -> list[EntityRecognizer]:
-    """The recognizers `create_analyzer` adds (the phone one replaces Presidio's)."""
+    """The recognizers `create_analyzer` adds; the phone, NER and date ones replace Presidio's
+    (`REPLACED`)."""
     return [
         FtgatePhoneRecognizer(settings=phone, supported_language=language),
         StreetAddressRecognizer(supported_language=language),
         StreetNameRecognizer(supported_language=language),
+        AddressBlockRecognizer(supported_language=language),
+        PostcodeRecognizer(supported_language=language),
+        PlaceCueRecognizer(supported_language=language),
         PersonCueRecognizer(supported_language=language),
+        FtgateNerRecognizer(supported_language=language),
+        ProductAwareDateRecognizer(supported_language=language),
     ]
+
+
+# Presidio's predefined recognizers that `ftgate_recognizers` replaces, by name.
+REPLACED = ("PhoneRecognizer", "SpacyRecognizer", "DateRecognizer")
 
 
 class ContextEnhancer(LemmaContextAwareEnhancer):
@@ -479,28 +461,3 @@ def _keeping(nlp_artifacts: NlpArtifacts, context_words: frozenset[str], languag
     view = copy.copy(nlp_artifacts)
     view.keywords = keywords
     return view
-
-
-_analyzers: dict[str, AnalyzerEngine] = {}
-_analyzers_lock = threading.Lock()
-
-
-def analyzer_for(config: RedactionConfig) -> AnalyzerEngine:
-    """An analyzer whose recognizers match `config`: the process-wide one, or one per other `phone`.
-
-    The phone recognizer's regions are fixed when it is built, so a config that lists other regions
-    than the defaults gets its own analyzer, sharing the process-wide spaCy model (no second load).
-    Passing the shared analyzer instead would quietly read the default regions: a config setting that
-    does nothing is the failure this avoids.
-    """
-    # Imported here: engine imports this module to register the recognizers.
-    from gateway.redaction.engine import build_analyzer, create_analyzer
-
-    shared = build_analyzer()
-    if config.phone == PhoneSettings():
-        return shared
-    key = config.phone.model_dump_json()
-    with _analyzers_lock:
-        if key not in _analyzers:
-            _analyzers[key] = create_analyzer(shared.nlp_engine, phone=config.phone)
-        return _analyzers[key]

@@ -5,9 +5,10 @@ wraps a number in a longer DATE_TIME ("Card 4454794511390933"), which would turn
 card into a `<DATE_TIME_n>`. NER spans are guesses with a flat score (0.85, Presidio's default for
 spaCy), pattern findings are checked matches, so `split_ner_around_patterns` cuts an NER span around
 the pattern findings of another type inside it: both keep their type and every character of both is
-still replaced. Any other containment (a phone number around an NER DATE_TIME, say) stays Presidio's
-to settle. `outside_placeholders` makes the same cut around our placeholders, so a later pass never
-rewrites one.
+still replaced; a pattern finding with exactly the NER span takes it whole (md reads a bare SSN as a
+date). Any other containment (a phone number around an NER DATE_TIME, say) stays Presidio's to settle.
+`outside` makes the same cut around the spans redaction already replaced, so a later round never
+rewrites one and the residual check sees only what redaction left.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from presidio_analyzer import RecognizerResult
-
-from gateway.redaction.operators import PLACEHOLDER_RE
 
 Span = tuple[int, int]
 
@@ -52,9 +51,8 @@ def _trimmed(text: str, result: RecognizerResult, start: int, end: int) -> list[
 
 
 def _inside(inner: RecognizerResult, outer: RecognizerResult) -> bool:
-    """`inner` lies within `outer` and is shorter (equal spans are Presidio's to settle, by score)."""
-    within = outer.start <= inner.start and inner.end <= outer.end
-    return within and inner.end - inner.start < outer.end - outer.start
+    """`inner` lies within `outer` (an equal span included: the checked pattern beats the guess)."""
+    return outer.start <= inner.start and inner.end <= outer.end
 
 
 def split_ner_around_patterns(
@@ -74,13 +72,15 @@ def split_ner_around_patterns(
     return resolved
 
 
-def outside_placeholders(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
-    """The parts of findings that are not our placeholders; a finding inside one disappears."""
-    placeholders = [match.span() for match in PLACEHOLDER_RE.finditer(text)]
-    if not placeholders:
+Mark = tuple[int, int, str]  # a replaced span of a redacted text: start, end, entity type
+
+
+def outside(text: str, marks: Sequence[Mark], results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+    """The parts of findings that lie outside every replaced span; a finding inside one disappears."""
+    if not marks:
         return list(results)
-    outside: list[RecognizerResult] = []
+    kept: list[RecognizerResult] = []
     for result in results:
-        holes = [span for span in placeholders if span[0] < result.end and result.start < span[1]]
-        outside.extend(subtract(text, result, holes) if holes else [result])
-    return outside
+        holes = [(start, end) for start, end, _ in marks if start < result.end and result.start < end]
+        kept.extend(subtract(text, result, holes) if holes else [result])
+    return kept

@@ -31,6 +31,7 @@ from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 from gateway.services.decisions import record_decision
+from gateway.services.free_text import ensure_no_pii
 from gateway.services.lineage import check_signature, verified_entries
 from gateway.store.blobs import file_sha256
 
@@ -270,6 +271,7 @@ def release_adapter(
     adapter = _authorized(
         rt=rt, session=session, actor=actor, adapter_id=adapter_id, action="adapters.release"
     )
+    ensure_no_pii(rt=rt, fields={"note": note})
     decision, decision_id, policy_input, _ = _decide(
         rt=rt, session=session, actor=actor, adapter=adapter, action="release"
     )

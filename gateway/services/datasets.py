@@ -12,7 +12,13 @@ from sqlmodel import Session, col, select
 
 from audit import log as audit_log
 from gateway.errors import Conflict, DatasetRejected, InvalidInput, NotFound
-from gateway.formats import TrainingFile, jsonl_line, read_training_records, validate_training_jsonl
+from gateway.formats import (
+    InputLimits,
+    TrainingFile,
+    jsonl_line,
+    read_training_records,
+    validate_training_jsonl,
+)
 from gateway.models import (
     DEFAULT_LICENCE,
     Adapter,
@@ -28,6 +34,7 @@ from gateway.models import (
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 from gateway.services.decisions import record_decision
+from gateway.services.free_text import ensure_no_pii
 from gateway.store.blobs import BlobWriter
 
 if TYPE_CHECKING:  # the scanner pulls in Presidio and spaCy: only the upload itself needs them
@@ -69,11 +76,15 @@ def upload_dataset(
         raise InvalidInput("--name must not be empty")
     if not licence:
         raise InvalidInput("--licence must not be empty: give the data's SPDX licence id")
+    ensure_no_pii(
+        rt=rt, fields={"name": name, "purpose": purpose, "classification": classification, "licence": licence}
+    )
     with ExitStack() as cleanup:
         if isinstance(source, Path):
             source = cleanup.enter_context(source.open("rb"))
         raw = cleanup.enter_context(_scratch(rt))
-        checked = validate_training_jsonl(source, copy_to=raw, progress=progress)
+        limits = InputLimits.from_settings(rt.settings)  # refused here, before any analysis
+        checked = validate_training_jsonl(source, copy_to=raw, progress=progress, limits=limits)
         raw.flush()
         redacted = cleanup.enter_context(rt.blobs.writer())  # discarded unless committed below
         kept = 0
@@ -143,6 +154,7 @@ def _admit(
             "records_changed": report["records_changed"],
             "records_dropped": report["records_dropped"],
             "residual_findings": report["residual_findings"],
+            "residual_records": report["residual_records"],
         },
     }
     decision = rt.policy.decide("ftgate.dataset", policy_input)
@@ -162,9 +174,14 @@ def _admit(
         )
         session.commit()
         reasons = decision_row.reasons
+        details: dict[str, Any] = {"decision_id": decision_row.id, "reasons": reasons}
+        if report["residual"]:
+            # Where redaction left personal data, by record, field and type (never the value), so the
+            # uploader can fix exactly those records, or compliance can choose to drop them.
+            details["residual"] = report["residual"]
+            details["residual_check"] = report["residual_check"]
         raise DatasetRejected(
-            "dataset refused by policy: " + "; ".join(r["message"] for r in reasons),
-            details={"decision_id": decision_row.id, "reasons": reasons},
+            "dataset refused by policy: " + "; ".join(r["message"] for r in reasons), details=details
         )
 
     dataset = Dataset(
@@ -272,6 +289,7 @@ def review_dataset(
     note = note.strip()
     if not note:
         raise InvalidInput("--note must say why (it is kept in the audit log)")
+    ensure_no_pii(rt=rt, fields={"note": note})
     if dataset.status in (DatasetStatus.rejected, DatasetStatus.revoked):
         raise Conflict(
             f"dataset {dataset_id} was {dataset.status.value}; upload a corrected file as a new dataset"
@@ -353,6 +371,7 @@ def revoke_dataset(
     note = note.strip()
     if not note:
         raise InvalidInput("--note must say why (it is kept in the audit log)")
+    ensure_no_pii(rt=rt, fields={"note": note})
     if dataset.status == DatasetStatus.revoked:
         raise Conflict(f"dataset {dataset_id} is already revoked")
     query = select(Adapter).where(col(Adapter.dataset_id) == dataset_id).order_by(col(Adapter.created_at))

@@ -9,6 +9,7 @@ from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.models import Job, JobStatus, User, Verdict
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
+from gateway.services.free_text import ensure_no_pii
 
 
 def review_queue(*, rt: Runtime, session: Session, actor: User) -> list[Job]:
@@ -39,6 +40,7 @@ def review_job(
     note = note.strip()
     if not note:
         raise InvalidInput("--note must say why (it is kept in the audit log)")
+    ensure_no_pii(rt=rt, fields={"note": note})
     if job.status != JobStatus.pending_review:
         raise Conflict(f"job {job_id} is {job.status.value}, not waiting for review")
     job.status = JobStatus.queued if verdict == Verdict.approved else JobStatus.rejected

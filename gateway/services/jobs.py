@@ -18,6 +18,7 @@ from gateway.services.authz import authorize
 from gateway.services.costs import estimate_job, team_usage
 from gateway.services.datasets import list_approvals
 from gateway.services.decisions import record_decision
+from gateway.services.free_text import ensure_no_pii
 from trainer.config import TrainConfig
 
 
@@ -128,6 +129,10 @@ def submit_job(
         team=dataset.team,
         owner=actor.name,
     )
+    if session.get(BaseModelEntry, base_model) is None:
+        # A catalog name is in the log already; any other is new text the decision would keep for good
+        # (it is denied as unregistered anyway, so a false finding costs only the other reasons).
+        ensure_no_pii(rt=rt, fields={"base_model": base_model})
     policy_input = training_input(
         rt=rt, session=session, actor=actor, dataset=dataset, base_model=base_model, config=config
     )

@@ -81,7 +81,13 @@ def assert_nothing_left(home: Home, scratch: Path, before: set[str], entries: in
     assert audit_count(home) == entries
     assert not [p for p in (home.path / "blobs").rglob("*") if p.is_file()]
     assert files(home.path) == before
-    assert list(scratch.iterdir()) == []
+    assert left_in(scratch) == []
+
+
+def left_in(scratch: Path) -> list[Path]:
+    """What an upload left in the temp dir; multiprocessing's own `pymp-*` directory, which holds the
+    scan workers' fork-server socket for the life of the process (and no data), does not count."""
+    return [p for p in scratch.iterdir() if not p.name.startswith("pymp-")]
 
 
 @pytest.fixture
@@ -111,7 +117,7 @@ def test_thousands_of_records_upload_through_the_cli(home: Home, tmp_path: Path,
     assert hashlib.sha256(stored).hexdigest() == ds["redacted_sha256"] and len(stored) == ds["redacted_bytes"]
     assert PHONE.encode() not in stored
     assert len(stored.splitlines()) == RECORDS
-    assert list(scratch.iterdir()) == []
+    assert left_in(scratch) == []
 
 
 def test_a_bad_line_near_the_end_leaves_nothing_via_the_cli(
@@ -145,7 +151,7 @@ def test_a_large_upload_through_http(home: Home, client: TestClient, tmp_path: P
     assert r.status_code == 201, r.text
     assert r.json()["raw_sha256"] == hashlib.sha256(content).hexdigest()
     assert r.json()["records"] == RECORDS
-    assert list(scratch.iterdir()) == []
+    assert left_in(scratch) == []
 
 
 class CrashingAnalyzer(AnalyzerEngine):

@@ -134,8 +134,8 @@ deny contains {"code": "RESIDUAL_PII", "message": msg} if {
 	is_number(input.scan.residual_findings)
 	input.scan.residual_findings > 0
 	msg := sprintf(
-		"dataset %q still has %v PII finding(s) after redaction; remove or mask them in the source and upload again",
-		[input.dataset.name, input.scan.residual_findings],
+		"dataset %q still has %v PII finding(s) after redaction in %v record(s), listed by record, field and type; remove or mask them in the source and upload again, or ask compliance to drop such records",
+		[input.dataset.name, input.scan.residual_findings, object.get(input.scan, "residual_records", "some")],
 	)
 }
 

@@ -15,10 +15,10 @@ from tldextract.suffix_list import SuffixListNotFound
 
 from gateway.redaction import Scanner, build_analyzer
 from gateway.redaction.engine import (
-    SPACY_MODEL,
     OfflineEmailRecognizer,
     create_analyzer,
     describe_analyzer,
+    ner_model_path,
     offline_tld_extractor,
 )
 
@@ -39,9 +39,10 @@ def test_build_analyzer_is_cached_per_process(analyzer: AnalyzerEngine) -> None:
 
 def test_analyzer_runs_the_packaged_spacy_model(analyzer: AnalyzerEngine) -> None:
     assert isinstance(analyzer.nlp_engine, SpacyNlpEngine)
-    assert analyzer.nlp_engine.models == [{"lang_code": "en", "model_name": SPACY_MODEL}]
+    # spaCy's en_core_web_md, loaded from the directory its PyPI package installs.
+    assert analyzer.nlp_engine.models == [{"lang_code": "en", "model_name": ner_model_path()}]
     assert describe_analyzer(analyzer) == (
-        f"presidio-analyzer {version('presidio-analyzer')} / {SPACY_MODEL} {version(SPACY_MODEL)}"
+        f"presidio-analyzer {version('presidio-analyzer')} / en_core_web_md 3.8.0"
     )
 
 

@@ -14,9 +14,10 @@ import pytest
 from presidio_analyzer import RecognizerResult
 
 from gateway.errors import ConfigError, RedactionError
+from gateway.redaction.analysis import Analysis, Detector
 from gateway.redaction.config import EntityRule, RedactionConfig, load_config
-from gateway.redaction.parallel import AnalysisPool, Unit, partition, recognizers_of
-from gateway.redaction.recognizers import analyzer_for
+from gateway.redaction.findings import is_ner
+from gateway.redaction.parallel import AnalysisPool, Unit, partition
 from gateway.redaction.scanner import Scanner
 from gateway.settings import REPO_ROOT
 
@@ -61,13 +62,13 @@ def comparable(found: dict[Unit, list[RecognizerResult]]) -> dict[Unit, list[tup
 
 @pytest.fixture(scope="module")
 def config() -> RedactionConfig:
-    # The shipped config: custom recognizers too, whose findings name per-scanner objects.
+    # The shipped config: custom recognizers too.
     return load_config(REPO_ROOT / "policies")
 
 
 @pytest.fixture(scope="module")
 def scanner(config: RedactionConfig) -> Scanner:
-    return Scanner(pseudonym_key=KEY, config=config, analyzer=analyzer_for(config))
+    return Scanner(pseudonym_key=KEY, config=config)
 
 
 @pytest.fixture(scope="module")
@@ -80,29 +81,30 @@ def pool(scanner: Scanner) -> Iterator[AnalysisPool]:
 
 
 def test_pool_answers_as_the_scanner_does(scanner: Scanner, pool: AnalysisPool) -> None:
-    expected = scanner._analyze(UNITS)
-    found = pool.analyze(UNITS, recognizers=recognizers_of(scanner))
+    expected = scanner.analyze(UNITS, "main")
+    found = pool.analyze(UNITS)
     assert pool.started
     assert comparable(found) == comparable(expected)
     assert ("   ", False) not in found
-    # Both findings kinds came back, and name the caller's recognizers, not the workers' objects.
-    ner = [r for results in found.values() for r in results if scanner._is_ner(r)]
-    assert ner
-    identifiers = {r.id for r in recognizers_of(scanner)}
-    assert {
-        (r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY)
-        for results in found.values()
-        for r in results
-    } & identifiers
+    # Both kinds of findings came back, stamped as such: nothing refers to a worker's objects.
+    assert any(is_ner(r) for results in found.values() for r in results)
+    assert any(not is_ner(r) for results in found.values() for r in results)
     assert any(r.entity_type == "EMAIL_ADDRESS" for r in found[("jane@example.com", True)])
     assert not found[("metadata", True)]
+
+
+def test_the_residual_detector_runs_in_the_workers_too(scanner: Scanner, pool: AnalysisPool) -> None:
+    expected = scanner.analyze(UNITS, "residual")
+    assert comparable(pool.analyze(UNITS, detector="residual")) == comparable(expected)
+    assert pool.describe("residual") != pool.describe("main")
+    assert "en_core_web_sm" in pool.describe("residual") and "en_core_web_md" in pool.describe("main")
 
 
 def test_more_chunks_than_workers_are_all_answered(scanner: Scanner, pool: AnalysisPool) -> None:
     # 280 units: 4 chunks, so each worker is sent a second chunk when it answers its first.
     units = [(f"{text} (ticket {i})", False) for i in range(20) for text in TEXTS]
-    found = pool.analyze(units, recognizers=recognizers_of(scanner))
-    assert comparable(found) == comparable(scanner._analyze(units))
+    found = pool.analyze(units)
+    assert comparable(found) == comparable(scanner.analyze(units, "main"))
 
 
 def test_a_scan_through_the_pool_equals_the_in_process_scan(scanner: Scanner, pool: AnalysisPool) -> None:
@@ -111,8 +113,7 @@ def test_a_scan_through_the_pool_equals_the_in_process_scan(scanner: Scanner, po
         for text in TEXTS
     ]
     records.append({"jane@example.com": "contact", "amount": 4111111111111111, "note": "Sara again"})
-    config = scanner.config
-    pooled = Scanner(pseudonym_key=KEY, config=config, analyzer=analyzer_for(config), pool=pool)
+    pooled = Scanner(pseudonym_key=KEY, config=scanner.config, pool=pool)
     ours, theirs = pooled.scan(records), scanner.scan(records)
     assert ours.redacted == theirs.redacted
     assert ours.report.model_dump() == theirs.report.model_dump()
@@ -122,27 +123,44 @@ def test_a_scan_through_the_pool_equals_the_in_process_scan(scanner: Scanner, po
 def test_small_inputs_stay_in_process(scanner: Scanner, pool: AnalysisPool) -> None:
     calls: list[int] = []
 
-    def local(units: list[Unit]) -> dict[Unit, list[RecognizerResult]]:
+    def local(units: list[Unit], detector: Detector) -> dict[Unit, list[RecognizerResult]]:
         calls.append(len(units))
-        return scanner._analyze(units)
+        return scanner.analyze(units, detector)
 
     cold = AnalysisPool(config=scanner.config, workers=2)  # default thresholds, never started
-    found = cold.analyze(UNITS[:3], local=local, recognizers=recognizers_of(scanner))
+    found = cold.analyze(UNITS[:3], local=local)
     assert calls == [3]
     assert not cold.started  # no worker spawned for three strings
-    assert comparable(found) == comparable(scanner._analyze(UNITS[:3]))
+    assert comparable(found) == comparable(scanner.analyze(UNITS[:3], "main"))
     # Warm workers too are skipped below min_units: sending costs more than it saves.
     pool.min_units = 10
     try:
-        pool.analyze(UNITS[:4], local=local, recognizers=recognizers_of(scanner))
+        pool.analyze(UNITS[:4], local=local)
     finally:
         pool.min_units = 1
     assert calls == [3, 4]
 
 
-def test_other_recognizers_than_the_workers_are_refused(scanner: Scanner, pool: AnalysisPool) -> None:
-    with pytest.raises(RedactionError, match="recognizers differ"):
-        pool.analyze(UNITS, recognizers=recognizers_of(scanner)[:-1])
+def test_a_server_scanner_never_analyses_in_its_own_process(
+    scanner: Scanner, pool: AnalysisPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`in_process=False` (the HTTP server): even one short note goes to the workers."""
+
+    def nowhere(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("analysed in the serving process")
+
+    # Only this process's analysis is replaced: the workers were forked from the fork server before.
+    monkeypatch.setattr(Analysis, "analyze", nowhere)
+    server = Scanner(pseudonym_key=KEY, config=scanner.config, pool=pool, in_process=False)
+    pool.min_units = 10  # would keep small inputs local, if the scanner let it
+    try:
+        assert server.entities_in(["mail jane.doe@example.com"]) == [["EMAIL_ADDRESS"]]
+        report = server.scan([{"prompt": "Write to jane.doe@example.com", "completion": "ok"}]).report
+    finally:
+        pool.min_units = 1
+    assert report.entities == {"EMAIL_ADDRESS": 1} and report.analyzer == pool.describe("main")
+    with pytest.raises(ConfigError, match="needs a pool"):
+        Scanner(pseudonym_key=KEY, config=scanner.config, in_process=False)
 
 
 @pytest.mark.parametrize(
@@ -173,7 +191,7 @@ def test_a_worker_that_cannot_build_its_scanner_fails_closed() -> None:
     broken = RedactionConfig(entities={"NO_SUCH_ENTITY": EntityRule()})
     with (
         AnalysisPool(config=broken, workers=1, min_units=1, start_units=1, start_method="spawn") as p,
-        pytest.raises(RedactionError, match="NO_SUCH_ENTITY"),
+        pytest.raises(ConfigError, match="NO_SUCH_ENTITY"),  # as an in-process scanner says it
     ):
         p.start()
     assert not p.started
@@ -187,7 +205,7 @@ def test_a_killed_worker_fails_the_call_and_the_next_call_starts_afresh(
     victim.kill()
     victim.join()
     with pytest.raises(RedactionError, match="scanner failed"):
-        pool.analyze(UNITS, recognizers=recognizers_of(scanner))
+        pool.analyze(UNITS)
     assert not pool.started  # the other worker is gone too: nothing half-answered survives
-    found = pool.analyze(UNITS, recognizers=recognizers_of(scanner))
-    assert comparable(found) == comparable(scanner._analyze(UNITS))
+    found = pool.analyze(UNITS)
+    assert comparable(found) == comparable(scanner.analyze(UNITS, "main"))

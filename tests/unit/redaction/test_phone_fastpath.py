@@ -9,7 +9,6 @@ ran them before: the same findings, offsets, scores and explanations, text by te
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import phonenumbers
 import pytest
@@ -25,10 +24,11 @@ from gateway.redaction.recognizers import (
     FtgatePhoneRecognizer,
     _fewest_characters,
 )
+from gateway.settings import REPO_ROOT
 
 from .test_recognizers import ORDINARY
 
-CORPUS = Path("/work/shared/data/pii/synth_dataset_v2.json")
+CORPUS = REPO_ROOT / "tests" / "data" / "pii" / "synth_dataset_v2.json"
 
 # Forms the shortcuts reason about: dialling out with an international prefix, plus signs (full-width
 # too), vanity letters, extensions, other scripts' digits, dates and counts next to numbers.

@@ -12,12 +12,11 @@ from presidio_analyzer import AnalyzerEngine, RecognizerResult
 from gateway.errors import ConfigError
 from gateway.redaction import Scanner
 from gateway.redaction.config import PhoneSettings, default_config, load_config, parse_config
-from gateway.redaction.engine import build_analyzer
+from gateway.redaction.engine import analyzer_for, build_analyzer
 from gateway.redaction.recognizers import (
     FtgatePhoneRecognizer,
     PersonCueRecognizer,
     StreetAddressRecognizer,
-    analyzer_for,
 )
 from gateway.settings import REPO_ROOT
 
@@ -161,7 +160,9 @@ def test_other_phone_settings_get_their_own_analyzer_on_the_same_model() -> None
     ],
 )
 def test_street_addresses_are_found(analyzer: AnalyzerEngine, text: str, address: str) -> None:
-    assert address in above(analyzer, text, "STREET_ADDRESS", 0.5)
+    # Inside a finding: the address recognizer grows a street over the town written after it
+    # ("12 rue de Rivoli, Paris"), gateway/redaction/addresses.py.
+    assert any(address in found for found in above(analyzer, text, "STREET_ADDRESS", 0.5))
 
 
 def test_a_street_named_without_a_number_needs_an_address_word(analyzer: AnalyzerEngine) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from presidio_analyzer import RecognizerResult
 
-from gateway.redaction.spans import outside_placeholders, split_ner_around_patterns, subtract
+from gateway.redaction.operators import PLACEHOLDER_RE
+from gateway.redaction.spans import outside, split_ner_around_patterns, subtract
 
 
 def _found(text: str, results: list[RecognizerResult]) -> list[tuple[str, str]]:
@@ -88,6 +89,7 @@ def test_other_containments_are_left_to_presidio(outer: Any, inner: Any) -> None
         ("Derek and <PERSON_3>", "Derek", ["Derek"]),
     ],
 )
-def test_outside_placeholders(text: str, finding: str, expected: list[str]) -> None:
-    found = outside_placeholders(text, [_span(text, finding, "PERSON", 0.85)])
+def test_outside_replaced_spans(text: str, finding: str, expected: list[str]) -> None:
+    marks = [(m.start(), m.end(), "PERSON") for m in PLACEHOLDER_RE.finditer(text)]
+    found = outside(text, marks, [_span(text, finding, "PERSON", 0.85)])
     assert [f for _, f in _found(text, found)] == expected

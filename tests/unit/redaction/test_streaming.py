@@ -4,7 +4,7 @@ analyses each distinct string once however often it recurs."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from presidio_analyzer import AnalyzerEngine, RecognizerResult
 from gateway.errors import InvalidInput, RedactionError
 from gateway.formats import to_jsonl
 from gateway.redaction import Scanner
+from gateway.redaction.analysis import Detector
 from gateway.redaction.config import DEFAULT_ENTITIES, parse_config
 
 from .conftest import KEY
@@ -47,19 +48,20 @@ DROP_SSN = {**DEFAULT_ENTITIES, "US_SSN": {"operator": "drop_record"}, "PHONE_NU
 
 
 class CountingScanner(Scanner):
-    """The real scanner, counting every string handed to the one analysis entry point."""
+    """The real scanner, counting every string handed to the one analysis entry point, per detector."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.analysed: Counter[tuple[str, bool]] = Counter()
+        self.analysed: dict[str, Counter[tuple[str, bool]]] = {"main": Counter(), "residual": Counter()}
         self.fail_after: int | None = None
 
-    def _analyze(self, units: Iterable[tuple[str, bool]]) -> dict[tuple[str, bool], list[RecognizerResult]]:
-        units = list(units)
-        self.analysed.update(units)
-        if self.fail_after is not None and sum(self.analysed.values()) > self.fail_after:
+    def analyze(
+        self, units: list[tuple[str, bool]], detector: Detector
+    ) -> dict[tuple[str, bool], list[RecognizerResult]]:
+        self.analysed[detector].update(units)
+        if self.fail_after is not None and sum(self.analysed["main"].values()) > self.fail_after:
             raise MemoryError("simulated scanner crash")
-        return super()._analyze(units)
+        return super().analyze(units, detector)
 
 
 def stream(scanner: Scanner, records: list[dict[str, Any]], **options: Any) -> tuple[bytes, dict[str, Any]]:
@@ -99,9 +101,13 @@ def test_each_distinct_string_is_analysed_once(analyzer: AnalyzerEngine) -> None
     scanner = CountingScanner(pseudonym_key=KEY, analyzer=analyzer)
     records = [*RECORDS, *RECORDS, *RECORDS]
     stream(scanner, records, chunk_size=2)
-    originals = {unit: n for unit, n in scanner.analysed.items() if "<" not in unit[0]}
+    originals = {unit: n for unit, n in scanner.analysed["main"].items() if "<" not in unit[0]}
     assert originals and max(originals.values()) == 1
     assert ("Explain binary search.", False) in originals
+    # The residual check reads each distinct string of the output once, the unchanged ones too.
+    checked = scanner.analysed["residual"]
+    assert checked and max(checked.values()) == 1
+    assert ("Explain binary search.", False) in checked
 
 
 def test_progress_reports_each_pass(analyzer: AnalyzerEngine) -> None:

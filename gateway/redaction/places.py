@@ -1,0 +1,109 @@
+"""Places that announce themselves (`LOCATION`): "originally from ΕΓΚΩΜΗ", "I am in Rohod for a trip".
+
+spaCy knows the world's large cities; a village, a town written in capitals or in Greek letters is a
+name it has never seen, and it guesses PERSON or nothing. After words that say where someone lives,
+comes from, is or travels to, a capitalised name is a place: "originally from Marindia", "based in
+NAANTALI", "arrived at Ettelgem this morning", "moved to Lendava", "I'm in Store Merløse".
+
+The name must be capitalised (or in capitals) and end in no ordinary word: "I'm in Settings", "based
+in Beta", "we are in Trouble" stay.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import regex
+from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from gateway.redaction.names import gazetteer
+
+LOCATION = "LOCATION"
+
+# Verbs and phrases after which "in/at/from/to X" says where a person is.
+PLACE_CUES = [
+    "originally from", "born in", "raised in", "grew up in", "live in", "lives in", "living in",
+    "lived in", "based in", "located in", "headquartered in", "stationed in", "staying in", "stay in",
+    "moved to", "moved from", "moving to", "relocated to", "relocating to", "arrived at", "arrived in",
+    "arriving at", "arriving in", "returned to", "returning to", "returned from", "travelling to",
+    "traveling to", "travelled to", "traveled to", "flew to", "flying to", "flew from", "drove to",
+    "trip to", "flying from", "flight to", "flight from", "flights to", "flights from", "near",
+    "went to", "go to", "going to", "drive to", "drove from", "i am in", "i'm in", "we are in", "we're in",
+    "i am from",
+    "i'm from", "we are from", "we're from", "comes from", "come from", "came from", "hometown of",
+    "hometown is", "native of", "resident of", "residing in", "reside in", "resides in",
+]  # fmt: skip
+_LINK = r"(?:de|del|do|da|di|la|le|upon|on|am|an|im|sur|en|u|na|nad|pod|of|O'|O’|o'|o’)"
+_CAP = r"\p{Lu}[\p{L}\p{M}'’\-]*+"
+_PATTERN = regex.compile(
+    r"(?<![\w])(?i:"
+    + "|".join(regex.escape(c).replace(r"\ ", r"[ \t]++") for c in sorted(PLACE_CUES, key=len, reverse=True))
+    + rf")[ \t]++(?:the[ \t]++)?(?P<place>{_CAP}(?:[ \t]++(?:{_LINK}[ \t]++)?{_CAP}){{0,3}})(?![\w@])"
+)
+# A town in capitals after a place preposition ("in KATRINEHOLM", "from ÅLESUND"): five letters or more,
+# so "in HTML", "from CSV" and other acronyms stay.
+_CAPITALS = regex.compile(
+    r"(?<![\w])(?i:in|at|from|near|to)[ \t]++(?P<place>\p{Lu}{5,}+(?:[ \t]++\p{Lu}{2,}+){0,2})(?![\w'’\-])"
+)
+_WORDS = regex.compile(r"[\p{L}\p{M}]++")
+
+
+class PlaceCueRecognizer(LocalRecognizer):
+    """A capitalised name after words that say where a person lives, comes from, is or travels to."""
+
+    NAME = "PlaceCueRecognizer"
+
+    def __init__(self, *, supported_language: str = "en", score: float = 0.6, **kwargs: Any) -> None:
+        self.score = score
+        super().__init__(
+            supported_entities=[LOCATION],
+            name=self.NAME,
+            supported_language=supported_language,
+            **kwargs,
+        )
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        if LOCATION not in entities:
+            return []
+        gaz = gazetteer()
+        results = []
+        for match in _CAPITALS.finditer(text):
+            start, end = match.span("place")
+            words = _WORDS.findall(text, start, end)
+            if not any(gaz.is_vocabulary(w) and not gaz.is_place(w) for w in words):
+                results.append(self._result(start, end, "place_in_capitals"))
+        for match in _PATTERN.finditer(text):
+            start, end = match.span("place")
+            words = [w for w in _WORDS.findall(text, start, end) if w[:1].isupper()]
+            ordinary = [gaz.is_vocabulary(w) and not gaz.is_place(w) for w in words]
+            if not words or ordinary[-1] or all(ordinary):
+                continue  # "I'm in Settings"; a place may begin with a word ("Store Merløse")
+            if all(gaz.is_name(w) and not gaz.is_place(w) for w in words):
+                continue  # "the email came from Maria Lopez"
+            results.append(self._result(start, end, "place_cue"))
+        # "based in NAANTALI" is a cue and a town in capitals: one finding.
+        return list({(r.start, r.end): r for r in results}.values())
+
+    def _result(self, start: int, end: int, why: str) -> RecognizerResult:
+        return RecognizerResult(
+            entity_type=LOCATION,
+            start=start,
+            end=end,
+            score=self.score,
+            analysis_explanation=AnalysisExplanation(
+                recognizer=self.NAME,
+                original_score=self.score,
+                pattern_name=why,
+                textual_explanation=f"a place ({why})",
+            ),
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.NAME,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+            },
+        )

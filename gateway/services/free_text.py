@@ -1,0 +1,48 @@
+"""Free text bound for the audit log is checked for personal data before anything is stored.
+
+A dataset's name and every review, revocation and release note go into the append-only log, which
+nothing can edit: a note holding an email address would stay there for good. So each service scans
+them first, as the upload scans a dataset's strings (the compliance config's entities, thresholds and
+allow-list), and a finding refuses the request before any row, decision or log entry is written.
+User and team names are identities, used as the actor of every entry, and are not scanned here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import structlog
+
+from gateway.errors import PersonalDataInText
+from gateway.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+
+def ensure_no_pii(*, rt: Runtime, fields: Mapping[str, str]) -> None:
+    """Raise `PersonalDataInText` naming each field whose text holds personal data, and its entity types.
+
+    `fields` maps the request's field name (`name`, `note`) to its text. The error and the log line
+    carry field names and entity types, never the text. A scanner failure raises `RedactionError`: a
+    text that could not be checked is refused too (fail closed).
+    """
+    names = list(fields)
+    found = rt.scanner.entities_in([fields[name] for name in names])
+    flagged = {name: entities for name, entities in zip(names, found, strict=True) if entities}
+    if not flagged:
+        return
+    log.info("free_text.refused", fields=flagged)
+    field, entities = next(iter(flagged.items()))
+    raise PersonalDataInText(
+        _message(flagged), details={"field": field, "entities": entities, "fields": flagged}
+    )
+
+
+def _message(flagged: dict[str, list[str]]) -> str:
+    found = [f"the {name} ({', '.join(entities)})" for name, entities in flagged.items()]
+    if len(found) == 1:
+        field, entities = next(iter(flagged.items()))
+        what = f"the {field} holds personal data ({', '.join(entities)})"
+    else:
+        what = ", ".join(found[:-1]) + f" and {found[-1]} hold personal data"
+    return f"{what}: names and notes are kept in the audit log for good, so remove it"
