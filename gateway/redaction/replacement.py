@@ -37,7 +37,7 @@ _PSEUDONYM = PseudonymOperator().operator_name()
 _KEYED_HASH = KeyedHashOperator().operator_name()
 _MASK = KeepLastMaskOperator().operator_name()
 
-# The full name (folded) a one-word PERSON value belongs to, if the dataset says.
+# The full name (as written) a one-word PERSON value belongs to, if the dataset says.
 PersonOf = Callable[[str], str | None]
 
 

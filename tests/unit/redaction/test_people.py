@@ -109,12 +109,14 @@ def test_surrogates_keep_one_person_one_fake_and_are_never_residual(analyzer: An
             "Thanks Hannah, I have updated it.",
         ),
         chat("Hannah Müller again: did it work?", "It did, Ms Müller."),
+        # A hyphenated surname: the reply's first name is still the first name of the same fake.
+        chat("Hi, this is Fatima Al-Sayed. I'd like to cancel my plan.", "Hi Fatima, I've cancelled it."),
     ]
     result = scanner.scan(records)
     text = str(result.redacted)
     for original in ("Hannah", "Müller", "hannah.mueller@gmail.com", "212-555-0178"):
         assert original not in text
-    assert "<PERSON_" not in text and "<EMAIL_ADDRESS_" not in text
+    assert "<PERSON_" not in text and "<EMAIL_ADDRESS_" not in text and "Fatima" not in text
     fake_full = result.redacted[1]["messages"][0]["content"].removesuffix(" again: did it work?")
     first, last = fake_full.split(" ", 1)
     assert turns(result.redacted[0])[1] == f"Thanks {first}, I have updated it."
@@ -123,7 +125,13 @@ def test_surrogates_keep_one_person_one_fake_and_are_never_residual(analyzer: An
     assert domain.split(".")[-1] == "example" or domain.endswith(
         ("example.com", "example.org", "example.net")
     )
+    fake = (
+        turns(result.redacted[2])[0]
+        .removeprefix("Hi, this is ")
+        .removesuffix(". I'd like to cancel my plan.")
+    )
+    assert turns(result.redacted[2])[1] == f"Hi {fake.split()[0]}, I've cancelled it."
     # The fakes read like PII; the later rounds and the residual check know they were written here.
     assert result.report.residual_findings == 0
-    assert result.report.entities["PERSON"] == 4
+    assert result.report.entities["PERSON"] == 6
     assert all(mark["entity"] for sample in result.report.sample for mark in sample.marks)
