@@ -9,8 +9,9 @@ The passes, a chunk of records at a time, so a dataset of any size is never held
 3. redaction: round 1 replaces in reading order (so placeholder numbers follow it); then the strings a
    round changed are analysed again, since a replaced name changes the context spaCy sees, and a round
    that finds nothing new ends it (a fixed point, at most `rounds` rounds);
-4. residual check: every distinct string of the output is analysed by the *residual* detector, which is
-   independent of the main one (`analysis.py`); what it finds outside the replaced spans is residual;
+4. residual check: every distinct string of the output (or, with `residual_scope: changed`, every string
+   redaction changed) is analysed by the *residual* detector, which is independent of the main one
+   (`analysis.py`); what it finds outside the replaced spans is residual;
 5. writing: the records are rebuilt in their own shape, each record holding a `drop_record` type is left
    out, and so is each record with a residual finding when compliance chose `residual: drop_record`;
    the counts, the residual findings by record, field path and type, and a sample are reported.
@@ -264,6 +265,8 @@ class ScanRun:
                         continue
                     checked.add(key)
                     state = current.get(key)
+                    if state is None and self.config.residual_scope == "changed":
+                        continue
                     unit = (state.text, state.bare) if state is not None else occurrence.unit
                     batch.setdefault(unit, (key, index))
             found = self._analyze({unit: record for unit, (_, record) in batch.items()}, "residual")
@@ -333,7 +336,7 @@ class ScanRun:
             residual_records=residual_records,
             residual=listed,
             residual_action=self.config.residual,
-            residual_check=self.description("residual"),
+            residual_check=f"{self.description('residual')}; strings read: {self.config.residual_scope}",
             score_threshold=self.config.default_threshold,
             thresholds=dict(sorted(thresholds.items())),
             operators={entity: self.config.operator(entity) for entity in sorted(tally.entities)},

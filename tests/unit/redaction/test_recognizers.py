@@ -276,3 +276,18 @@ def test_context_words_can_match(analyzer: AnalyzerEngine) -> None:
         if is_stop(w, "en")
     ]
     assert dead == []
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("my card is 2289 6386 1058 0438 thanks", True),  # Mastercard 2-series, Luhn-valid
+        ("card 2221000000000009", True),
+        ("Card 4454794511390933 expired", True),
+        ("card 2289 6386 1058 0439", False),  # one digit off: Luhn fails
+        ("version 2289 6386", False),
+        ("order 2800 1234 5678 9012", False),  # 28xx is no card range
+    ],
+)
+def test_cards_of_every_issuer_range_are_found(scanner: Scanner, text: str, found: bool) -> None:
+    assert (scanner.entities_in([text]) == [["CREDIT_CARD"]]) is found

@@ -440,3 +440,18 @@ def test_logs_carry_counts_never_text(scanner: Scanner, logs: list[MutableMappin
 def test_bad_configuration_is_refused(analyzer: AnalyzerEngine, kwargs: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):
         Scanner(analyzer=analyzer, **kwargs)
+
+
+def test_the_residual_check_can_read_only_the_changed_strings(analyzer: AnalyzerEngine) -> None:
+    """`residual_scope: changed`: a near miss in a string redaction left alone is not read."""
+    records = [
+        prompt_completion("Mail UtaKortig@jourrapide.com about CASE-1234."),  # changed: read
+        prompt_completion("Still waiting on CASE-5555."),  # unchanged: read only with scope all
+    ]
+    found = {}
+    for scope in ("all", "changed"):
+        config = parse_config({**NEAR_MISS, "residual_scope": scope})
+        report = Scanner(pseudonym_key=KEY, analyzer=analyzer, config=config).scan(records).report
+        found[scope] = [(r.record, r.field) for r in report.residual]
+        assert report.residual_check.endswith(f"strings read: {scope}")
+    assert found == {"all": [(0, "prompt"), (1, "prompt")], "changed": [(0, "prompt")]}
