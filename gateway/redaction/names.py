@@ -678,8 +678,17 @@ class PersonCueRecognizer(LocalRecognizer):
         )
 
 
+# A name never opens with these: "Hi, I'm Giulia Bianchi" names Giulia Bianchi, not "I'm Giulia Bianchi".
+_LEADING_NOT_NAME = regex.compile(
+    r"(?i:i['’]m|i['’]ve|i['’]d|i['’]ll|i|im|it['’]s|its|this|that|my|we['’]re|we|you|here['’]s)[ \t]++"
+)
+
+
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """Without a possessive "'s" or trailing hyphens and quotes: "Maria's" is the name "Maria"."""
+    """Without a pronoun before it ("I'm Giulia"), a possessive "'s" or trailing hyphens and quotes:
+    "Maria's" is the name "Maria"."""
+    while lead := _LEADING_NOT_NAME.match(text, start, end):
+        start = lead.end()
     piece = text[start:end]
     match = _POSSESSIVE.search(piece)
     if match:

@@ -34,6 +34,8 @@ def turns(record: dict[str, Any]) -> list[str]:
         ("Hi, this is Hannah Müller, my order never arrived.", "Sorry about that, Mr. Müller."),
         ("Hello, I'm Giulia Bianchi and I need a refund.", "Of course Giulia. Done."),
         ("My name is Ana Silva.", "Noted, Ms Silva: the refund is on its way."),
+        # The greeting's cue must not take "I'm" into the name (then "Giulia" would be someone else).
+        ("Hi, I'm Giulia Bianchi, I live in Lisbon.", "Of course Giulia, I will update it."),
     ],
 )
 def test_a_name_part_in_the_same_record_takes_the_full_names_placeholder(
