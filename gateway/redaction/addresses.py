@@ -32,13 +32,12 @@ Every pattern is linear: possessive quantifiers and bounded repeats, matched lin
 
 from __future__ import annotations
 
-from typing import Any
-
 import regex
-from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from gateway.redaction.names import gazetteer
+from gateway.redaction.rules import RuleRecognizer
 
 STREET_ADDRESS = "STREET_ADDRESS"
 
@@ -330,7 +329,7 @@ def street_spans(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-class AddressBlockRecognizer(LocalRecognizer):
+class AddressBlockRecognizer(RuleRecognizer):
     """Whole postal addresses: blocks of lines, numbered streets, streets after an address cue.
 
     Beside `StreetAddressRecognizer`, which finds the street line and stays the judge of it; the
@@ -338,18 +337,8 @@ class AddressBlockRecognizer(LocalRecognizer):
     """
 
     NAME = "AddressBlockRecognizer"
-
-    def __init__(self, *, supported_language: str = "en", score: float = 0.6, **kwargs: Any) -> None:
-        self.score = score
-        super().__init__(
-            supported_entities=[STREET_ADDRESS],
-            name=self.NAME,
-            supported_language=supported_language,
-            **kwargs,
-        )
-
-    def load(self) -> None:
-        pass
+    ENTITIES = (STREET_ADDRESS,)
+    EXPLAINS = "a postal address"
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -357,7 +346,7 @@ class AddressBlockRecognizer(LocalRecognizer):
         if STREET_ADDRESS not in entities:
             return []
         spans = [(s, e, "address_block") for s, e in address_blocks(text)] + street_spans(text)
-        return [self._result(s, e, why) for s, e, why in spans]
+        return [self.result(s, e, why) for s, e, why in spans]
 
     def enhance_using_context(
         self,
@@ -376,23 +365,5 @@ class AddressBlockRecognizer(LocalRecognizer):
                 continue
             end = town_after(text, other.end)
             if end is not None:
-                grown.append(self._result(other.start, end, "street_and_town"))
+                grown.append(self.result(other.start, end, "street_and_town"))
         return grown
-
-    def _result(self, start: int, end: int, why: str) -> RecognizerResult:
-        return RecognizerResult(
-            entity_type=STREET_ADDRESS,
-            start=start,
-            end=end,
-            score=self.score,
-            analysis_explanation=AnalysisExplanation(
-                recognizer=self.NAME,
-                original_score=self.score,
-                pattern_name=why,
-                textual_explanation=f"a postal address ({why})",
-            ),
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.NAME,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            },
-        )

@@ -34,8 +34,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import regex
-from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from gateway.redaction.rules import RuleRecognizer
 
 PERSON = "PERSON"
 
@@ -597,7 +599,7 @@ _WORD = regex.compile(r"[\p{L}\p{M}'’\-]++")
 _POSSESSIVE = regex.compile(r"['’]s$")
 
 
-class PersonCueRecognizer(LocalRecognizer):
+class PersonCueRecognizer(RuleRecognizer):
     """Names that announce themselves: after a title, an introduction, a greeting, before a sign-off.
 
     spaCy misses names it has not seen, most of all in lower case or alone in a short chat turn; these
@@ -606,20 +608,14 @@ class PersonCueRecognizer(LocalRecognizer):
     """
 
     NAME = "PersonCueRecognizer"
+    ENTITIES = (PERSON,)
+    EXPLAINS = "a name after a cue"
 
     def __init__(
         self, *, supported_language: str = "en", cues: list[Cue] | None = None, **kwargs: Any
     ) -> None:
         self.cues = list(cues if cues is not None else CUES)
-        super().__init__(
-            supported_entities=[PERSON],
-            name=self.NAME,
-            supported_language=supported_language,
-            **kwargs,
-        )
-
-    def load(self) -> None:
-        pass
+        super().__init__(supported_language=supported_language, **kwargs)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -659,23 +655,7 @@ class PersonCueRecognizer(LocalRecognizer):
         return list(unique.values())
 
     def _result(self, start: int, end: int, cue: Cue) -> RecognizerResult:
-        explanation = AnalysisExplanation(
-            recognizer=self.NAME,
-            original_score=cue.score,
-            pattern_name=cue.name,
-            textual_explanation=f"a name after a cue ({cue.name})",
-        )
-        return RecognizerResult(
-            entity_type=PERSON,
-            start=start,
-            end=end,
-            score=cue.score,
-            analysis_explanation=explanation,
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.NAME,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            },
-        )
+        return self.result(start, end, cue.name, score=cue.score)
 
 
 # A name never opens with these: "Hi, I'm Giulia Bianchi" names Giulia Bianchi, not "I'm Giulia Bianchi".

@@ -11,13 +11,12 @@ in Beta", "we are in Trouble" stay.
 
 from __future__ import annotations
 
-from typing import Any
-
 import regex
-from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from gateway.redaction.names import gazetteer
+from gateway.redaction.rules import RuleRecognizer
 
 LOCATION = "LOCATION"
 
@@ -49,22 +48,12 @@ _CAPITALS = regex.compile(
 _WORDS = regex.compile(r"[\p{L}\p{M}]++")
 
 
-class PlaceCueRecognizer(LocalRecognizer):
+class PlaceCueRecognizer(RuleRecognizer):
     """A capitalised name after words that say where a person lives, comes from, is or travels to."""
 
     NAME = "PlaceCueRecognizer"
-
-    def __init__(self, *, supported_language: str = "en", score: float = 0.6, **kwargs: Any) -> None:
-        self.score = score
-        super().__init__(
-            supported_entities=[LOCATION],
-            name=self.NAME,
-            supported_language=supported_language,
-            **kwargs,
-        )
-
-    def load(self) -> None:
-        pass
+    ENTITIES = (LOCATION,)
+    EXPLAINS = "a place"
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -77,7 +66,7 @@ class PlaceCueRecognizer(LocalRecognizer):
             start, end = match.span("place")
             words = _WORDS.findall(text, start, end)
             if not any(gaz.is_vocabulary(w) and not gaz.is_place(w) for w in words):
-                results.append(self._result(start, end, "place_in_capitals"))
+                results.append(self.result(start, end, "place_in_capitals"))
         for match in _PATTERN.finditer(text):
             start, end = match.span("place")
             words = [w for w in _WORDS.findall(text, start, end) if w[:1].isupper()]
@@ -86,24 +75,6 @@ class PlaceCueRecognizer(LocalRecognizer):
                 continue  # "I'm in Settings"; a place may begin with a word ("Store Merløse")
             if all(gaz.is_name(w) and not gaz.is_place(w) for w in words):
                 continue  # "the email came from Maria Lopez"
-            results.append(self._result(start, end, "place_cue"))
+            results.append(self.result(start, end, "place_cue"))
         # "based in NAANTALI" is a cue and a town in capitals: one finding.
         return list({(r.start, r.end): r for r in results}.values())
-
-    def _result(self, start: int, end: int, why: str) -> RecognizerResult:
-        return RecognizerResult(
-            entity_type=LOCATION,
-            start=start,
-            end=end,
-            score=self.score,
-            analysis_explanation=AnalysisExplanation(
-                recognizer=self.NAME,
-                original_score=self.score,
-                pattern_name=why,
-                textual_explanation=f"a place ({why})",
-            ),
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.NAME,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            },
-        )

@@ -31,10 +31,11 @@ from __future__ import annotations
 from typing import Any
 
 import regex
-from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from gateway.redaction.names import gazetteer
+from gateway.redaction.rules import RuleRecognizer
 
 POSTCODE = "POSTCODE"
 LOCATION = "LOCATION"
@@ -98,21 +99,12 @@ _SHORT = frozenset({"four", "three_two", "poland"})
 _DIGIT = regex.compile(r"\d")
 
 
-class PostcodeRecognizer(LocalRecognizer):
+class PostcodeRecognizer(RuleRecognizer):
     """Postcodes with their evidence (see the module docstring); the place beside one as `LOCATION`."""
 
     NAME = "PostcodeRecognizer"
-
-    def __init__(self, *, supported_language: str = "en", **kwargs: Any) -> None:
-        super().__init__(
-            supported_entities=[POSTCODE, LOCATION],
-            name=self.NAME,
-            supported_language=supported_language,
-            **kwargs,
-        )
-
-    def load(self) -> None:
-        pass
+    ENTITIES = (POSTCODE, LOCATION)
+    EXPLAINS = "a postcode"
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -170,22 +162,7 @@ class PostcodeRecognizer(LocalRecognizer):
         return start, stop
 
     def _result(self, entity: str, start: int, end: int, score: float, why: str) -> RecognizerResult:
-        return RecognizerResult(
-            entity_type=entity,
-            start=start,
-            end=end,
-            score=score,
-            analysis_explanation=AnalysisExplanation(
-                recognizer=self.NAME,
-                original_score=score,
-                pattern_name=why,
-                textual_explanation=f"a postcode ({why})",
-            ),
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.NAME,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            },
-        )
+        return self.result(start, end, why, entity=entity, score=score)
 
 
 def _has_digit_run(text: str) -> bool:

@@ -176,6 +176,7 @@ class Recurrences:
             return
         part = fold(words[0])
         in_record = record_names.get(part, {})
+        full: str | None
         if len(in_record) == 1:
             full = next(iter(in_record.values()))
         elif not in_record:
