@@ -13,19 +13,32 @@ from collections.abc import Mapping
 
 import structlog
 
-from gateway.errors import PersonalDataInText
+from gateway.errors import InvalidInput, PersonalDataInText
 from gateway.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
+# The longest text a field may hold, checked before it is scanned: a note is a few sentences, a name a
+# line. Analysis costs time in proportion to the text, and these fields are kept in the log for good.
+MAX_CHARS = {"name": 200, "purpose": 100, "classification": 100, "licence": 100}
+MAX_NOTE_CHARS = 4000  # any other field: notes
+
 
 def ensure_no_pii(*, rt: Runtime, fields: Mapping[str, str]) -> None:
-    """Raise `PersonalDataInText` naming each field whose text holds personal data, and its entity types.
+    """Raise `PersonalDataInText` naming each field whose text holds personal data, and its entity types
+    (`InvalidInput` first if a text is longer than its field allows, before anything reads it).
 
     `fields` maps the request's field name (`name`, `note`) to its text. The error and the log line
     carry field names and entity types, never the text. A scanner failure raises `RedactionError`: a
     text that could not be checked is refused too (fail closed).
     """
+    for name, text in fields.items():
+        limit = MAX_CHARS.get(name, MAX_NOTE_CHARS)
+        if len(text) > limit:
+            raise InvalidInput(
+                f"the {name} is {len(text):,} characters long; at most {limit:,} are allowed",
+                details={"field": name, "limit": limit},
+            )
     names = list(fields)
     found = rt.scanner.entities_in([fields[name] for name in names])
     flagged = {name: entities for name, entities in zip(names, found, strict=True) if entities}

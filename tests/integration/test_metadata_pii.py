@@ -355,3 +355,17 @@ def test_clean_texts_pass_and_are_logged(home: Home, policy_dir: Path) -> None:
     assert cli("audit", "verify", token=home.carol)["status"] == "verified"
     # The byte search the refusals rely on does find a text that was stored.
     assert {"ftgate.db", "ftgate.db-wal"} & set(files_holding(home, "wrong purpose, resubmit as task"))
+
+
+@pytest.mark.parametrize(("field", "limit"), [("name", 200), ("note", 4000)])
+def test_a_text_longer_than_its_field_allows_is_refused_before_it_is_scanned(
+    home: Home, field: str, limit: int
+) -> None:
+    long = "x" * (limit + 1)
+    if field == "name":
+        refused = upload(home, ok=False, name=long)
+    else:
+        ds = upload(home)
+        refused = home.cli("datasets", "approve", ds["id"], "--note", long, token=home.bob, ok=False)
+    assert refused["error"]["code"] == "invalid_input"
+    assert refused["error"]["details"] == {"field": field, "limit": limit}
