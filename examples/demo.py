@@ -84,7 +84,11 @@ def main() -> None:
             f"dataset {ds['id']}: {ds['records']} records, {report['records_changed']} changed, "
             f"entities {report['entities']}, residual {report['residual_findings']}"
         )
-        print("sample redacted record:", json.dumps(report["sample"][0]["messages"][1]["content"]))
+        sample = report["sample"][0]
+        print(
+            f"sample redacted record (record {sample['record']}, {sample['findings']} values replaced):",
+            json.dumps(sample["redacted"]["messages"][1]["content"]),
+        )
 
     with stage("policy"):
         early = ftgate("jobs", "submit", "--dataset", ds["id"], "--dry-run", token=alice, expect_ok=False)
