@@ -28,7 +28,6 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +36,7 @@ import regex
 from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from gateway.redaction.operators import TITLE_WORDS, fold
 from gateway.redaction.rules import RuleRecognizer
 
 PERSON = "PERSON"
@@ -162,14 +162,6 @@ UI_VERBS = [
 # Prepositions after which a capitalised word is a place more often than a person.
 # ("to" is not one: "the assistant to Alvir D. Pušaver", "said Maslin to Antonio".)
 LOCATIVES = ["in", "at", "from", "near", "into", "towards", "toward", "across", "around", "outside"]
-
-
-def fold(word: str) -> str:
-    """`word` without accents, case-folded: "Chloé" and "CHLOE" both give "chloe"."""
-    if word.isascii():
-        return word.casefold()
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 @dataclass(frozen=True)
@@ -305,10 +297,8 @@ def gazetteer() -> Gazetteer:
 
 # --- cues ------------------------------------------------------------------------------------------
 
-# Courtesy and academic titles; a capitalised word after one is a surname.
-TITLES = [
-    "Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Sir", "Dame", "Madam", "Mme", "Mlle", "Herr", "Frau",
-]  # fmt: skip
+# Courtesy and academic titles (operators.TITLE_WORDS); a capitalised word after one is a surname.
+TITLES = list(TITLE_WORDS)
 # Words that follow "my name is" without being a name ("my name is spelled wrong", "... is not on it").
 NOT_NAMES = [
     "not", "spelled", "spelt", "misspelled", "wrong", "incorrect", "correct", "missing", "listed", "on",

@@ -30,10 +30,12 @@ _SEPARATORS_RE = re.compile(r"[\s\-./()]+")
 
 
 _NAME_WORD_RE = re.compile(r"\w+")
-# Courtesy and academic titles: "Mr. Müller" is Müller.
-TITLES = frozenset(
-    {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "mme", "mlle", "herr", "frau"}
-)
+# Courtesy and academic titles, as written: a capitalised word after one is a surname, and "Mr. Müller"
+# is Müller.
+TITLE_WORDS = (
+    "Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Sir", "Dame", "Madam", "Mme", "Mlle", "Herr", "Frau",
+)  # fmt: skip
+TITLES = frozenset(title.casefold() for title in TITLE_WORDS)
 
 
 def canonical_value(entity_type: str, value: str) -> str:
@@ -51,8 +53,11 @@ def canonical_value(entity_type: str, value: str) -> str:
 
 def fold(text: str) -> str:
     """Accents, case and spacing folded ("Chloé  DUBOIS" is "chloe dubois")."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    if text.isascii():  # the common case, on every word a gazetteer lookup folds
+        plain = text
+    else:
+        decomposed = unicodedata.normalize("NFKD", text)
+        plain = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(plain.casefold().split())
 
 
