@@ -36,13 +36,14 @@ import regex
 from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from gateway.redaction.names import gazetteer
+from gateway.redaction.names import PLACE_WORDS, gazetteer
 from gateway.redaction.rules import RuleRecognizer
 
 STREET_ADDRESS = "STREET_ADDRESS"
 
-# Bullets, quote marks or mojibake before a line's text ("??? 138 Consul Place", "> Apt. 5").
-_PREFIX = regex.compile(r"[ \t]*+(?:[^\p{L}\p{N}\s]{1,4}+[ \t]++)?")
+# Bullets, quote marks or mojibake before a line's text ("??? 138 Consul Place", "> Apt. 5"); an
+# email's quote markers need no space after them (">3369 24 Clarke Avenue", ">> Apt. 805").
+_PREFIX = regex.compile(r"[ \t]*+(?:>[> \t]*+|[^\p{L}\p{N}\s]{1,4}+[ \t]++)?")
 _WORD = r"[\p{L}\p{M}(][\p{L}\p{M}.'’()\-/]*+"
 _NUMBER = r"\d{1,5}[A-Za-z]?"
 # "20789 Allika 46", "808 Kálmán Imre u. 12.", "P.O. Box 211 Medvedev Islands": a number then words.
@@ -81,21 +82,28 @@ _INLINE_LABEL = regex.compile(
     r"(?i:(?:(?:home|postal|mailing|shipping|billing|delivery|street)[ \t]++)?address)[ \t]*+:[ \t]*+"
 )
 _MAX_LINE = 90
+_PLACE_WORDS = frozenset(PLACE_WORDS)
+
+
+# Where a line ends: a line break, or a line break lost when the text was flattened: an email quote
+# marker (" > " or " >", as in ">Ella H. Snider >Otc Markets >228 Ringvej 144") or " | ".
+_LINE_BREAK = regex.compile(r"\n|(?<=[ \t])>(?=[ \t]|\p{L}|\d)|[ \t]\|(?=[ \t])")
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
     """(start, end) of each line's text, after its bullet or prefix."""
     out: list[tuple[int, int]] = []
     start = 0
-    for line in text.split("\n"):
-        end = start + len(line)
+    for brk in (*_LINE_BREAK.finditer(text), None):
+        end = brk.start() if brk is not None else len(text)
         prefix = _PREFIX.match(text, start, end)
         content_start = prefix.end() if prefix else start
         content_end = end
         while content_end > content_start and text[content_end - 1] in " \t\r":
             content_end -= 1
         out.append((content_start, content_end))
-        start = end + 1
+        if brk is not None:
+            start = brk.end()
     return out
 
 
@@ -126,7 +134,11 @@ def _looks_like_a_place(text: str, start: int, end: int) -> bool:
     if not words:
         return False
     gaz = gazetteer()
-    if any(gaz.is_vocabulary(w) and not gaz.is_place(w) for w in words if len(w) > 3):
+    if any(
+        gaz.is_vocabulary(w) and not gaz.is_place(w) and w.casefold() not in _PLACE_WORDS
+        for w in words
+        if len(w) > 3
+    ):
         return False
     return words[0][0].isupper() or text[start:end].islower()
 
@@ -158,7 +170,7 @@ def _street_tail(text: str, start: int, end: int) -> int | None:
 
 def address_blocks(text: str) -> list[tuple[int, int]]:
     """(start, end) of each multi-line postal address in `text` (see the module docstring)."""
-    if "\n" not in text:
+    if "\n" not in text and ">" not in text and "|" not in text:
         return []
     lines = _lines(text)
     blocks: list[tuple[int, int]] = []
@@ -214,6 +226,33 @@ def address_blocks(text: str) -> list[tuple[int, int]]:
         else:
             i += 1
     return blocks
+
+
+# A line that holds only a name: two to four capitalised words or initials ("Gyala Antall",
+# "Mijail C Adomo", "Ella H. Snider").
+_NAME_LINE = regex.compile(
+    r"(?<![\p{L}\p{M}'’\-.])\p{Lu}[\p{L}\p{M}'’\-]*+\.?(?:[ \t]++\p{Lu}[\p{L}\p{M}'’\-]*+\.?){1,3}"
+)
+_ADDRESSEE_LINES = 3
+
+
+def addressee_lines(text: str, blocks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(start, end) of the lines just above each address block (three at most, no blank line between)
+    that hold only a name's shape: where an envelope or a signature puts the addressee and the firm.
+    Which of them is a person is the caller's judgement."""
+    if not blocks:
+        return []
+    lines = _lines(text)
+    out: list[tuple[int, int]] = []
+    for block_start, _ in blocks:
+        above = [i for i, (s, e) in enumerate(lines) if e <= block_start]
+        for i in reversed(above[-_ADDRESSEE_LINES:]):
+            s, e = lines[i]
+            if s == e:
+                break
+            if e - s <= _MAX_LINE and _NAME_LINE.fullmatch(text, s, e):
+                out.append((s, e))
+    return out
 
 
 # "17151 2450 Crown St", "7873 216 Menzies Street": a building (or postcode) and a house number before

@@ -20,8 +20,9 @@ DECODED_VALUE_KEY = "ftgate_decoded_value"
 
 # ner: spaCy's NER; pattern: a regex, checksum or rule recognizer; encoded: a base64/hex/URL-encoded
 # segment whose decoded text holds a finding; recurrence: a value found elsewhere in the dataset;
-# field: the value of a field whose key names a person or a place.
-Kind = Literal["ner", "pattern", "encoded", "recurrence", "field"]
+# field: the value of a field whose key names a person or a place; answer: a value in a chat turn that
+# answers a question for it (answers.py).
+Kind = Literal["ner", "pattern", "encoded", "recurrence", "field", "answer"]
 
 
 def kind_of(result: RecognizerResult) -> str | None:

@@ -162,6 +162,16 @@ UI_VERBS = [
 # Prepositions after which a capitalised word is a place more often than a person.
 # ("to" is not one: "the assistant to Alvir D. Pušaver", "said Maslin to Antonio".)
 LOCATIVES = ["in", "at", "from", "near", "into", "towards", "toward", "across", "around", "outside"]
+# Words that end the names of places and are ordinary words too ("Mulholland Drive", "Salt Lake City",
+# "BASHALL TOWN").
+PLACE_WORDS = [
+    "city", "town", "village", "park", "island", "islands", "valley", "bay", "beach", "lake", "mount",
+    "mountain", "hill", "hills", "county", "province", "region", "state", "republic", "kingdom",
+    "coast", "river", "falls", "springs", "heights", "harbour", "harbor", "port", "point", "sound",
+    "square", "street", "road", "avenue", "drive", "lane", "way", "place", "court", "bridge", "north",
+    "south", "east", "west", "central", "centre", "center", "district", "quarter", "forest", "end",
+    "green", "cross", "creek", "ridge", "gardens", "grove", "estate", "peninsula",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -324,6 +334,18 @@ NAME_FIELDS = [
     "assignee", "assigned to", "caller", "sender", "addressee", "next of kin", "emergency contact", "spouse",
     "father", "mother", "parent",
 ]  # fmt: skip
+# Labels of a chat turn that are roles, not names ("User: ...", "Bot: ...").
+_ROLE_LABELS = frozenset(
+    {"user", "bot", "agent", "assistant", "system", "customer", "support", "q", "a", "question", "answer",
+     "me", "you", "human", "ai", "operator", "caller", "note", "quote", "title", "subject", "message"}
+)  # fmt: skip
+# Kinship words after a possessive name ("Amanda's daughter").
+KIN_WORDS = [
+    "daughter", "son", "wife", "husband", "mother", "mom", "mum", "father", "dad", "brother", "sister",
+    "aunt", "uncle", "niece", "nephew", "cousin", "grandmother", "grandfather", "grandma", "grandpa",
+    "fiance", "fiancé", "fiancée", "boyfriend", "girlfriend", "widow", "widower", "stepson",
+    "stepdaughter", "stepmother", "stepfather", "kids", "children", "parents", "family",
+]  # fmt: skip
 _GREETINGS = [
     "hi", "hello", "hey", "hiya", "howdy", "dear", "good morning", "good afternoon", "good evening",
     "morning", "welcome back", "greetings",
@@ -369,6 +391,10 @@ class Cue:
     # Speaker labels: once one is a known name, the others in the text need only not be ordinary words
     # ("Ubul: ...\nNicole: ..." is a transcript).
     is_transcript: bool = False
+    # For a list: what the items together must satisfy before any is taken.
+    whole: Callable[[list[list[str]], Gazetteer], bool] | None = None
+    # How a list's items are found inside the `name` group.
+    items: regex.Pattern[str] = regex.compile(rf"(?P<name>{_FULL})")
 
 
 def _any_word(words: list[str], gaz: Gazetteer) -> bool:
@@ -571,6 +597,73 @@ CUES = [
             _not_a_common_word(words, gaz) and any(gaz.is_name(w) for w in words if len(w) > 1)
         ),
     ),
+    # 'Koppány: "Who are you?" Elizabeth:"I'm ..."': a speaker before a colon and an opening quote, at
+    # the start of a line or of a sentence (not 'Marie, the Packager, said: "...'); in lower case a given
+    # name the gazetteer knows ('mika: "who are you?"').
+    Cue(
+        "quoted_speaker",
+        regex.compile(
+            r"(?:^[ \t]*+|(?<=[.!?\"”][ \t]{0,3}))"
+            r"(?P<name>\p{L}[\p{L}\p{M}'’\-]*+(?:[ \t]++\p{Lu}[\p{L}\p{M}'’\-]*+)?)"
+            r"[ \t]*+:[ \t]*+[\"“]",
+            regex.MULTILINE,
+        ),
+        0.6,
+        lambda words, gaz: _lower_case_allowed(words, gaz) and words[0].casefold() not in _ROLE_LABELS,
+        is_transcript=True,
+    ),
+    # '"... that direction," says Navrátilová.', '" said Tom Ellis': who is quoted.
+    Cue(
+        "quoted_by",
+        regex.compile(
+            rf"[\"”][ \t]*+,?[ \t]*+(?i:says|said|asks|asked|adds|added|writes|wrote|replies|replied|"
+            rf"explains|explained|recalls|recalled|notes|noted|continues|continued)[ \t]++"
+            rf"(?P<name>{_FULL}){_NAME_END}"
+        ),
+        0.6,
+        _not_a_common_word,
+    ),
+    # "was called Brosca Erdôs", "is named Tuva", "people call me Csanád".
+    Cue(
+        "called_name",
+        regex.compile(
+            rf"\b(?i:(?:was|is|were|are|am|be|been|being|get|gets|got)[ \t]++(?:called|named)"
+            rf"|call[ \t]++me|calls[ \t]++me|called[ \t]++me)[ \t]++"
+            rf"(?P<name>{_NOT_NAME}{_ANY}(?:[ \t]++\p{{Lu}}\.?(?=[ \t]))?"
+            rf"(?:[ \t]++{_NOT_NAME}{_CAP})?){_NAME_END}"
+        ),
+        0.6,
+        _lower_case_allowed,
+    ),
+    # "roberto's daughter", "Agi's mum": a name before a kinship word.
+    Cue(
+        "kin_of",
+        regex.compile(
+            rf"(?:^|(?<=[\s\"'(]))(?P<name>\p{{L}}[\p{{L}}\p{{M}}\-]*+)['’]s[ \t]++"
+            rf"(?i:{_alternation(KIN_WORDS)})\b"
+        ),
+        0.6,
+        _lower_case_allowed,
+    ),
+    # "They had 6: Gaetane, Hannah, Anthony and Andrew", "silvana, adam, kristina and chad": a list of
+    # single words, most of them given names the gazetteer knows and none an ordinary word.
+    Cue(
+        "name_list",
+        regex.compile(
+            r"(?:^|(?<=[\s:;(\"]))(?P<name>\p{L}[\p{L}\p{M}'’\-]*+"
+            r"(?:[ \t]*+,[ \t]*+\p{L}[\p{L}\p{M}'’\-]*+){2,10}"
+            r",?[ \t]++(?:and|&)[ \t]++\p{L}[\p{L}\p{M}'’\-]*+)(?![\w'’\-])",
+            regex.MULTILINE,
+        ),
+        0.55,
+        _not_a_common_word,
+        is_list=True,
+        whole=lambda items, gaz: (
+            sum(len(w) == 1 and gaz.is_given_name(w[0]) for w in items) * 2 > len(items)
+            and len({w[0][:1].isupper() for w in items if w}) == 1
+        ),
+        items=regex.compile(r"(?P<name>(?<![\p{L}\p{M}'’\-])(?!(?:and)\b)\p{L}[\p{L}\p{M}'’\-]*+)"),
+    ),
     # "our 3 founders: Kónya, Becker and Vasquez".
     Cue(
         "people_list",
@@ -584,7 +677,6 @@ CUES = [
     ),
 ]
 
-_LIST_ITEM = regex.compile(rf"(?P<name>{_FULL})")
 _WORD = regex.compile(r"[\p{L}\p{M}'’\-]++")
 _POSSESSIVE = regex.compile(r"['’]s$")
 
@@ -620,10 +712,14 @@ class PersonCueRecognizer(RuleRecognizer):
             for match in cue.pattern.finditer(text):
                 start, end = match.span("name")
                 spans = (
-                    [m.span("name") for m in _LIST_ITEM.finditer(text, start, end)]
+                    [m.span("name") for m in cue.items.finditer(text, start, end)]
                     if cue.is_list
                     else [(start, end)]
                 )
+                if cue.whole is not None and not cue.whole(
+                    [_WORD.findall(text, *_trim(text, s, e)) for s, e in spans], gaz
+                ):
+                    continue
                 for s, e in spans:
                     s, e = _trim(text, s, e)
                     words = _WORD.findall(text, s, e)

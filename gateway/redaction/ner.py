@@ -49,14 +49,26 @@ from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
-from gateway.redaction.addresses import address_blocks
+from gateway.redaction.addresses import address_blocks, addressee_lines
 from gateway.redaction.dates import is_product_date
-from gateway.redaction.names import LOCATIVES, PEOPLE_NOUNS, TITLES, UI_NOUNS, UI_VERBS, Gazetteer, gazetteer
+from gateway.redaction.names import (
+    LOCATIVES,
+    PEOPLE_NOUNS,
+    PLACE_WORDS,
+    TITLES,
+    UI_NOUNS,
+    UI_VERBS,
+    Gazetteer,
+    gazetteer,
+)
 
 PERSON = "PERSON"
 LOCATION = "LOCATION"
 NRP = "NRP"
 DATE_TIME = "DATE_TIME"
+# Why a name inside an address block stays a PERSON, and the metadata key that carries it to rule 6.
+ADDRESSEE = "the addressee at the head of an address"
+ADDRESSEE_KEY = "ftgate_addressee"
 
 # spaCy's labels, as Presidio maps them (engine.NER_MODEL_CONFIGURATION).
 LABELS = {
@@ -108,6 +120,17 @@ _ORG_NOUNS = frozenset(
     }
 )  # fmt: skip
 _PEOPLE_NOUNS = frozenset(PEOPLE_NOUNS)
+_PLACE_WORDS = frozenset(PLACE_WORDS)
+# The separators of a menu path: "Billing > Plans".
+_STEPS = frozenset({">", "»", "→"})
+# A verb and its preposition that aim at a person, not a place: "shouted at Gary", "heard from Tom".
+_AIMED_AT_PEOPLE = frozenset(
+    [("at", v) for v in (
+        "shout", "yell", "scream", "smile", "grin", "wink", "wave", "nod", "laugh", "stare", "glare",
+        "look", "point", "bark", "snap", "swear", "frown", "sneer", "growl", "hiss", "curse",
+    )]
+    + [("from", v) for v in ("hear", "receive", "get")]
+)  # fmt: skip
 _TITLES = frozenset(t.casefold() for t in TITLES)
 _GREETING_WORDS = frozenset({"hi", "hello", "hey", "dear", "thanks", "cheers", "bye", "congrats"})
 _VOCATIVE_NEXT = frozenset(
@@ -148,17 +171,6 @@ _SOFTWARE_NOUNS = frozenset(
         "user", "team", "plan", "bug", "error", "export", "import", "webhook", "token", "login",
         "calendar", "invoice", "payment", "subscription", "license", "seat", "document", "doc", "task",
         "card", "list", "view", "post", "comment", "thread", "chat", "call", "meeting", "recording",
-    }
-)  # fmt: skip
-# Last words of multi-word places that are also ordinary words ("Mulholland Drive", "Salt Lake City").
-_PLACE_WORDS = frozenset(
-    {
-        "city", "town", "village", "park", "island", "islands", "valley", "bay", "beach", "lake", "mount",
-        "mountain", "hill", "hills", "county", "province", "region", "state", "republic", "kingdom",
-        "coast", "river", "falls", "springs", "heights", "harbour", "harbor", "port", "point", "sound",
-        "square", "street", "road", "avenue", "drive", "lane", "way", "place", "court", "bridge", "north",
-        "south", "east", "west", "central", "centre", "center", "district", "quarter", "forest", "end",
-        "green", "cross", "creek", "ridge", "gardens", "grove", "estate", "peninsula",
     }
 )  # fmt: skip
 # A nationality's, religion's or party's name: "Polish", "Canadian", "Japanese", "Israeli".
@@ -305,6 +317,7 @@ class FtgateNerRecognizer(SpacyRecognizer):
                     recognition_metadata={
                         RecognizerResult.RECOGNIZER_NAME_KEY: self.NAME,
                         RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                        ADDRESSEE_KEY: f.why == ADDRESSEE,
                     },
                 )
             )
@@ -324,8 +337,13 @@ class FtgateNerRecognizer(SpacyRecognizer):
         names = [r for r in other_raw_recognizer_results if r.entity_type == PERSON and not _is_guess(r)]
         kept: list[RecognizerResult] = []
         for guess in raw_recognizer_results:
-            if guess.entity_type in (PERSON, NRP) and (
-                _overlaps_any(guess, places) or _follows_any(text, guess, places)
+            addressee = (guess.recognition_metadata or {}).get(ADDRESSEE_KEY, False) or (
+                guess.entity_type == PERSON and _heads_a_place(text, guess, places)
+            )
+            if (
+                guess.entity_type in (PERSON, NRP)
+                and not addressee
+                and (_overlaps_any(guess, places) or _follows_any(text, guess, places))
             ):
                 # "Gerrit Achterberghove 137", "2450 Crown St"; "2027 Prospect St, Dehylov"
                 guess.entity_type = LOCATION
@@ -344,6 +362,23 @@ def _is_guess(result: RecognizerResult) -> bool:
     """Another NER recognizer's finding (a second spaCy model, say): no better evidence than ours."""
     name = (result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY, "")
     return "Spacy" in str(name) or "Ner" in str(name)
+
+
+def _heads_a_place(text: str, guess: RecognizerResult, places: list[RecognizerResult]) -> bool:
+    """A full name (a known given name, then known names) that opens a longer address span: the
+    addressee, as in "Billing address: Sara Schwarz 28245 Puruntie 82 ..."."""
+    if not any(
+        p.start <= guess.start and guess.end < p.end and not text[p.start : guess.start].strip()
+        for p in places
+    ):
+        return False
+    words = regex.findall(r"[\p{L}\p{M}'’\-]{2,}+", text[guess.start : guess.end])
+    gaz = gazetteer()
+    return (
+        len(words) >= 2
+        and gaz.is_given_name(words[0])
+        and all(gaz.is_name(w) and not gaz.is_place(w) for w in words[1:])
+    )
 
 
 def _overlaps_any(result: RecognizerResult, others: list[RecognizerResult]) -> bool:
@@ -385,6 +420,8 @@ class _Reader:
         self.gaz = gaz
         self.ner_score = ner_score
         self.blocks = address_blocks(text)
+        # A block written on one line with ">" or "|" for its line breaks: there ">" is no menu path.
+        self.flattened = any(">" in text[s:e] or "|" in text[s:e] for s, e in self.blocks)
         # Tokens inside an entity spaCy calls an organisation, product, work, ... or in a list of
         # surnames that names a firm ("Jones, Mitchell and Williams").
         self.not_personal: set[int] = set()
@@ -403,7 +440,11 @@ class _Reader:
                 self.not_personal.update(range(ent.start, ent.end))
         self._mark_firm_names()
         self.not_personal |= self.firm
+        out.extend(self._addressees())
+        addressed = {i for f in out for i in range(f.start, f.end)}
         for ent in ents:
+            if addressed.intersection(range(ent.start, ent.end)):
+                continue  # the addressee's line is settled
             label = ent.label_
             entity = LABELS.get(label)
             if entity is None:
@@ -505,6 +546,8 @@ class _Reader:
         if not words:
             return None
         if in_block:
+            if entity == PERSON and self._addressee(start, end, words):
+                return PERSON, ADDRESSEE
             return LOCATION, "inside an address block"
         if any(self._product_shape(w) for w in words if not gaz.is_name(w)) and not (
             entity == LOCATION and all(w.isupper() for w in words) and self._after_locative(start)
@@ -836,7 +879,8 @@ class _Reader:
                 j += 1
             found = self._in_a_persons_role(i, j)
             out.extend(found)
-            self.taken.update(range(i, j))
+            for f in found:
+                self.taken.update(range(f.start, f.end))
             i = j
         return out
 
@@ -848,7 +892,12 @@ class _Reader:
             return []
         out: list[_Finding] = []
         for t in doc:
-            if t.i in self.taken or t.i in self.not_personal or t.pos_ != "PROPN":
+            if t.pos_ != "PROPN" or t.i in self.firm:
+                continue
+            # spaCy's ORG of one known name beside a person ("Marrero and Murphy were engineers").
+            if (t.i in self.taken or t.i in self.not_personal) and not (
+                t.i in self.not_personal and self._lone_org_name(t.i)
+            ):
                 continue
             if not (t.is_alpha and t.text[:1].isupper() and not t.text.isupper()):
                 continue
@@ -872,6 +921,43 @@ class _Reader:
                 start -= 1
             out.append(_Finding(PERSON, start, t.i + 1, PAIR_SCORE, "joined to a name"))
             self.taken.update(range(start, t.i + 1))
+        return out
+
+    def _lone_org_name(self, i: int) -> bool:
+        """Token `i` is all of an ORG or PRODUCT spaCy tagged, and a name the gazetteer knows."""
+        token = self.doc[i]
+        if token.ent_type_ not in ("ORG", "PRODUCT") or token.ent_iob_ != "B":
+            return False
+        if i + 1 < len(self.doc) and self.doc[i + 1].ent_iob_ == "I":
+            return False
+        return self.gaz.is_name(token.text) and not self.gaz.is_vocabulary(token.text)
+
+    def _addressees(self) -> list[_Finding]:
+        """A name alone on a line just above an address block ("Gyala Antall" over "3369 24 Clarke
+        Avenue"): the addressee, even a name no gazetteer knows, unless the line names a firm (an
+        ordinary word, a company suffix, a product's shape) or spaCy tagged it a place."""
+        doc, gaz = self.doc, self.gaz
+        out: list[_Finding] = []
+        for s, e in addressee_lines(self.text, self.blocks):
+            span = doc.doc.char_span(s, e, alignment_mode="expand")
+            if span is None:
+                continue
+            start, end = span.start, span.end
+            words = [t.text for t in doc[start:end] if t.is_alpha and not _is_initial(t)]
+            if any(doc[i].ent_type_ in ("GPE", "LOC", "FAC") for i in range(start, end)) and not (
+                words and gaz.is_given_name(words[0]) and not gaz.is_place(words[0])
+            ):
+                continue  # spaCy's place, unless a given name opens the line ("Benito Bianchi")
+            if len(words) < 2 or any(gaz.is_vocabulary(w) or self._product_shape(w) for w in words):
+                continue
+            if self._organisation_context(start, end, words) or any(
+                i in self.firm for i in range(start, end)
+            ):
+                continue
+            for i in range(start, end):
+                self.not_personal.discard(i)
+            self.taken.update(range(start, end))
+            out.append(_Finding(PERSON, start, end, PAIR_SCORE, "a name on the line above an address"))
         return out
 
     # --- names spaCy missed -------------------------------------------------------------------------
@@ -987,13 +1073,39 @@ class _Reader:
         doc = self.doc
         before = self._previous(start)
         if before is not None:
-            if before.lower_ in _UI_VERBS or before.text in (">", "»", "→"):
+            if before.lower_ in _UI_VERBS:
+                return True
+            if (
+                before.text in _STEPS
+                and not self._quote_marker(before)
+                and self._menu_step(start, end, before.i - 1)
+            ):
                 return True
             if before.i >= 1 and (doc[before.i - 1].lower_, before.lower_) in _UI_PHRASES:
                 return True
-        if end < len(doc) and doc[end].text in (">", "»", "→"):
+        if end < len(doc) and doc[end].text in _STEPS and self._menu_step(start, end, end + 1):
             return True
         return end < len(doc) and doc[end].lower_ in _UI_NOUNS
+
+    def _quote_marker(self, token: Any) -> bool:
+        """A ">" that opens a line: an email's quote marker, not a step of a menu path."""
+        line_start = self.text.rfind("\n", 0, token.idx) + 1
+        return not self.text[line_start : token.idx].strip(" \t>")
+
+    def _menu_step(self, start: int, end: int, other: int) -> bool:
+        """The span beside ">" is a step of a menu path ("Billing > Plans"): a word no gazetteer knows
+        as a name, or the step on the other side of ">" is an ordinary word. A name beside a name, a
+        firm or a street is a line of a flattened address or quote (">Ella H. Snider >Otc Markets")."""
+        if self.flattened:
+            return False
+        doc, gaz = self.doc, self.gaz
+        words = [t.text for t in doc[start:end] if t.is_alpha and not _is_initial(t)]
+        if not words or not any(gaz.is_name(w) and not gaz.is_vocabulary(w) for w in words):
+            return True
+        if not 0 <= other < len(doc):
+            return False
+        neighbour = doc[other]
+        return neighbour.is_alpha and gaz.is_vocabulary(neighbour.text) and not gaz.is_name(neighbour.text)
 
     def _organisation_context(self, start: int, end: int, words: list[str]) -> bool:
         """A company sign: a suffix in or after the span ("Asc Partners", "Loqate Inc"), "'s" and a
@@ -1045,8 +1157,17 @@ class _Reader:
         return False
 
     def _after_locative(self, start: int) -> bool:
+        """After "in", "at", "from", ...: where a place stands; not where a verb aims at someone
+        ("shouted at Gary", "smiled at Ana", "heard from Tom")."""
         before = self._previous(start, skip_determiner=False)
-        return before is not None and before.lower_ in _LOCATIVES
+        if before is None or before.lower_ not in _LOCATIVES:
+            return False
+        verb = before.head
+        return not (
+            before.dep_ == "prep"
+            and verb.i < before.i
+            and (before.lower_, verb.lemma_.lower()) in _AIMED_AT_PEOPLE
+        )
 
     def _after_people_noun(self, start: int) -> bool:
         """ "founders: A, B and C": a list of people, not a firm."""
@@ -1072,6 +1193,20 @@ class _Reader:
             return False
         s, e = self.doc[start].idx, self.doc[end - 1].idx + len(self.doc[end - 1].text)
         return any(bs <= s and e <= be for bs, be in self.blocks)
+
+    def _addressee(self, start: int, end: int, words: list[str]) -> bool:
+        """The span opens an address block and reads as a person's name: a given name the gazetteer
+        knows first, every other word a known name or an initial ("Billing address: Sara Schwarz
+        28245 Puruntie 82 ..."). An envelope names its addressee before the street."""
+        gaz = self.gaz
+        s = self.doc[start].idx
+        opens = any(bs <= s < be and not self.text[bs:s].strip() for bs, be in self.blocks)
+        return (
+            opens
+            and len(words) >= 2
+            and gaz.is_given_name(words[0])
+            and all(gaz.is_name(w) and not gaz.is_place(w) for w in words[1:])
+        )
 
     def _parenthesised_after_place(self, start: int, end: int) -> bool:
         """ "Cyprus (Greek)": a nationality in brackets right after a place."""

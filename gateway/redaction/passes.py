@@ -35,9 +35,10 @@ from presidio_analyzer import RecognizerResult
 
 from gateway.errors import InvalidInput
 from gateway.redaction.analysis import Detector, Findings, TextTooSlow
+from gateway.redaction.answers import PHONE_NUMBER, POSTCODE, answer_findings, asked_for, previous_turn
 from gateway.redaction.config import RedactionConfig
 from gateway.redaction.fields import field_finding
-from gateway.redaction.records import KEY_SEGMENT, Redaction, Tally, Unit, digest, rebuild, walk
+from gateway.redaction.records import KEY_SEGMENT, Occurrence, Redaction, Tally, Unit, digest, rebuild, walk
 from gateway.redaction.recurrence import PERSON, Recurrences
 from gateway.redaction.replacement import Replacer
 from gateway.redaction.report import ResidualFinding, SampleRecord, ScanReport
@@ -92,8 +93,7 @@ class ScanRun:
         recurrences = Recurrences(persons=PERSON in self.config.enabled())
         distinct, total = self._analysis_pass(recurrences)
         self.total = total
-        if recurrences.needed():
-            self._recurrence_pass(recurrences)
+        self._record_pass(recurrences)
         current = self._redaction_passes(recurrences)
         residuals = self._residual_pass(current)
         redactions = {d: Redaction(c.text, c.entities) for d, c in current.items()}
@@ -168,8 +168,13 @@ class ScanRun:
 
     # -- pass 2 ---------------------------------------------------------------------------------------
 
-    def _recurrence_pass(self, recurrences: Recurrences) -> None:
-        """Add to `findings` every recurrence of a found value, and of a name's parts."""
+    def _record_pass(self, recurrences: Recurrences) -> None:
+        """Add to `findings` every recurrence of a found value and of a name's parts, and the values
+        that answer a question for them in the turn before (answers.py)."""
+        spread = recurrences.needed()
+        asked = [e for e in (POSTCODE, PHONE_NUMBER) if e in self.config.enabled()]
+        if not spread and not asked:
+            return
         extended: set[bytes] = set()  # strings whose dataset-wide recurrences are already added
         parts: dict[bytes, list[RecognizerResult]] = {}
         done = 0
@@ -177,13 +182,17 @@ class ScanRun:
             for record in chunk:
                 members: list[tuple[bytes, str]] = []
                 seen: set[bytes] = set()
-                for occurrence in walk(record):
+                turns: dict[str, str] = {}
+                for occurrence in walk(record, indexed=True):
                     key = digest(occurrence.unit)
+                    if asked and not occurrence.unit[1]:
+                        turns[occurrence.path] = occurrence.unit[0]
+                        self._answer(occurrence, key, turns, asked, parts, done)
                     if key in seen:
                         continue
                     seen.add(key)
                     members.append((key, occurrence.unit[0]))
-                    if key in extended:
+                    if key in extended or not spread:
                         continue
                     extended.add(key)
                     base = self.findings.get(key, [])
@@ -191,6 +200,9 @@ class ScanRun:
                     if extra:
                         self.findings[key] = base + extra
                         self.first_record.setdefault(key, done)
+                if not spread:
+                    done += 1
+                    continue
                 extras = recurrences.record_extras(
                     [(text, self.findings.get(d, []) + parts.get(d, [])) for d, text in members]
                 )
@@ -202,6 +214,34 @@ class ScanRun:
             self.notify("indexing", done, self.total)
         for key, extra in parts.items():
             self.findings[key] = self.findings.get(key, []) + extra
+
+    def _answer(
+        self,
+        occurrence: Occurrence,
+        key: bytes,
+        turns: dict[str, str],
+        asked: list[str],
+        parts: dict[bytes, list[RecognizerResult]],
+        record: int,
+    ) -> None:
+        """The postcode or phone number in a turn that answers the turn before's question for it."""
+        before = previous_turn(occurrence.path)
+        question = turns.get(before) if before is not None else None
+        if question is None:
+            return
+        wanted = [e for e in asked_for(question) if e in asked]
+        if not wanted:
+            return
+        text = occurrence.unit[0]
+        have = self.findings.get(key, []) + parts.get(key, [])
+        found = [
+            r
+            for r in answer_findings(text, wanted)
+            if not any(h.start < r.end and r.start < h.end for h in have)
+        ]
+        if found:
+            parts[key] = parts.get(key, []) + found
+            self.first_record.setdefault(key, record)
 
     # -- pass 3 ---------------------------------------------------------------------------------------
 

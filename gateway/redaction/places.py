@@ -32,13 +32,28 @@ PLACE_CUES = [
     "i am from",
     "i'm from", "we are from", "we're from", "comes from", "come from", "came from", "hometown of",
     "hometown is", "native of", "resident of", "residing in", "reside in", "resides in",
+    "home city", "home town", "hometown", "city of", "town of", "village of", "university of", "where:",
 ]  # fmt: skip
+# Cues after which a person cannot stand: a surname alone there is a place ("flew to Coles").
+_NO_PERSON_AFTER = frozenset(
+    c
+    for c in PLACE_CUES
+    if c.endswith((" in", "flew to", "flying to", "flight to", "flights to", "trip to"))
+    or c.startswith(("moved", "moving", "relocat", "travel", "home", "city", "town", "village", "university"))
+)
 _LINK = r"(?:de|del|do|da|di|la|le|upon|on|am|an|im|sur|en|u|na|nad|pod|of|O'|O’|o'|o’)"
 _CAP = r"\p{Lu}[\p{L}\p{M}'’\-]*+"
 _PATTERN = regex.compile(
     r"(?<![\w])(?i:"
     + "|".join(regex.escape(c).replace(r"\ ", r"[ \t]++") for c in sorted(PLACE_CUES, key=len, reverse=True))
     + rf")[ \t]++(?:the[ \t]++)?(?P<place>{_CAP}(?:[ \t]++(?:{_LINK}[ \t]++)?{_CAP}){{0,3}})(?![\w@])"
+)
+# A town and its postcode after a place preposition: "in Bjert 6091", "to København K 1421",
+# "at Quinta de São Tiago 3610-114"; a year is no postcode ("in Excel 2016").
+_TOWN_AND_CODE = regex.compile(
+    r"(?<![\w])(?i:in|at|from|near|to)[ \t]++"
+    rf"(?P<place>{_CAP}(?:[ \t]++(?:{_LINK}[ \t]++)?{_CAP}){{0,3}}[ \t]++"
+    r"(?!(?:19|20)\d\d(?!\d))\d{3,5}(?:-\d{3})?)(?![\w@.,]\d)(?![\w])"
 )
 # A town in capitals after a place preposition ("in KATRINEHOLM", "from ÅLESUND"): five letters or more,
 # so "in HTML", "from CSV" and other acronyms stay.
@@ -69,12 +84,30 @@ class PlaceCueRecognizer(RuleRecognizer):
                 results.append(self.result(start, end, "place_in_capitals"))
         for match in _PATTERN.finditer(text):
             start, end = match.span("place")
-            words = [w for w in _WORDS.findall(text, start, end) if w[:1].isupper()]
-            ordinary = [gaz.is_vocabulary(w) and not gaz.is_place(w) for w in words]
-            if not words or ordinary[-1] or all(ordinary):
+            words = [
+                (w.group(), w.end()) for w in _WORDS.finditer(text, start, end) if w.group()[:1].isupper()
+            ]
+            ordinary = [gaz.is_vocabulary(w) and not gaz.is_place(w) for w, _ in words]
+            while ordinary and ordinary[-1] and len(ordinary) > 1:
+                ordinary.pop()  # "Where: Erwetegem Country Club": the place, not its club
+                words.pop()
+            if not words or all(ordinary):
                 continue  # "I'm in Settings"; a place may begin with a word ("Store Merløse")
-            if all(gaz.is_name(w) and not gaz.is_place(w) for w in words):
-                continue  # "the email came from Maria Lopez"
+            end = words[-1][1]
+            names = [w for w, _ in words]
+            cue = regex.sub(
+                r"[ \t]+", " ", match.group(0)[: match.start("place") - match.start()].strip().lower()
+            )
+            cue = regex.sub(r"^(.*?)(?: the)?$", r"\1", cue)
+            if all(gaz.is_name(w) and not gaz.is_place(w) for w in names) and (
+                cue not in _NO_PERSON_AFTER or gaz.is_given_name(names[0])
+            ):
+                continue  # "the email came from Maria Lopez"; not "flew to Coles"
             results.append(self.result(start, end, "place_cue"))
+        for match in _TOWN_AND_CODE.finditer(text):
+            start, end = match.span("place")
+            words = _WORDS.findall(text, start, end)
+            if words and not any(gaz.is_vocabulary(w) and not gaz.is_place(w) for w in words):
+                results.append(self.result(start, end, "town_and_postcode"))
         # "based in NAANTALI" is a cue and a town in capitals: one finding.
         return list({(r.start, r.end): r for r in results}.values())

@@ -51,6 +51,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, PhoneRecognizer
 
 from gateway.redaction.addresses import AddressBlockRecognizer
+from gateway.redaction.answers import PhoneCueRecognizer
 from gateway.redaction.config import PhoneSettings
 from gateway.redaction.dates import ProductAwareDateRecognizer
 from gateway.redaction.names import PersonCueRecognizer
@@ -404,6 +405,7 @@ def ftgate_recognizers(*, phone: PhoneSettings | None = None, language: str = "e
     (`REPLACED`)."""
     return [
         FtgatePhoneRecognizer(settings=phone, supported_language=language),
+        PhoneCueRecognizer(supported_language=language),
         CardRecognizer(supported_language=language),
         StreetAddressRecognizer(supported_language=language),
         StreetNameRecognizer(supported_language=language),

@@ -1,7 +1,8 @@
 """What redaction finds and keeps, through the upload, by the CLI and over HTTP (issue 11, items 1-4, 8).
 
 - tests/data/redaction/pii_support_chats.jsonl (60 support chats made with Faker in nine locales,
-  labelled): no name, place, street or postcode a label names survives, and no company, product, UI
+  labelled): no name, place, street, postcode or phone number a label names survives (bare answers to
+  "what's your postcode?" included), and no company, product, UI
   path or ticket id is lost;
 - tests/data/redaction/benign_support_chats.jsonl (300 chats with no personal data): at most 1% of its
   records change;
@@ -33,7 +34,7 @@ PII_CHATS = DATA / "pii_support_chats.jsonl"
 BENIGN = DATA / "benign_support_chats.jsonl"
 # Types whose every labelled value must go (the cards, phones and bare postcodes typed as one-word
 # answers that still slip through are counted by benchmarks/redaction_efficacy.py).
-MUST_GO = {"PERSON", "LOCATION", "STREET_ADDRESS"}
+MUST_GO = {"PERSON", "LOCATION", "STREET_ADDRESS", "ZIP_CODE", "PHONE_NUMBER"}
 
 
 def labels() -> list[dict[str, Any]]:

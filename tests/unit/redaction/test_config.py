@@ -74,8 +74,9 @@ def test_default_set_leaves_content_words_alone(analyzer: AnalyzerEngine, text: 
 
 
 def test_bare_phone_number_is_caught_at_its_own_threshold(analyzer: AnalyzerEngine) -> None:
-    text = f"Reach me at {BARE_PHONE} after lunch."
-    assert one(make(analyzer), text) == "Reach me at <PHONE_NUMBER_1> after lunch."
+    # No cue before the number ("reach me at" would make it one: answers.PhoneCueRecognizer).
+    text = f"Try {BARE_PHONE} after lunch."
+    assert one(make(analyzer), text) == "Try <PHONE_NUMBER_1> after lunch."
     # At the global 0.5 Presidio's 0.4 for a phone without a context word is a miss.
     assert BARE_PHONE in one(make(analyzer, entities=with_rule("PHONE_NUMBER", threshold=0.5)), text)
 

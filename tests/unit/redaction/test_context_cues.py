@@ -1,0 +1,180 @@
+"""Names, places and numbers that their context names, on the real analyzer (issue 11, item 1).
+
+Each case is a class seen on the labelled corpus or in chats: an addressee above an address block
+(written with an email's ">" quote markers too), a speaker before a quoted line, who a quote is by, "was
+called X", "X's daughter", a list of given names, a verb aimed at a person ("shouted at Gary"), a town
+with its postcode after "in", a place after a cue that no person can follow ("flew to Coles"), a
+postcode or phone number given in answer to a question for it, and digits introduced as one's number.
+Each has its negative: what must stay.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from presidio_analyzer import AnalyzerEngine
+
+from gateway.redaction import Scanner
+
+PLACES = {"LOCATION", "STREET_ADDRESS", "POSTCODE"}
+
+
+def found(analyzer: AnalyzerEngine, text: str) -> list[tuple[str, str]]:
+    return [(text[r.start : r.end], r.entity_type) for r in analyzer.analyze(text, language="en")]
+
+
+def typed(analyzer: AnalyzerEngine, text: str, value: str, types: set[str]) -> bool:
+    """Whether a finding of one of `types` covers `value` in `text`."""
+    start = text.index(value)
+    end = start + len(value)
+    return any(
+        r.entity_type in types and r.start <= start and end <= r.end
+        for r in analyzer.analyze(text, language="en")
+    )
+
+
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        (
+            ">Gyala Antall\n>Google Public Data Explorer\n>3369 24 Clarke Avenue\n>Apt. 805\n>Pines Beach\n"
+            ">New Zealand 34694",
+            ["Gyala Antall"],
+        ),
+        (
+            "> \n> Benito Bianchi\n> Locavore\n> 040 Snellmaninkatu 55\n> Apt. 022\n> ESPOO\n> Finland 23221",
+            ["Benito Bianchi"],
+        ),
+        (
+            ">Ella H. Snider >Otc Markets >228 Ringvej 144 >Apt. 902 >Qaqortoq >Greenlander 96817",
+            ["Ella H. Snider"],
+        ),
+        (
+            "Billing address: Sara Schwarz     28245 Puruntie 82 Apt. 595    LAPPEENRANTA     SK     53650",
+            ["Sara Schwarz"],
+        ),
+    ],
+)
+def test_the_addressee_above_or_at_the_head_of_an_address_is_a_person(
+    analyzer: AnalyzerEngine, text: str, names: list[str]
+) -> None:
+    for name in names:
+        assert typed(analyzer, text, name, {"PERSON"}), found(analyzer, text)
+
+
+def test_the_firm_line_of_an_address_is_not_a_person(analyzer: AnalyzerEngine) -> None:
+    text = (
+        ">Gyala Antall\n>Google Public Data Explorer\n>3369 24 Clarke Avenue\n>Apt. 805\n>New Zealand 34694"
+    )
+    assert not typed(analyzer, text, "Google Public Data Explorer", {"PERSON"}), found(analyzer, text)
+
+
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        ('Koppány: "Who are you?" Elizabeth:"I\'m Amanda\'s daughter".', ["Koppány", "Elizabeth", "Amanda"]),
+        ('mika: "who are you?" tracy:"i\'m roberto\'s daughter".', ["mika", "tracy", "roberto"]),
+        ('"I\'m glad to hear that," says Navrátilová.', ["Navrátilová"]),
+        ("My great grandmother was called Brosca Erdôs", ["Brosca Erdôs"]),
+        ("Sometimes people call me Csanád", ["Csanád"]),
+        ("They had 6: Gaetane, Hannah, Anthony, Derek, Anna and Andrew.", ["Gaetane"]),
+        ("they had 6: silvana, adam, christopher, kristina, chad and caleb.", ["silvana", "chad", "caleb"]),
+        ("Is there a better song? Marrero and Murphy were precision engineers.", ["Marrero"]),
+        ('Enrico shouted at Gary: "What are you doing here?"', ["Gary"]),
+    ],
+)
+def test_names_their_context_names(analyzer: AnalyzerEngine, text: str, names: list[str]) -> None:
+    for name in names:
+        assert typed(analyzer, text, name, {"PERSON"}), (name, found(analyzer, text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We support Slack, Zoom, Jira and Asana.",
+        "Export to CSV, PDF, XLSX and JSON.",
+        "Click Save, Cancel, Delete and Archive.",
+        "It works on Windows, Linux, Chrome and Safari.",
+        'User: "hello" Bot: "hi"',
+        'Marie Langrová, the packager, said: "I\'m glad."',
+        "The feature is called Smart Sync now.",
+        "Go to Settings > Billing > Plans and click Save.",
+        "We bought it at Walmart and Target.",
+    ],
+)
+def test_lists_labels_and_menus_of_products_are_not_people(analyzer: AnalyzerEngine, text: str) -> None:
+    people = [(v, t) for v, t in found(analyzer, text) if t == "PERSON" and v != "Marie Langrová"]
+    assert not people, people
+
+
+@pytest.mark.parametrize(
+    "text, place",
+    [
+        ("Looking to support Factset in Bjert 6091 in its mission.", "Bjert 6091"),
+        ("Looking to support Nautilytics in København K 1421 in its mission.", "København K 1421"),
+        ("Mrs. Schwarz flew to Coles on Sunday morning.", "Coles"),
+        ("Ms. Margarot flew to Loeches on Saturday morning.", "Loeches"),
+        ("When: 2000-04-16 11:34:35 Where: UPTON SCUDAMORE Country Club.", "UPTON SCUDAMORE"),
+        ("She studied journalism at the University of Nicosia.", "Nicosia"),
+        ("The economy of the band's home city KIIKOINEN: cars.", "KIIKOINEN"),
+    ],
+)
+def test_places_their_context_names(analyzer: AnalyzerEngine, text: str, place: str) -> None:
+    assert typed(analyzer, text, place, PLACES), found(analyzer, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We upgraded to Excel 2016 and Windows 10 in Figma 2023.",
+        "The email came from Maria Lopez yesterday.",
+        "I'm in Settings now.",
+    ],
+)
+def test_versions_years_and_senders_are_not_places(analyzer: AnalyzerEngine, text: str) -> None:
+    places = [(v, t) for v, t in found(analyzer, text) if t in PLACES]
+    assert not places, places
+
+
+def chat(*turns: str) -> dict[str, Any]:
+    roles = ["user", "assistant"]
+    return {"messages": [{"role": roles[i % 2], "content": t} for i, t in enumerate(turns)]}
+
+
+@pytest.mark.parametrize(
+    "question, answer, placeholder",
+    [
+        ("Happy to check: what's your postcode?", "05947", "<POSTCODE_1>"),
+        ("Happy to check: what's your postcode?", "It's 75-599.", "It's <POSTCODE_1>."),
+        ("What is your zip code?", "sure, 94107", "sure, <POSTCODE_1>"),
+        ("Which mobile number can the courier call you on?", "923 429 735", "<PHONE_NUMBER_1>"),
+    ],
+)
+def test_a_value_given_in_answer_to_a_question_for_it_is_redacted(
+    scanner: Scanner, question: str, answer: str, placeholder: str
+) -> None:
+    out = scanner.scan([chat("Is same-day delivery available?", question, answer)]).redacted[0]
+    assert out["messages"][2]["content"] == placeholder, out
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        ("How many seats do you need?", "25000"),
+        ("Which version are you on?", "10115"),
+        (
+            "Your postcode is on file. Anything else?",
+            "No, that is all, thanks for the help today with order 88231.",
+        ),
+    ],
+)
+def test_an_answer_to_another_question_stays(scanner: Scanner, question: str, answer: str) -> None:
+    out = scanner.scan([chat("Hello", question, answer)]).redacted[0]
+    assert out["messages"][2]["content"] == answer, out
+
+
+def test_digits_introduced_as_ones_number_are_a_phone_number(analyzer: AnalyzerEngine) -> None:
+    text = "Thank you. You can reach me on 923429735 if the courier needs me."
+    assert typed(analyzer, text, "923429735", {"PHONE_NUMBER"}), found(analyzer, text)
+    assert not typed(analyzer, "Call me at 5 pm.", "5", {"PHONE_NUMBER"})
