@@ -44,9 +44,9 @@ _NO_PERSON_AFTER = frozenset(
 _LINK = r"(?:de|del|do|da|di|la|le|upon|on|am|an|im|sur|en|u|na|nad|pod|of|O'|O’|o'|o’)"
 _CAP = r"\p{Lu}[\p{L}\p{M}'’\-]*+"
 _PATTERN = regex.compile(
-    r"(?<![\w])(?i:"
+    r"(?<![\w])(?P<cue>(?i:"
     + "|".join(regex.escape(c).replace(r"\ ", r"[ \t]++") for c in sorted(PLACE_CUES, key=len, reverse=True))
-    + rf")[ \t]++(?:the[ \t]++)?(?P<place>{_CAP}(?:[ \t]++(?:{_LINK}[ \t]++)?{_CAP}){{0,3}})(?![\w@])"
+    + rf"))[ \t]++(?:the[ \t]++)?(?P<place>{_CAP}(?:[ \t]++(?:{_LINK}[ \t]++)?{_CAP}){{0,3}})(?![\w@])"
 )
 # A town and its postcode after a place preposition: "in Bjert 6091", "to København K 1421",
 # "at Quinta de São Tiago 3610-114"; a year is no postcode ("in Excel 2016").
@@ -95,10 +95,7 @@ class PlaceCueRecognizer(RuleRecognizer):
                 continue  # "I'm in Settings"; a place may begin with a word ("Store Merløse")
             end = words[-1][1]
             names = [w for w, _ in words]
-            cue = regex.sub(
-                r"[ \t]+", " ", match.group(0)[: match.start("place") - match.start()].strip().lower()
-            )
-            cue = regex.sub(r"^(.*?)(?: the)?$", r"\1", cue)
+            cue = " ".join(match.group("cue").lower().split())
             if all(gaz.is_name(w) and not gaz.is_place(w) for w in names) and (
                 cue not in _NO_PERSON_AFTER or gaz.is_given_name(names[0])
             ):
