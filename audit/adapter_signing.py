@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
@@ -27,6 +26,7 @@ from model_signing import hashing, signing, verifying
 
 from audit.canonical import canonical_json
 from audit.errors import AuditError
+from audit.private_files import create_private
 
 KEY_FILE = "adapter-signing-key.pem"
 
@@ -44,9 +44,7 @@ def ensure_key(path: Path) -> ec.EllipticCurvePrivateKey:
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
+        create_private(path, pem)
         return key
     except FileExistsError:
         # Another worker created it first: use theirs, so all adapters verify with one key.

@@ -60,6 +60,19 @@ class Settings(BaseSettings):
         description="Largest record (one JSONL line, in bytes, at most 64 MiB) an upload may hold; a larger"
         " one refuses the upload with its line and record, before it is even parsed.",
     )
+    max_upload_bytes: int = Field(
+        default=1 << 30,
+        ge=1,
+        description="Largest upload body (bytes, the multipart form whole) `POST /v1/datasets` accepts; a"
+        " larger one is refused with 413 as soon as its Content-Length says so, or once that many bytes"
+        " have arrived, before anything is stored.",
+    )
+    max_request_bytes: int = Field(
+        default=1 << 20,
+        ge=1,
+        description="Largest body any other request may carry (bytes): JSON bodies are small (a note is"
+        " at most 4,000 characters), and one is parsed whole before it is validated.",
+    )
     max_record_depth: int = Field(
         default=64,
         ge=1,
@@ -90,7 +103,12 @@ class Settings(BaseSettings):
 
     @cached_property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.home / 'ftgate.db').resolve()}"
+        return self.database_url or f"sqlite:///{self.db_path.resolve()}"
+
+    @property
+    def db_path(self) -> Path:
+        """The embedded SQLite database (used when no `database_url` is set)."""
+        return self.home / "ftgate.db"
 
     @property
     def blob_dir(self) -> Path:

@@ -5,29 +5,19 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
+from fastapi import FastAPI
 
-from audit.errors import AuditError
+from gateway.api.limits import BodyLimit
+from gateway.api.problems import document_problems, install_problem_handlers
 from gateway.api.routes import adapters, datasets, jobs, lineage, policy, users
 from gateway.errors import FtgateError
 from gateway.logging import configure_logging
 from gateway.runtime import Runtime
-from gateway.services.authz import AuthzDenied, record_denial
 from gateway.settings import Settings
-from trainer.errors import TrainerError
 
 log = structlog.get_logger(__name__)
-
-
-def _error(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    body = {"detail": {"code": code, "message": message, "details": details}}
-    return JSONResponse(status_code=status, content=body, headers=headers)
 
 
 @asynccontextmanager
@@ -62,21 +52,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=_warm_scan_workers,
     )
     app.state.runtime = rt
-
-    @app.exception_handler(FtgateError)
-    async def _ftgate_error(_: Request, exc: FtgateError) -> JSONResponse:
-        if isinstance(exc, AuthzDenied):
-            # The request's transaction is rolled back; the denial is kept in one of its own.
-            await run_in_threadpool(record_denial, rt=rt, error=exc)
-        return _error(exc.http_status, exc.code, exc.message, exc.details)
-
-    @app.exception_handler(AuditError)
-    async def _audit_error(_: Request, exc: AuditError) -> JSONResponse:
-        return _error(404 if exc.code == "not_found" else 409, exc.code, str(exc))
-
-    @app.exception_handler(TrainerError)
-    async def _trainer_error(_: Request, exc: TrainerError) -> JSONResponse:
-        return _error(422, "trainer_error", str(exc))
+    install_problem_handlers(app, rt)
+    app.add_middleware(
+        BodyLimit, upload_bytes=rt.settings.max_upload_bytes, request_bytes=rt.settings.max_request_bytes
+    )
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:
@@ -84,4 +63,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     for module in (users, datasets, jobs, adapters, policy, lineage):
         app.include_router(module.router)
+    document_problems(app)
     return app

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from gateway.cli.common import Json, Token, Verbose, as_user, handles_errors
-from gateway.cli.output import render
+from gateway.cli.output import check_output, render, write_output
 
 app = typer.Typer(help="Verify the log and export lineage.", no_args_is_help=True)
 
@@ -46,11 +46,12 @@ def audit_export(
     verbose: Verbose = False,
 ) -> None:
     """Write an adapter's lineage, read from the verified log."""
+    check_output(output)
     from gateway.services.audit import export_document
 
     with as_user(token) as (rt, session, actor):
         document = export_document(rt=rt, session=session, actor=actor, adapter_id=adapter, fmt=fmt)
-    output.write_bytes(document.content)
+    write_output(output, document.content)
     lineage = document.lineage
     render(
         {
@@ -73,13 +74,6 @@ def _read_text(path: Path, what: str) -> str:
         raise InvalidInput(f"cannot read {what} file {path}: {exc}") from exc
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write beside the target and rename, so a failure never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 @app.command("checkpoint")
 @handles_errors
 def audit_checkpoint(
@@ -89,11 +83,12 @@ def audit_checkpoint(
     verbose: Verbose = False,
 ) -> None:
     """Verify the log and write a signed C2SP checkpoint of it, for a witness to keep."""
+    check_output(output)
     from gateway.services.audit import make_checkpoint
 
     with as_user(token) as (rt, session, actor):
         result = make_checkpoint(rt=rt, session=session, actor=actor)
-    _write_atomically(output, result.pop("checkpoint"))
+    write_output(output, result.pop("checkpoint").encode("utf-8"))
     render({**result, "path": str(output)}, as_json=as_json)
 
 
@@ -107,13 +102,14 @@ def audit_proof(
     verbose: Verbose = False,
 ) -> None:
     """Write a bundle proving the adapter's lineage entries are in the signed log."""
+    check_output(output)
     import json
 
     from gateway.services.audit import proof_bundle
 
     with as_user(token) as (rt, session, actor):
         bundle = proof_bundle(rt=rt, session=session, actor=actor, adapter_id=adapter)
-    _write_atomically(output, json.dumps(bundle, indent=2) + "\n")
+    write_output(output, (json.dumps(bundle, indent=2) + "\n").encode("utf-8"))
     render(
         {
             "id": adapter,

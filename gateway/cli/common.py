@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import functools
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
+from rich.markup import escape
 from sqlmodel import Session
+from typer.exceptions import TyperException
 
 from audit.errors import AuditError
 from gateway.cli.output import emit_json, err, render_residual
-from gateway.errors import FtgateError, InvalidInput
+from gateway.errors import AuthenticationError, FtgateError, InvalidInput
 from gateway.logging import configure_logging
 from gateway.models import Page, User
 from gateway.runtime import Runtime
@@ -28,6 +31,8 @@ Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Show error detai
 Note = Annotated[str, typer.Option(help="Why; kept in the audit log.")]
 
 F = TypeVar("F", bound=Callable[..., Any])
+# typer's own ways out of a command (an exit code, a usage error, ^C): not failures of ours.
+_WAYS_OUT = (typer.Exit, typer.Abort, TyperException)
 
 
 def handles_errors(func: F) -> F:
@@ -43,7 +48,7 @@ def handles_errors(func: F) -> F:
             details = getattr(exc, "details", None)
             if kwargs.get("as_json"):
                 emit_json({"error": {"code": code, "message": message, "details": details}})
-            err.print(f"[red]error[/red] ({code}): {message}", highlight=False)
+            err.print(f"[red]error[/red] ({code}): {escape(message)}", highlight=False)
             if isinstance(details, dict) and details.get("residual"):
                 # What is left to fix, record by record: worth showing without -v.
                 title = "Personal data left after redaction: fix these records, or ask compliance"
@@ -51,6 +56,22 @@ def handles_errors(func: F) -> F:
             if details and kwargs.get("verbose"):
                 err.print(details)
             raise typer.Exit(1) from None
+        except _WAYS_OUT:
+            raise
+        except Exception as exc:
+            # A bug or an unforeseen failure: one line and exit 2, never a traceback. Its message is
+            # not shown: it can hold the input that caused it (a value pydantic refused, a record).
+            message = f"unexpected {type(exc).__name__}"
+            if isinstance(exc, OSError) and exc.strerror:
+                message += f": {exc.strerror}" + (f" ({exc.filename})" if exc.filename else "")
+            if kwargs.get("as_json"):
+                emit_json({"error": {"code": "internal_error", "message": message, "details": None}})
+            err.print(f"[red]error[/red] (internal_error): {escape(message)}", highlight=False)
+            if kwargs.get("verbose"):
+                err.print("".join(traceback.format_tb(exc.__traceback__)), markup=False, highlight=False)
+            else:
+                err.print("run it again with -v to see where it happened", highlight=False)
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -70,6 +91,8 @@ def as_user(token: str | None) -> Iterator[tuple[Runtime, Session, User]]:
     from gateway.services.authz import AuthzDenied, record_denial
     from gateway.services.users import authenticate
 
+    if not token:
+        raise AuthenticationError("no token: pass --token or set FTGATE_TOKEN")
     rt = runtime()
     rt.require_initialised()
     try:

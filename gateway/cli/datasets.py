@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from gateway.cli.common import Json, Note, Token, Verbose, as_user, handles_errors, to_page
-from gateway.cli.output import err, out, render, render_residual
+from gateway.cli.output import check_output, err, out, render, render_residual, write_output
 from gateway.errors import InvalidInput
 from gateway.models import (
     DEFAULT_LICENCE,
@@ -143,12 +143,13 @@ def datasets_download(
     verbose: Verbose = False,
 ) -> None:
     """Write the redacted JSONL (checked against its hash first)."""
+    check_output(output)
     from gateway.services.datasets import dataset_file
 
     with as_user(token) as (rt, session, actor):
         path = dataset_file(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
         data = path.read_bytes()
-    output.write_bytes(data)
+    write_output(output, data)
     render(
         {"id": dataset_id, "status": "downloaded", "path": str(output), "bytes": len(data)}, as_json=as_json
     )

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import stat
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
+
+from gateway.errors import InvalidInput
 
 out = Console()
 err = Console(stderr=True)
@@ -22,6 +29,55 @@ def to_data(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: to_data(v) for k, v in value.items()}
     return value
+
+
+def check_output(path: Path) -> int | None:
+    """Refuse an output path that cannot be written, before any work (and log entry) is done for it;
+    returns the mode of what is there, None if nothing is."""
+    where = str(path)
+    if not where or where == ".":
+        raise InvalidInput("the output path is empty: name a file to write")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {where}: {exc.strerror or exc}") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise InvalidInput(f"cannot write {where}: it is a directory; name a file in it")
+    if not path.parent.is_dir():
+        raise InvalidInput(f"cannot write {where}: the directory {path.parent} does not exist")
+    return mode
+
+
+def write_output(path: Path, data: bytes) -> None:
+    """Write `data` to the file `-o` names, whole or not at all.
+
+    A regular file is written beside its target and renamed over it, so a failure (a full disk, an
+    interrupt) leaves the old file or none, and never a temporary. A device or pipe (`/dev/stdout`) is
+    written in place: renaming over it would replace the device. Any failure is an `InvalidInput` that
+    names the path and the reason.
+    """
+    mode = check_output(path)
+    where, parent = str(path), path.parent
+    try:
+        if mode is not None and not stat.S_ISREG(mode):
+            with path.open("wb") as device:
+                device.write(data)
+            return
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {where}: {exc.strerror or exc}") from None
 
 
 def emit_json(value: Any) -> None:

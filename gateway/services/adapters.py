@@ -25,13 +25,14 @@ from audit import log as audit_log
 from audit.adapter_signing import AdapterSignatureError
 from audit.history import adapters_trained_on, entry_time
 from audit.models import AuditEntry
-from gateway.errors import Conflict, IntegrityError, InvalidInput, NotFound, PolicyDenied
+from gateway.contract import ResourceId, require
+from gateway.errors import Conflict, IntegrityError, NotFound, PolicyDenied
 from gateway.models import Adapter, Job, Role, User
 from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 from gateway.services.decisions import record_decision
-from gateway.services.free_text import ensure_no_pii
+from gateway.services.free_text import checked_note
 from gateway.services.lineage import check_signature, verified_entries
 from gateway.store.blobs import file_sha256
 
@@ -48,7 +49,7 @@ def list_adapters(*, rt: Runtime, session: Session, actor: User) -> list[Adapter
 
 
 def get_adapter(*, rt: Runtime, session: Session, actor: User, adapter_id: str) -> Adapter:
-    adapter = session.get(Adapter, adapter_id)
+    adapter = session.get(Adapter, require(ResourceId, adapter_id, "adapter_id"))
     if adapter is None:
         raise NotFound(f"no adapter {adapter_id!r}")
     authorize(
@@ -211,7 +212,7 @@ def release_input(
 
 def _authorized(*, rt: Runtime, session: Session, actor: User, adapter_id: str, action: str) -> Adapter:
     """The adapter, once `ftgate.authz` lets `actor` do `action` on it; its owner is the job's submitter."""
-    adapter = session.get(Adapter, adapter_id)
+    adapter = session.get(Adapter, require(ResourceId, adapter_id, "adapter_id"))
     if adapter is None:
         raise NotFound(f"no adapter {adapter_id!r}")
     job = session.get(Job, adapter.job_id)
@@ -265,13 +266,10 @@ def release_adapter(
     """Mark an adapter released: an approver who neither submitted its job nor uploaded its data signs it
     off, and only while its lineage is complete and its data's approval still stands.
     """
-    note = note.strip()
-    if not note:
-        raise InvalidInput("--note must say why (it is kept in the audit log)")
     adapter = _authorized(
         rt=rt, session=session, actor=actor, adapter_id=adapter_id, action="adapters.release"
     )
-    ensure_no_pii(rt=rt, fields={"note": note})
+    note = checked_note(rt=rt, note=note)
     decision, decision_id, policy_input, _ = _decide(
         rt=rt, session=session, actor=actor, adapter=adapter, action="release"
     )

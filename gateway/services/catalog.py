@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
+from gateway.contract import Handle, LocalPath, invalid, require
 from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.models import BaseModelEntry, User
 from gateway.runtime import Runtime
@@ -53,10 +54,16 @@ def register_bundled_model(*, session: Session, actor: str) -> BaseModelEntry | 
 def add_model(*, rt: Runtime, session: Session, actor: User, name: str, path: Path) -> BaseModelEntry:
     """Register a local Hugging Face directory or a single GGUF file."""
     authorize(rt=rt, session=session, actor=actor, action="models.add", resource_type="model")
-    path = path.expanduser().resolve()
-    if path.is_file() and path.suffix == ".gguf":
+    name = require(Handle, name, "name")
+    try:
+        path = Path(require(LocalPath, str(path), "path")).expanduser().resolve()
+        is_gguf = path.is_file() and path.suffix == ".gguf"
+        is_hf_dir = not is_gguf and path.is_dir() and (path / "config.json").exists()
+    except OSError as exc:  # a name too long for the file system, a loop of links, no permission
+        raise invalid("path", "unreadable", f"cannot be read: {exc.strerror or type(exc).__name__}") from None
+    if is_gguf:
         ref = BaseModelRef(name=name, path=path.parent, gguf_file=path.name)
-    elif path.is_dir() and (path / "config.json").exists():
+    elif is_hf_dir:
         ref = BaseModelRef(name=name, path=path)
     else:
         raise InvalidInput(

@@ -11,7 +11,8 @@ import structlog
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
-from gateway.errors import Conflict, DatasetRejected, InvalidInput, NotFound
+from gateway.contract import Label, Name, ResourceId, require
+from gateway.errors import Conflict, DatasetRejected, NotFound
 from gateway.formats import (
     InputLimits,
     TrainingFile,
@@ -34,7 +35,7 @@ from gateway.models import (
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 from gateway.services.decisions import record_decision
-from gateway.services.free_text import ensure_no_pii
+from gateway.services.free_text import checked_note, checked_texts
 from gateway.store.blobs import BlobWriter
 
 if TYPE_CHECKING:  # the scanner pulls in Presidio and spaCy: only the upload itself needs them
@@ -71,14 +72,16 @@ def upload_dataset(
         resource_type="dataset",
         team=actor.team,
     )
-    name, licence = name.strip(), licence.strip()
-    if not name:
-        raise InvalidInput("--name must not be empty")
-    if not licence:
-        raise InvalidInput("--licence must not be empty: give the data's SPDX licence id")
-    ensure_no_pii(
-        rt=rt, fields={"name": name, "purpose": purpose, "classification": classification, "licence": licence}
+    texts = checked_texts(
+        rt=rt,
+        fields={
+            "name": (Name, name),
+            "purpose": (Label, purpose),
+            "classification": (Label, classification),
+            "licence": (Label, licence),
+        },
     )
+    name, purpose, classification, licence = texts.values()
     with ExitStack() as cleanup:
         if isinstance(source, Path):
             source = cleanup.enter_context(source.open("rb"))
@@ -252,7 +255,7 @@ def list_datasets(*, rt: Runtime, session: Session, actor: User) -> list[Dataset
 def get_dataset(
     *, rt: Runtime, session: Session, actor: User, dataset_id: str, action: str = "datasets.read"
 ) -> Dataset:
-    dataset = session.get(Dataset, dataset_id)
+    dataset = session.get(Dataset, require(ResourceId, dataset_id, "dataset_id"))
     if dataset is None:
         raise NotFound(f"no dataset {dataset_id!r}")
     authorize(
@@ -286,10 +289,7 @@ def review_dataset(
     """Approve or reject; the verdict is bound to the redacted content hash the reviewer saw."""
     action = "datasets.approve" if verdict == Verdict.approved else "datasets.reject"
     dataset = get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id, action=action)
-    note = note.strip()
-    if not note:
-        raise InvalidInput("--note must say why (it is kept in the audit log)")
-    ensure_no_pii(rt=rt, fields={"note": note})
+    note = checked_note(rt=rt, note=note)
     if dataset.status in (DatasetStatus.rejected, DatasetStatus.revoked):
         raise Conflict(
             f"dataset {dataset_id} was {dataset.status.value}; upload a corrected file as a new dataset"
@@ -368,10 +368,7 @@ def revoke_dataset(
     dataset = get_dataset(
         rt=rt, session=session, actor=actor, dataset_id=dataset_id, action="datasets.revoke"
     )
-    note = note.strip()
-    if not note:
-        raise InvalidInput("--note must say why (it is kept in the audit log)")
-    ensure_no_pii(rt=rt, fields={"note": note})
+    note = checked_note(rt=rt, note=note)
     if dataset.status == DatasetStatus.revoked:
         raise Conflict(f"dataset {dataset_id} is already revoked")
     query = select(Adapter).where(col(Adapter.dataset_id) == dataset_id).order_by(col(Adapter.created_at))

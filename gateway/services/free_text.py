@@ -10,18 +10,41 @@ User and team names are identities, used as the actor of every entry, and are no
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import structlog
 
+from gateway.contract import LABEL_MAX, NAME_MAX, NOTE_MAX, Note, invalid, require
 from gateway.errors import InvalidInput, PersonalDataInText
 from gateway.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
-# The longest text a field may hold, checked before it is scanned: a note is a few sentences, a name a
-# line. Analysis costs time in proportion to the text, and these fields are kept in the log for good.
-MAX_CHARS = {"name": 200, "purpose": 100, "classification": 100, "licence": 100}
-MAX_NOTE_CHARS = 4000  # any other field: notes
+# The longest text a field may hold, checked before it is scanned (`gateway/contract.py`): a note is a
+# few sentences, a name a line. Analysis costs time in proportion to the text, and these fields are
+# kept in the log for good.
+MAX_CHARS = {"name": NAME_MAX, "purpose": LABEL_MAX, "classification": LABEL_MAX, "licence": LABEL_MAX}
+MAX_NOTE_CHARS = NOTE_MAX  # any other field: notes
+
+
+def checked_texts(*, rt: Runtime, fields: Mapping[str, tuple[Any, str]]) -> dict[str, str]:
+    """Each field's text as its contract type holds it (`fields` maps a field name to (type, text)),
+    then checked for personal data as a whole; raises `InvalidInput` or `PersonalDataInText`."""
+    values = {name: require(kind, text, name).strip() for name, (kind, text) in fields.items()}
+    ensure_no_pii(rt=rt, fields=values)
+    return values
+
+
+def checked_note(*, rt: Runtime, note: str) -> str:
+    """A review, revocation or release note: it must say why, fit the contract and hold no personal data."""
+    if not note.strip():
+        raise invalid(
+            "note",
+            "string_too_short",
+            "must not be empty",
+            detail="the note must say why: it is kept in the audit log",
+        )
+    return checked_texts(rt=rt, fields={"note": (Note, note)})["note"]
 
 
 def ensure_no_pii(*, rt: Runtime, fields: Mapping[str, str]) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
-from gateway.errors import Conflict, InvalidInput, NotFound
+from gateway.contract import ResourceId, require
+from gateway.errors import Conflict, NotFound
 from gateway.models import Job, JobStatus, User, Verdict
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
-from gateway.services.free_text import ensure_no_pii
+from gateway.services.free_text import checked_note
 
 
 def review_queue(*, rt: Runtime, session: Session, actor: User) -> list[Job]:
@@ -24,7 +25,7 @@ def review_job(
     *, rt: Runtime, session: Session, actor: User, job_id: str, verdict: Verdict, note: str
 ) -> Job:
     """Sign off (queue it) or turn down a held job; never the submitter's own (four eyes)."""
-    job = session.get(Job, job_id)
+    job = session.get(Job, require(ResourceId, job_id, "job_id"))
     if job is None:
         raise NotFound(f"no job {job_id!r}")
     action = "jobs.approve" if verdict == Verdict.approved else "jobs.reject"
@@ -37,10 +38,7 @@ def review_job(
         team=job.team,
         owner=job.submitter,
     )
-    note = note.strip()
-    if not note:
-        raise InvalidInput("--note must say why (it is kept in the audit log)")
-    ensure_no_pii(rt=rt, fields={"note": note})
+    note = checked_note(rt=rt, note=note)
     if job.status != JobStatus.pending_review:
         raise Conflict(f"job {job_id} is {job.status.value}, not waiting for review")
     job.status = JobStatus.queued if verdict == Verdict.approved else JobStatus.rejected

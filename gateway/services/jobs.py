@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
+from gateway.contract import Cursor, Handle, ResourceId, field_errors, require
 from gateway.errors import Conflict, InvalidInput, NotFound, PolicyDenied
 from gateway.models import BaseModelEntry, Dataset, Job, JobEvent, JobStatus, Role, User, utcnow
 from gateway.policy.engine import Decision
@@ -36,10 +37,10 @@ def parse_config(values: dict[str, Any]) -> TrainConfig:
     try:
         return TrainConfig(**{k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise InvalidInput(
-            "invalid training settings: " + "; ".join(problems), details={"errors": problems}
-        ) from None
+        errors = field_errors(exc.errors(include_input=False, include_url=False), prefix=("config",))
+        problems = [f"{e['field'].removeprefix('config.')}: {e['message']}" for e in errors]
+        summary = "invalid training settings: " + "; ".join(problems)
+        raise InvalidInput(summary, details={"errors": errors}) from None
 
 
 def _aware(moment: datetime) -> datetime:
@@ -117,7 +118,8 @@ def submit_job(
     dry_run: bool = False,
 ) -> SubmitResult:
     """Decide a training request. A dry run stores nothing; a denied request creates no job."""
-    dataset = session.get(Dataset, dataset_id)
+    base_model = require(Handle, base_model, "base_model")
+    dataset = session.get(Dataset, require(ResourceId, dataset_id, "dataset_id"))
     if dataset is None:
         raise NotFound(f"no dataset {dataset_id!r}")
     authorize(
@@ -198,7 +200,7 @@ def list_jobs(*, rt: Runtime, session: Session, actor: User) -> list[Job]:
 
 
 def get_job(*, rt: Runtime, session: Session, actor: User, job_id: str) -> Job:
-    job = session.get(Job, job_id)
+    job = session.get(Job, require(ResourceId, job_id, "job_id"))
     if job is None:
         raise NotFound(f"no job {job_id!r}")
     authorize(
@@ -215,6 +217,7 @@ def get_job(*, rt: Runtime, session: Session, actor: User, job_id: str) -> Job:
 
 def job_events(*, rt: Runtime, session: Session, actor: User, job_id: str, after: int = 0) -> list[JobEvent]:
     get_job(rt=rt, session=session, actor=actor, job_id=job_id)
+    after = require(Cursor, after, "after")
     query = (
         select(JobEvent)
         .where(col(JobEvent.job_id) == job_id, col(JobEvent.id) > after)

@@ -18,7 +18,8 @@ from audit.adapter_signing import KEY_FILE, sign_directory, verify_directory
 from audit.history import adapters_trained_on, state_at
 from audit.models import AuditEntry
 from audit.verify import verify_entries
-from gateway.errors import InvalidInput, NotFound
+from gateway.contract import ResourceId, invalid, require
+from gateway.errors import NotFound
 from gateway.models import Adapter, DatasetRevocation, User
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
@@ -110,6 +111,7 @@ def verify_adapter(*, rt: Runtime, session: Session, actor: User, adapter_id: st
 def dataset_impact(*, rt: Runtime, session: Session, actor: User, dataset_id: str) -> list[dict[str, Any]]:
     """Every adapter the log says was trained on the dataset, with its current status."""
     authorize(rt=rt, session=session, actor=actor, action="audit.verify", resource_type="log")
+    dataset_id = require(ResourceId, dataset_id, "dataset_id")
     entries = verified_entries(session)
     if not any(e.action == "dataset.uploaded" and e.subject == dataset_id for e in entries):
         raise NotFound(f"the audit log has no dataset {dataset_id!r}")
@@ -121,7 +123,9 @@ def parse_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise InvalidInput(f"--at {text!r} is not an ISO 8601 time, e.g. 2026-11-29T04:00:00Z") from None
+        raise invalid(
+            "at", "datetime_parsing", "not an ISO 8601 time, such as 2026-11-29T04:00:00Z"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

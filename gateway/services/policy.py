@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from gateway.contract import ResourceId, require
 from gateway.errors import InvalidInput, NotFound
 from gateway.models import PolicyDecisionRecord, User
 from gateway.policy.bundle import PolicyBundle
@@ -68,7 +69,7 @@ def _same(a: Decision, allow: bool, reasons: list[dict[str, str]]) -> bool:
 def replay(*, rt: Runtime, session: Session, actor: User, decision_id: str) -> dict[str, Any]:
     """Re-evaluate a stored decision with the bundle that made it and with today's bundle."""
     authorize(rt=rt, session=session, actor=actor, action="policy.replay", resource_type="decision")
-    row = session.get(PolicyDecisionRecord, decision_id)
+    row = session.get(PolicyDecisionRecord, require(ResourceId, decision_id, "decision_id"))
     if row is None:
         raise NotFound(f"no policy decision {decision_id!r}")
     with tempfile.TemporaryDirectory(prefix="ftgate-replay-") as tmp:

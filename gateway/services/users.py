@@ -10,9 +10,11 @@ import structlog
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
+from audit.private_files import create_private, private_dir
 from audit.signing import generate_key, public_key_b64
+from gateway.contract import Handle, invalid, require
 from gateway.db import create_schema
-from gateway.errors import AuthenticationError, Conflict, InvalidInput
+from gateway.errors import AuthenticationError, Conflict
 from gateway.models import Role, User, UserCreated, UserPublic
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
@@ -36,7 +38,9 @@ def init_home(*, rt: Runtime, admin_name: str = "admin") -> dict[str, Any]:
     settings = rt.settings
     if settings.signing_key_path.exists():
         raise Conflict(f"{settings.home} is already initialised (found {settings.signing_key_path.name})")
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.home)
+    if settings.database_url is None and not settings.db_path.exists():
+        create_private(settings.db_path, b"")  # SQLite gives its -wal and -shm files the same mode
     create_schema(rt.engine)
     with rt.session() as session:
         if session.exec(select(User).limit(1)).first() is not None:
@@ -61,8 +65,7 @@ def init_home(*, rt: Runtime, admin_name: str = "admin") -> dict[str, Any]:
         )
         bundled = register_bundled_model(session=session, actor=admin_name)
     if not settings.pseudonym_key and not settings.pseudonym_key_path.exists():
-        settings.pseudonym_key_path.write_text(secrets.token_hex(32))
-        settings.pseudonym_key_path.chmod(0o600)
+        create_private(settings.pseudonym_key_path, secrets.token_hex(32).encode("ascii"))
     log.info("home.initialised", home=str(settings.home))
     return {
         "id": admin.id,
@@ -78,7 +81,7 @@ def init_home(*, rt: Runtime, admin_name: str = "admin") -> dict[str, Any]:
 
 def authenticate(*, session: Session, token: str | None) -> User:
     if not token:
-        raise AuthenticationError("no token: pass --token or set FTGATE_TOKEN (HTTP: Authorization: Bearer)")
+        raise AuthenticationError("no token given")
     user = session.exec(select(User).where(col(User.token_sha256) == hash_token(token))).first()
     if user is None:
         raise AuthenticationError("token not recognised")
@@ -90,12 +93,10 @@ def add_user(*, rt: Runtime, session: Session, actor: User, name: str, role: str
     try:
         role_ = Role(role)
     except ValueError:
-        raise InvalidInput(
-            f"unknown role {role!r}: choose one of {', '.join(r.value for r in Role)}"
+        raise invalid(
+            "role", "enum", f"unknown role; choose one of {', '.join(r.value for r in Role)}"
         ) from None
-    name, team = name.strip(), team.strip()
-    if not name or not team:
-        raise InvalidInput("user name and team must not be empty")
+    name, team = require(Handle, name, "name"), require(Handle, team, "team")
     if session.exec(select(User).where(col(User.name) == name)).first() is not None:
         raise Conflict(f"user {name!r} already exists")
     token = _new_token()

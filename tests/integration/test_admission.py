@@ -69,4 +69,4 @@ def test_licence_over_http(home: Home, policy_dir: Path) -> None:
         data={**form, "licence": "GPL-3.0-only"},
     )
     assert r.status_code == 422, r.text
-    assert [x["code"] for x in r.json()["detail"]["details"]["reasons"]] == ["LICENCE_NOT_ALLOWED"]
+    assert [x["code"] for x in r.json()["details"]["reasons"]] == ["LICENCE_NOT_ALLOWED"]

@@ -99,5 +99,5 @@ def test_budget_over_http(home: Home, policy_dir: Path) -> None:
     set_team(policy_dir, gpu_hours_per_month=cost / 2)
     r = client.post("/v1/jobs", headers=headers, json=body)
     assert r.status_code == 403, r.text
-    detail = r.json()["detail"]
-    assert [reason["code"] for reason in detail["details"]["reasons"]] == ["BUDGET_EXCEEDED"]
+    problem = r.json()
+    assert [reason["code"] for reason in problem["details"]["reasons"]] == ["BUDGET_EXCEEDED"]

@@ -114,7 +114,7 @@ def test_policy_broken_while_serving_denies_with_the_reason(home: Home, policy_d
     _break(policy_dir)
     refused = client.get("/v1/datasets", headers=headers)
     assert refused.status_code == 403
-    assert [r["code"] for r in refused.json()["detail"]["details"]["reasons"]] == ["ENGINE_ERROR"]
+    assert [r["code"] for r in refused.json()["details"]["reasons"]] == ["ENGINE_ERROR"]
 
 
 class BrokenAnalyzer(AnalyzerEngine):

@@ -198,8 +198,17 @@ def test_cli_refuses_personal_data_and_stores_nothing(world: World, field: str, 
     request, field_name = CLI_FIELDS[field]
     before = snapshot(world.home)
     assert files_holding(world.home, pii.value) == []
-    refused = world.home.cli(*request(world, pii.text), token=_token(world, field), ok=False)
-    assert_refusal(refused["error"], field_name, pii)
+    # A base model's name is one word (gateway/contract.py): the email alone is a word the scan must
+    # catch; a text with spaces is refused by the contract first, naming the rule and not the value.
+    one_word = field == "unregistered base model" and pii.kind == "email"
+    text = pii.value if one_word else pii.text
+    refused = world.home.cli(*request(world, text), token=_token(world, field), ok=False)
+    if field == "unregistered base model" and not one_word:
+        assert refused["error"]["code"] == "invalid_input"
+        assert [e["field"] for e in refused["error"]["details"]["errors"]] == ["base_model"]
+        assert pii.value not in json.dumps(refused)
+    else:
+        assert_refusal(refused["error"], field_name, pii)
     assert pii.value not in world.home.cli.last_stderr  # the log lines (DEBUG and up)
     assert_nothing_stored(world, before, pii.value)
 
@@ -288,9 +297,12 @@ def test_http_answers_422_and_stores_nothing(
     request, field_name, pii = HTTP_FIELDS[field]
     before = snapshot(world.home)
     headers = {"Authorization": f"Bearer {_token(world, field)}"}
-    response = request(client, world, pii.text, headers)
+    # A base model's name is one word (gateway/contract.py): the email alone, which the scan must catch.
+    response = request(client, world, pii.value if field == "unregistered base model" else pii.text, headers)
     assert response.status_code == 422, response.text
-    assert_refusal(response.json()["detail"], field_name, pii)
+    problem = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert_refusal({**problem, "message": problem["detail"]}, field_name, pii)
     assert pii.value not in capsys.readouterr().err
     assert_nothing_stored(world, before, pii.value)
 
@@ -314,7 +326,7 @@ def test_a_scanner_failure_refuses_the_request(world: World) -> None:
         )
     rt.engine.dispose()
     assert response.status_code == 503, response.text
-    assert response.json()["detail"]["code"] == RedactionError.code
+    assert response.json()["code"] == RedactionError.code
     assert "looks good" not in response.text
     assert snapshot(world.home) == before
 
@@ -368,4 +380,6 @@ def test_a_text_longer_than_its_field_allows_is_refused_before_it_is_scanned(
         ds = upload(home)
         refused = home.cli("datasets", "approve", ds["id"], "--note", long, token=home.bob, ok=False)
     assert refused["error"]["code"] == "invalid_input"
-    assert refused["error"]["details"] == {"field": field, "limit": limit}
+    [error] = refused["error"]["details"]["errors"]
+    assert error["field"] == field and error["type"] == "string_too_long"
+    assert f"at most {limit} characters" in error["message"]

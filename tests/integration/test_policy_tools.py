@@ -125,7 +125,7 @@ def test_an_authz_denial_is_stored_logged_and_replayable_cli_and_http(home: Home
         json={"note": "mine"},
     )
     assert r.status_code == 403, r.text
-    http_id = r.json()["detail"]["details"]["decision_id"]
+    http_id = r.json()["details"]["decision_id"]
     assert http_id != decision_id
     assert home.cli("policy", "replay", http_id, token=home.carol)["recorded"]["allow"] is False
 

@@ -234,7 +234,7 @@ def test_dropping_below_the_minimum_is_refused_by_policy(
     records = [chat(f"My social security number is {SSN}.")] + RECORDS[5:] + RECORDS[:2]  # 10 in, 9 kept
     r = upload(client, tokens["alice"], jsonl(records))
     assert r.status_code == 422, r.text
-    assert "TOO_FEW_RECORDS" in {reason["code"] for reason in r.json()["detail"]["details"]["reasons"]}
+    assert "TOO_FEW_RECORDS" in {reason["code"] for reason in r.json()["details"]["reasons"]}
     assert not [p for p in rt.settings.blob_dir.rglob("*") if p.is_file()]
 
 
@@ -254,7 +254,7 @@ def test_broken_config_over_http_refuses_and_stores_nothing(
     client, rt, tokens = api
     (policy_dir / CONFIG_RELATIVE_PATH).write_text(content)
     r = upload(client, tokens["alice"], jsonl(RECORDS))
-    assert r.status_code == status and r.json()["detail"]["code"] == code, r.text
+    assert r.status_code == status and r.json()["code"] == code, r.text
     assert not [p for p in rt.settings.blob_dir.rglob("*") if p.is_file()]
     with rt.session() as session:
         assert session.exec(select(Dataset)).all() == []

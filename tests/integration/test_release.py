@@ -219,10 +219,10 @@ def test_the_http_api_releases_and_serves_the_same_files(home: Home, policy_dir:
         return {"Authorization": f"Bearer {token}"}
 
     r = client.get(f"/v1/adapters/{adapter_id}/download", headers=as_(home.alice))
-    assert r.status_code == 403 and r.json()["detail"]["code"] == "policy_denied"
-    assert [x["code"] for x in r.json()["detail"]["details"]["reasons"]] == ["NOT_RELEASED"]
+    assert r.status_code == 403 and r.json()["code"] == "policy_denied"
+    assert [x["code"] for x in r.json()["details"]["reasons"]] == ["NOT_RELEASED"]
     r = client.post(f"/v1/adapters/{adapter_id}/release", json={"note": "mine"}, headers=as_(home.alice))
-    assert r.status_code == 403 and r.json()["detail"]["code"] == "forbidden"
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
     assert (
         client.post(f"/v1/adapters/{adapter_id}/release", json={}, headers=as_(home.bob)).status_code == 422
     )
@@ -243,7 +243,7 @@ def test_the_http_api_releases_and_serves_the_same_files(home: Home, policy_dir:
     assert r.status_code == 200 and r.json()["quarantined"] == [adapter_id]
     r = client.get(f"/v1/adapters/{adapter_id}/download", headers=as_(home.alice))
     assert r.status_code == 403
-    assert {x["code"] for x in r.json()["detail"]["details"]["reasons"]} == {
+    assert {x["code"] for x in r.json()["details"]["reasons"]} == {
         "ADAPTER_QUARANTINED",
         "APPROVAL_REVOKED",
     }

@@ -149,7 +149,7 @@ def test_the_api_returns_the_residual_findings(
     )
     if action == "refuse":
         assert r.status_code == 422, r.text
-        assert r.json()["detail"]["details"]["residual"] == RESIDUAL
+        assert r.json()["details"]["residual"] == RESIDUAL
         with rt.session() as session:
             assert session.exec(select(Dataset)).all() == []
     else:

@@ -141,7 +141,7 @@ def test_a_bad_line_near_the_end_leaves_nothing_via_http(
     before, entries = files(home.path), audit_count(home)
     r = http_upload(client, home.alice, content)
     assert r.status_code == 422, r.text
-    assert "line 2999: not valid JSON" in r.json()["detail"]["message"]
+    assert "line 2999: not valid JSON" in r.json()["detail"]
     assert_nothing_left(home, scratch, before, entries)
 
 

@@ -148,11 +148,11 @@ def test_over_a_limit_is_refused_over_http_before_analysis(
         "/v1/datasets", headers={"Authorization": f"Bearer {tokens['alice']}"}, files=files, data=form
     )
     assert r.status_code == 422, r.text
-    detail = r.json()["detail"]
-    assert detail["code"] == "invalid_input"
-    assert where in detail["message"] and setting in detail["message"]
-    assert detail["details"]["line"] == 10 and detail["details"]["record"] == 10
-    assert detail["details"]["limit"] == setting.removeprefix("FTGATE_").lower()
+    problem = r.json()
+    assert problem["code"] == "invalid_input" and problem["status"] == 422
+    assert where in problem["detail"] and setting in problem["detail"]
+    assert problem["details"]["line"] == 10 and problem["details"]["record"] == 10
+    assert problem["details"]["limit"] == setting.removeprefix("FTGATE_").lower()
     assert VALUE.strip() not in r.text
     assert isinstance(rt.scanner, NoAnalysis) and rt.scanner.analysed == 0
     assert not [p for p in rt.settings.blob_dir.rglob("*") if p.is_file()]

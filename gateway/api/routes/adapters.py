@@ -6,18 +6,20 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
+from gateway.contract import Note, ResourceId
 from gateway.models import AdapterPublic, Page
 from gateway.services import adapters, audit
 
 router = APIRouter(prefix="/v1")
+Format = Annotated[str, Query(max_length=32, pattern="^[a-z0-9-]+$", description="An export format.")]
 
 
 @router.get("/adapters", tags=["adapters"], response_model=Page[AdapterPublic])
@@ -27,17 +29,17 @@ def list_adapters(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any
 
 
 @router.get("/adapters/{adapter_id}", tags=["adapters"], response_model=AdapterPublic)
-def show_adapter(adapter_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+def show_adapter(adapter_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     return adapters.get_adapter(rt=rt, session=session, actor=user, adapter_id=adapter_id)
 
 
 class ReleaseIn(BaseModel):
-    note: str = Field(description="Why the adapter may ship; kept in the audit log.")
+    note: Note = Field(description="Why the adapter may ship; kept in the audit log.")
 
 
 @router.post("/adapters/{adapter_id}/release", tags=["adapters"])
 def release_adapter(
-    adapter_id: str, body: ReleaseIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
+    adapter_id: ResourceId, body: ReleaseIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
 ) -> dict[str, Any]:
     outcome = adapters.release_adapter(
         rt=rt, session=session, actor=user, adapter_id=adapter_id, note=body.note
@@ -51,7 +53,7 @@ def release_adapter(
     response_class=FileResponse,
     responses={200: {"content": {"application/zip": {}}, "description": "The adapter files as a zip."}},
 )
-def download_adapter(adapter_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+def download_adapter(adapter_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     """The released adapter's files as one zip, built from the copy the service verified byte by byte."""
     workdir = Path(tempfile.mkdtemp(prefix="ftgate-download-"))
     try:
@@ -79,7 +81,11 @@ def download_adapter(adapter_id: str, rt: RuntimeDep, session: SessionDep, user:
 
 @router.get("/adapters/{adapter_id}/lineage", tags=["audit"])
 def adapter_lineage(
-    adapter_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser, format: str = "json"
+    adapter_id: ResourceId,
+    rt: RuntimeDep,
+    session: SessionDep,
+    user: CurrentUser,
+    format: Format = "json",
 ) -> Any:
     document = audit.export_document(rt=rt, session=session, actor=user, adapter_id=adapter_id, fmt=format)
     return Response(content=document.content, media_type=document.media_type)

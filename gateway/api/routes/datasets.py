@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
+from gateway.contract import Label, Name, Note, ResourceId
 from gateway.models import DEFAULT_LICENCE, ApprovalPublic, DatasetPublic, Page, Verdict
 from gateway.services import datasets
 
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
 
 class ReviewIn(BaseModel):
-    note: str = Field(description="Why; kept in the audit log.")
+    note: Note = Field(description="Why; kept in the audit log.")
 
 
 class DatasetDetail(DatasetPublic):
@@ -29,10 +30,10 @@ def upload_dataset(
     session: SessionDep,
     user: CurrentUser,
     file: Annotated[UploadFile, File(description="JSONL: chat or prompt/completion records.")],
-    name: Annotated[str, Form()],
-    purpose: Annotated[str, Form()],
-    classification: Annotated[str, Form()],
-    licence: Annotated[str, Form(description="SPDX licence id of the data.")] = DEFAULT_LICENCE,
+    name: Annotated[Name, Form()],
+    purpose: Annotated[Label, Form()],
+    classification: Annotated[Label, Form()],
+    licence: Annotated[Label, Form(description="SPDX licence id of the data.")] = DEFAULT_LICENCE,
 ) -> Any:
     return datasets.upload_dataset(
         rt=rt,
@@ -53,19 +54,21 @@ def list_datasets(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any
 
 
 @router.get("/{dataset_id}", response_model=DatasetDetail)
-def show_dataset(dataset_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+def show_dataset(dataset_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     dataset = datasets.get_dataset(rt=rt, session=session, actor=user, dataset_id=dataset_id)
     reviews = datasets.list_approvals(session=session, dataset_id=dataset_id)
     return {**DatasetPublic.model_validate(dataset).model_dump(), "reviews": reviews}
 
 
 @router.get("/{dataset_id}/download", response_class=FileResponse)
-def download_dataset(dataset_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+def download_dataset(dataset_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     path = datasets.dataset_file(rt=rt, session=session, actor=user, dataset_id=dataset_id)
     return FileResponse(path, media_type="application/jsonl", filename=f"{dataset_id}.redacted.jsonl")
 
 
-def _review(rt: Any, session: Any, user: Any, dataset_id: str, verdict: Verdict, note: str) -> dict[str, Any]:
+def _review(
+    rt: Any, session: Any, user: Any, dataset_id: ResourceId, verdict: Verdict, note: str
+) -> dict[str, Any]:
     approval = datasets.review_dataset(
         rt=rt, session=session, actor=user, dataset_id=dataset_id, verdict=verdict, note=note
     )
@@ -74,13 +77,13 @@ def _review(rt: Any, session: Any, user: Any, dataset_id: str, verdict: Verdict,
 
 @router.post("/{dataset_id}/approve", status_code=201, response_model=ApprovalPublic)
 def approve_dataset(
-    dataset_id: str, body: ReviewIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
+    dataset_id: ResourceId, body: ReviewIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
 ) -> Any:
     return _review(rt, session, user, dataset_id, Verdict.approved, body.note)
 
 
 @router.post("/{dataset_id}/reject", status_code=201, response_model=ApprovalPublic)
 def reject_dataset(
-    dataset_id: str, body: ReviewIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
+    dataset_id: ResourceId, body: ReviewIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
 ) -> Any:
     return _review(rt, session, user, dataset_id, Verdict.rejected, body.note)

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
+from gateway.contract import Cursor, Handle, ResourceId
 from gateway.models import JobEventPublic, JobPublic, Page
 from gateway.services import jobs
 
@@ -16,8 +17,8 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
 class JobIn(BaseModel):
-    dataset_id: str
-    base_model: str = "smollm2-135m-instruct"
+    dataset_id: ResourceId
+    base_model: Handle = "smollm2-135m-instruct"
     config: dict[str, Any] = Field(default_factory=dict, description="Training settings (see TrainConfig).")
     dry_run: bool = False
 
@@ -57,17 +58,19 @@ def list_jobs(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
 
 
 @router.get("/{job_id}", response_model=JobPublic)
-def show_job(job_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+def show_job(job_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     return jobs.get_job(rt=rt, session=session, actor=user, job_id=job_id)
 
 
 @router.get("/{job_id}/events", response_model=Page[JobEventPublic])
-def job_events(job_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser, after: int = 0) -> Any:
+def job_events(
+    job_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser, after: Cursor = 0
+) -> Any:
     found = jobs.job_events(rt=rt, session=session, actor=user, job_id=job_id, after=after)
     return {"data": found, "count": len(found)}
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
-def cancel_job(job_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+def cancel_job(job_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     """Cancel a queued job, or ask the worker to stop a running one (409 if it has already ended)."""
     return jobs.cancel_job(rt=rt, session=session, actor=user, job_id=job_id)

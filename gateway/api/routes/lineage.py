@@ -6,24 +6,25 @@ The same service functions as `ftgate datasets revoke`, `lineage impact`, `adapt
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
+from gateway.contract import Note, ResourceId
 from gateway.services import datasets, lineage
 
 router = APIRouter(prefix="/v1")
 
 
 class RevokeIn(BaseModel):
-    note: str = Field(description="Why; kept in the audit log.")
+    note: Note = Field(description="Why; kept in the audit log.")
 
 
 @router.post("/datasets/{dataset_id}/revoke", tags=["datasets"])
 def revoke_dataset(
-    dataset_id: str, body: RevokeIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
+    dataset_id: ResourceId, body: RevokeIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
 ) -> dict[str, Any]:
     revocation, adapters = datasets.revoke_dataset(
         rt=rt, session=session, actor=user, dataset_id=dataset_id, note=body.note
@@ -39,16 +40,25 @@ def revoke_dataset(
 
 
 @router.get("/datasets/{dataset_id}/impact", tags=["audit"])
-def dataset_impact(dataset_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+def dataset_impact(
+    dataset_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser
+) -> dict[str, Any]:
     found = lineage.dataset_impact(rt=rt, session=session, actor=user, dataset_id=dataset_id)
     return {"data": found, "count": len(found)}
 
 
 @router.get("/adapters/{adapter_id}/verify", tags=["adapters"])
-def verify_adapter(adapter_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+def verify_adapter(
+    adapter_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser
+) -> dict[str, Any]:
     return lineage.verify_adapter(rt=rt, session=session, actor=user, adapter_id=adapter_id)
 
 
 @router.get("/audit/state", tags=["audit"])
-def log_state(at: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+def log_state(
+    at: Annotated[str, Query(max_length=64, description="An ISO 8601 time.")],
+    rt: RuntimeDep,
+    session: SessionDep,
+    user: CurrentUser,
+) -> dict[str, Any]:
     return lineage.log_state(rt=rt, session=session, actor=user, at=at)

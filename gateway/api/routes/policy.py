@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
+from gateway.contract import ResourceId
 from gateway.services import policy
 
 router = APIRouter(prefix="/v1", tags=["policy"])
@@ -18,10 +19,10 @@ def policy_bundle(rt: RuntimeDep, user: CurrentUser) -> Any:
 
 
 @router.post("/policy/decisions/{decision_id}/replay")
-def replay_decision(decision_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+def replay_decision(decision_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     return policy.replay(rt=rt, session=session, actor=user, decision_id=decision_id)
 
 
 @router.get("/datasets/{dataset_id}/check")
-def check_dataset(dataset_id: str, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+def check_dataset(dataset_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     return policy.check_dataset(rt=rt, session=session, actor=user, dataset_id=dataset_id)

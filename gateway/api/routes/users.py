@@ -6,24 +6,25 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
-from gateway.models import BaseModelPublic, Page, UserCreated, UserPublic
+from gateway.contract import Handle, LocalPath
+from gateway.models import BaseModelPublic, Page, Role, UserCreated, UserPublic
 from gateway.services import catalog, users
 
 router = APIRouter(prefix="/v1")
 
 
 class UserIn(BaseModel):
-    name: str
-    role: str
-    team: str = "default"
+    name: Handle
+    role: Role
+    team: Handle = "default"
 
 
 class ModelIn(BaseModel):
-    name: str
-    path: str
+    name: Handle
+    path: LocalPath = Field(description="A GGUF file, or a Hugging Face model directory, on the server.")
 
 
 @router.get("/me", tags=["users"], response_model=UserPublic)
@@ -33,7 +34,9 @@ def me(user: CurrentUser) -> Any:
 
 @router.post("/users", tags=["users"], status_code=201, response_model=UserCreated)
 def add_user(body: UserIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
-    return users.add_user(rt=rt, session=session, actor=user, name=body.name, role=body.role, team=body.team)
+    return users.add_user(
+        rt=rt, session=session, actor=user, name=body.name, role=body.role.value, team=body.team
+    )
 
 
 @router.get("/users", tags=["users"], response_model=Page[UserPublic])

@@ -1,0 +1,40 @@
+"""The home is its owner's alone (issue 12, item 10): 0700, the database and every key 0600, keys
+created in one step so they never exist with wider permissions."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from ftgate_testing import Home, upload
+
+from audit.adapter_signing import ensure_key
+from audit.private_files import create_private
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_new_home_is_private(home: Home) -> None:
+    upload(home)  # the database has written through its WAL, the blob store holds a dataset
+    assert mode(home.path) == 0o700
+    for name in ("ftgate.db", "log-signing-key.pem", "pseudonym.key"):
+        assert mode(home.path / name) == 0o600, name
+    for sidecar in ("ftgate.db-wal", "ftgate.db-shm"):
+        if (home.path / sidecar).exists():
+            assert mode(home.path / sidecar) == 0o600, sidecar
+    # Whatever else the home holds, nobody but its owner can reach it through a 0700 directory.
+    assert home.cli("audit", "verify", token=home.carol)["status"] == "verified"
+
+
+def test_keys_are_created_once_and_private(tmp_path: Path) -> None:
+    key = ensure_key(tmp_path / "adapter.pem")
+    assert mode(tmp_path / "adapter.pem") == 0o600
+    again = ensure_key(tmp_path / "adapter.pem")  # a second worker: the first key, not a new one
+    assert again.private_numbers() == key.private_numbers()
+    create_private(tmp_path / "k", b"secret")
+    with pytest.raises(FileExistsError):
+        create_private(tmp_path / "k", b"other")
+    assert (tmp_path / "k").read_bytes() == b"secret"
