@@ -28,8 +28,6 @@ from audit.canonical import canonical_json
 from audit.errors import AuditError
 from audit.private_files import create_private
 
-KEY_FILE = "adapter-signing-key.pem"
-
 
 class AdapterSignatureError(AuditError):
     """An adapter's files do not match its signature, or the signature cannot be checked."""

@@ -277,11 +277,18 @@ _POSTGRES_GUARDS = [
 ]
 
 
+def append_only_statements(dialect: str) -> list[str]:
+    """The DDL that makes a database of `dialect` refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL)
+    on the log's tables (idempotent)."""
+    statements = {"sqlite": _SQLITE_GUARDS, "postgresql": _POSTGRES_GUARDS}.get(dialect)
+    if statements is None:
+        raise ValueError(f"no append-only guard for database dialect {dialect!r}")
+    return list(statements)
+
+
 def install_append_only_guards(engine: Engine) -> None:
     """Make the database itself refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL) on the log."""
-    statements = {"sqlite": _SQLITE_GUARDS, "postgresql": _POSTGRES_GUARDS}.get(engine.dialect.name)
-    if statements is None:
-        raise ValueError(f"no append-only guard for database dialect {engine.dialect.name!r}")
+    statements = append_only_statements(engine.dialect.name)
     with engine.begin() as conn:
         for statement in statements:
             conn.execute(text(statement))

@@ -6,11 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, event
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 import audit.models  # noqa: F401  (registers the log table in the metadata)
 import gateway.models  # noqa: F401
-from audit.log import install_append_only_guards
 
 
 def make_engine(url: str) -> Engine:
@@ -29,9 +28,11 @@ def make_engine(url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create tables (idempotent) and the append-only guards on the audit log."""
-    SQLModel.metadata.create_all(engine)
-    install_append_only_guards(engine)
+    """Bring the database to this ftgate's schema (tables and the log's append-only guards), through
+    the same migrations `ftgate db upgrade` runs (`gateway.migrations`)."""
+    from gateway import migrations  # Alembic is loaded only where the schema is made or checked
+
+    migrations.upgrade(engine)
 
 
 @contextmanager

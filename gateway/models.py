@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -215,6 +215,28 @@ class PolicyDecisionRecord(SQLModel, table=True):
     engine: str
     ms: float
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class DenialTally(SQLModel, table=True):
+    """Identical denials within one minute: the first is a decision and a log entry, the rest a count.
+
+    `key` is the SHA-256 of what makes two denials the same (actor, entrypoint, the whole policy input,
+    the reasons, the bundle); `decision_id` is the first one's stored decision, which stands for them all.
+    When the window has passed, one `policy.denials_repeated` log entry carries the count of the repeats
+    (`gateway/services/authz.py`), and the tally is closed.
+    """
+
+    __tablename__ = "denial_tallies"
+    __table_args__ = (UniqueConstraint("key", "window_start"),)
+    id: str = Field(default_factory=lambda: new_id("dnt"), primary_key=True)
+    key: str = Field(index=True, max_length=64)
+    actor: str
+    action: str
+    decision_id: str = Field(foreign_key="policy_decisions.id")
+    window_start: datetime
+    repeats: int = 0
+    last_at: datetime = Field(default_factory=utcnow)
+    closed: bool = Field(default=False, index=True)
 
 
 # --- jobs --------------------------------------------------------------------------------------------

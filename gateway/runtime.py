@@ -33,6 +33,7 @@ class Runtime:
         """`serving`: this process answers HTTP, so it never analyses text itself (`scanner`)."""
         self.settings = settings
         self.serving = serving
+        self._schema_checked = False
 
     @cached_property
     def engine(self) -> Engine:
@@ -107,5 +108,22 @@ class Runtime:
         return load_key(path)
 
     def require_initialised(self) -> None:
+        """An initialised home whose database has this ftgate's schema (else `ConfigError` saying which
+        command to run)."""
         if not self.settings.signing_key_path.exists():
             raise ConfigError(f"ftgate home {self.settings.home} is not initialised: run `ftgate init`")
+        if not self._schema_checked:
+            from gateway import migrations
+
+            migrations.require_current(self.engine)
+            if self.settings.mode == "production":
+                self._require_private_keys()
+            self._schema_checked = True
+
+    def _require_private_keys(self) -> None:
+        """Production: refuse key files that anyone but their owner may read or change."""
+        settings = self.settings
+        for path in (settings.signing_key_path, settings.pseudonym_key_path, settings.adapter_key_path):
+            if path.exists() and path.stat().st_mode & 0o077:
+                mode = oct(path.stat().st_mode & 0o777)
+                raise ConfigError(f"{path} is readable by others (mode {mode}): chmod 600 it, then try again")

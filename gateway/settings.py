@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRET = "changethis"
+MIN_SECRET_BYTES = 32  # a 256-bit HMAC key
+ADAPTER_KEY_FILE = "adapter-signing-key.pem"
 
 
 class Settings(BaseSettings):
@@ -73,6 +75,17 @@ class Settings(BaseSettings):
         description="Largest body any other request may carry (bytes): JSON bodies are small (a note is"
         " at most 4,000 characters), and one is parsed whole before it is validated.",
     )
+    rate_limit_per_minute: int = Field(
+        default=600,
+        ge=0,
+        description="Requests per minute one token (or one address without a token) may make over HTTP,"
+        " sustained; past it the API answers 429 with Retry-After. 0 turns the limit off.",
+    )
+    rate_limit_burst: int = Field(
+        default=60,
+        ge=1,
+        description="Requests one token may make at once before the per-minute rate applies.",
+    )
     max_record_depth: int = Field(
         default=64,
         ge=1,
@@ -96,9 +109,22 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secret(self) -> Settings:
-        if self.mode != "local" and self.pseudonym_key in (None, "", PLACEHOLDER_SECRET):
+    def _refuse_weak_production(self) -> Settings:
+        """Production refuses what is fine on a laptop: a placeholder or short pseudonym key (the HMAC
+        behind every placeholder and surrogate: guessable, and the pseudonyms are reversible by trying
+        values), and the embedded SQLite database (one writer, on the gateway's own disk)."""
+        if self.mode == "local":
+            return self
+        if self.pseudonym_key in (None, "", PLACEHOLDER_SECRET):
             raise ValueError("FTGATE_PSEUDONYM_KEY must be set to a real secret outside local mode")
+        assert self.pseudonym_key is not None
+        if len(self.pseudonym_key.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"FTGATE_PSEUDONYM_KEY must be at least {MIN_SECRET_BYTES} bytes in production "
+                "(for example: python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        if self.database_url is None or self.database_url.startswith("sqlite"):
+            raise ValueError("production needs FTGATE_DATABASE_URL set to PostgreSQL, not the SQLite file")
         return self
 
     @cached_property
@@ -125,6 +151,11 @@ class Settings(BaseSettings):
     @property
     def pseudonym_key_path(self) -> Path:
         return self.home / "pseudonym.key"
+
+    @property
+    def adapter_key_path(self) -> Path:
+        """The P-256 key ftgate signs adapters with (model-signing supports only NIST curves)."""
+        return self.home / ADAPTER_KEY_FILE
 
     @property
     def signing_key_path(self) -> Path:

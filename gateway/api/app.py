@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from gateway.api.limits import BodyLimit
 from gateway.api.problems import document_problems, install_problem_handlers
+from gateway.api.ratelimit import RateLimit
 from gateway.api.routes import adapters, datasets, jobs, lineage, policy, users
 from gateway.errors import FtgateError
 from gateway.logging import configure_logging
@@ -55,6 +56,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_problem_handlers(app, rt)
     app.add_middleware(
         BodyLimit, upload_bytes=rt.settings.max_upload_bytes, request_bytes=rt.settings.max_request_bytes
+    )
+    # Added last, so it runs first: a caller over its rate costs no body read, no token lookup.
+    app.add_middleware(
+        RateLimit, per_minute=rt.settings.rate_limit_per_minute, burst=rt.settings.rate_limit_burst
     )
 
     @app.get("/healthz", tags=["meta"])

@@ -176,7 +176,9 @@ def _allowed_methods(request: Request) -> list[str]:
 
 # What every operation can answer, and what operations of a kind add.
 _EVERY = (422, 500)
-_AUTHENTICATED = (401, 403, 503)  # 503: the policy engine or the scanner could not decide (fail closed)
+# 429: over the token's rate (gateway/api/ratelimit.py); 503: the policy engine or the scanner could not
+# decide (fail closed)
+_AUTHENTICATED = (401, 403, 429, 503)
 _WITH_BODY = (400, 413)  # a body that cannot be parsed at all (not JSON, broken multipart), or too large
 _NAMING_A_RESOURCE = (404,)  # an id in the path or the body that names nothing
 _CHANGING = (409,)

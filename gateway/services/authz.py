@@ -13,18 +13,25 @@ on stderr), as OPA's decision logs do.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from audit import log as audit_log
 from gateway.errors import PermissionDenied
-from gateway.models import PolicyDecisionRecord, User
+from gateway.models import DenialTally, PolicyDecisionRecord, User, utcnow
 from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
 from gateway.services.decisions import record_decision
 
 log = structlog.get_logger(__name__)
+
+# Identical denials within this time of the first are counted against it (`record_denial`).
+DENIAL_WINDOW = timedelta(minutes=1)
 
 
 class AuthzDenied(PermissionDenied):
@@ -93,16 +100,87 @@ def authorize(
 
 
 def record_denial(*, rt: Runtime, error: AuthzDenied) -> None:
-    """Store and log a denial in its own transaction; its id is added to the error's details.
+    """Store and log a denial in its own transaction; its decision id is added to the error's details.
+
+    Repeats are counted, not logged one by one: the first denial of its kind (same actor, entrypoint,
+    policy input, reasons and bundle) is stored and appended to the audit log as always; an identical one
+    within a minute of it (`DENIAL_WINDOW`) only adds to that window's count (`DenialTally`), and its error
+    names the first decision (`repeated: true`), which re-decides exactly as it would. Once a window has
+    passed, one `policy.denials_repeated` entry appends the count of its repeats, so every denial is in
+    the log, as itself or in a count that points at its twin, and one caller hammering an endpoint adds at
+    most two entries a minute per kind instead of one per request.
 
     Recording must not turn a clear "forbidden" into a different failure: if it fails, the failure is
     logged and the denial stands.
     """
     try:
         with rt.session() as session:
-            row = record_decision(
-                session=session, actor=error.actor, decision=error.decision, input=error.policy_input
-            )
-        error.details = {**(error.details or {}), "decision_id": row.id}
+            close_denial_windows(session)
+            decision_id, repeated = _count_or_record(session, error)
+        details = {**(error.details or {}), "decision_id": decision_id}
+        error.details = {**details, "repeated": True} if repeated else details
     except Exception as exc:  # the denial is what the caller must see
         log.warning("policy.authz_denial_not_recorded", error=type(exc).__name__)
+
+
+def _denial_key(error: AuthzDenied) -> str:
+    decision = error.decision
+    what = {
+        "actor": error.actor,
+        "entrypoint": decision.entrypoint,
+        "input": error.policy_input,
+        "reasons": [r.model_dump() for r in decision.reasons],
+        "bundle_sha256": decision.bundle_sha256,
+    }
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _count_or_record(session: Session, error: AuthzDenied) -> tuple[str, bool]:
+    now = utcnow()
+    key = _denial_key(error)
+    query = select(DenialTally).where(
+        col(DenialTally.key) == key,
+        col(DenialTally.closed).is_(False),
+        col(DenialTally.window_start) > now - DENIAL_WINDOW,
+    )
+    tally = session.exec(query).first()
+    if tally is not None:
+        tally.repeats += 1
+        tally.last_at = now
+        session.add(tally)
+        return tally.decision_id, True
+    row = record_decision(
+        session=session, actor=error.actor, decision=error.decision, input=error.policy_input
+    )
+    action = str(error.policy_input.get("action", error.decision.entrypoint))
+    session.add(DenialTally(key=key, actor=error.actor, action=action, decision_id=row.id, window_start=now))
+    return row.id, False
+
+
+def close_denial_windows(session: Session, *, now: datetime | None = None) -> int:
+    """Append one `policy.denials_repeated` entry per window that has passed with repeats, and close the
+    windows; returns the entries appended. Called before each denial is recorded and by `audit verify`."""
+    passed = (now or utcnow()) - DENIAL_WINDOW
+    query = select(DenialTally).where(
+        col(DenialTally.closed).is_(False), col(DenialTally.window_start) <= passed
+    )
+    appended = 0
+    for tally in session.exec(query.order_by(col(DenialTally.window_start))).all():
+        if tally.repeats:
+            audit_log.append(
+                session,
+                actor=tally.actor,
+                action="policy.denials_repeated",
+                subject=tally.decision_id,
+                payload={
+                    "decision_id": tally.decision_id,
+                    "action": tally.action,
+                    "repeats": tally.repeats,
+                    "window_start": tally.window_start.isoformat(),
+                    "last_at": tally.last_at.isoformat(),
+                },
+            )
+            appended += 1
+        tally.closed = True
+        session.add(tally)
+    return appended

@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
-from audit.adapter_signing import KEY_FILE, sign_directory, verify_directory
+from audit.adapter_signing import sign_directory, verify_directory
 from audit.history import adapters_trained_on, state_at
 from audit.models import AuditEntry
 from audit.verify import verify_entries
@@ -25,14 +25,9 @@ from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 
 
-def adapter_key_path(rt: Runtime) -> Path:
-    """The P-256 key ftgate signs adapters with (model-signing supports only NIST curves)."""
-    return rt.settings.home / KEY_FILE
-
-
 def sign_adapter(*, rt: Runtime, session: Session, actor: str, adapter_id: str, out_dir: Path) -> None:
     """Sign the adapter directory with model-signing and log the signature in the caller's transaction."""
-    signed = sign_directory(out_dir, adapter_key_path(rt))
+    signed = sign_directory(out_dir, rt.settings.adapter_key_path)
     audit_log.append(
         session,
         actor=actor,
@@ -87,7 +82,7 @@ def check_signature(*, rt: Runtime, entries: list[AuditEntry], adapter: Adapter)
     if not signed:
         raise NotFound(f"the audit log holds no model-signing signature for adapter {adapter_id}")
     payload = json.loads(signed[-1].payload)
-    verify_directory(Path(adapter.path), payload, adapter_key_path(rt))
+    verify_directory(Path(adapter.path), payload, rt.settings.adapter_key_path)
     return {
         "id": adapter_id,
         "status": "verified",

@@ -40,7 +40,13 @@ def init_home(*, rt: Runtime, admin_name: str = "admin") -> dict[str, Any]:
         raise Conflict(f"{settings.home} is already initialised (found {settings.signing_key_path.name})")
     private_dir(settings.home)
     if settings.database_url is None and not settings.db_path.exists():
-        create_private(settings.db_path, b"")  # SQLite gives its -wal and -shm files the same mode
+        # Before anything connects: SQLite would create it 0644, and gives its -wal and -shm its mode.
+        create_private(settings.db_path, b"")
+    from gateway import migrations  # Alembic: only where the schema is made or checked
+
+    if migrations.current(rt.engine) is not None:
+        # A database another ftgate made (PostgreSQL, shared): it must be this version's, upgraded first.
+        migrations.require_current(rt.engine)
     create_schema(rt.engine)
     with rt.session() as session:
         if session.exec(select(User).limit(1)).first() is not None:

@@ -56,6 +56,7 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
         "FTGATE_HOME": str(tmp_path / "home"),
         "FTGATE_POLICY_DIR": str(REPO_ROOT / "policies"),
         "FTGATE_TOKEN": "",
+        "FTGATE_RATE_LIMIT_PER_MINUTE": "0",  # the fuzzer sends ~50 requests/s with one token
     }
     cli = Cli(env={k: env[k] for k in ("FTGATE_HOME", "FTGATE_POLICY_DIR", "FTGATE_TOKEN")})
     admin = cli("init")["token"]

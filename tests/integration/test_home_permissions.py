@@ -38,3 +38,38 @@ def test_keys_are_created_once_and_private(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         create_private(tmp_path / "k", b"other")
     assert (tmp_path / "k").read_bytes() == b"secret"
+
+
+def test_production_refuses_weak_settings(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from gateway.settings import Settings
+
+    strong = "k" * 32
+    pg = "postgresql+psycopg://ftgate@db/ftgate"
+    for kwargs, fragment in [
+        ({"pseudonym_key": "short-but-set", "database_url": pg}, "at least 32 bytes"),
+        ({"pseudonym_key": "changethis", "database_url": pg}, "real secret"),
+        ({"pseudonym_key": strong}, "PostgreSQL"),
+        ({"pseudonym_key": strong, "database_url": "sqlite:////tmp/x.db"}, "PostgreSQL"),
+    ]:
+        with pytest.raises(ValidationError, match=fragment):
+            Settings(home=tmp_path, mode="production", **kwargs)
+    Settings(home=tmp_path, mode="production", pseudonym_key=strong, database_url=pg)  # accepted
+
+
+def test_production_refuses_key_files_others_can_read(home: Home) -> None:
+    from gateway.errors import ConfigError
+    from gateway.runtime import Runtime
+    from gateway.settings import Settings
+
+    # The same home read as production reads it (production itself refuses SQLite: the key check is what
+    # a PostgreSQL deployment meets, with its keys under FTGATE_HOME all the same).
+    settings = Settings(home=home.path, policy_dir=Path(home.cli.env["FTGATE_POLICY_DIR"]))
+    settings.mode = "production"
+    key = home.path / "log-signing-key.pem"
+    key.chmod(0o644)
+    with pytest.raises(ConfigError, match="readable by others"):
+        Runtime(settings).require_initialised()
+    key.chmod(0o600)
+    Runtime(settings).require_initialised()

@@ -417,3 +417,43 @@ def test_bodies_over_their_limit_are_refused_with_413_while_they_stream(tmp_path
     )
     assert r.status_code == 201, r.text
     rt.engine.dispose()
+
+
+def test_a_token_over_its_rate_gets_429_with_retry_after(tmp_path: Path) -> None:
+    from gateway.settings import REPO_ROOT
+
+    settings = Settings(
+        home=tmp_path / "home",
+        policy_dir=REPO_ROOT / "policies",
+        rate_limit_per_minute=60,
+        rate_limit_burst=5,
+    )
+    rt = Runtime(settings)
+    admin = {"Authorization": f"Bearer {init_home(rt=rt)['token']}"}
+    client = TestClient(create_app(runtime=rt), raise_server_exceptions=False)
+    with rt.session() as session:
+        entries = session.exec(select(func.count()).select_from(AuditEntry)).one()
+    answers = [client.get("/v1/users", headers=admin) for _ in range(8)]
+    assert [r.status_code for r in answers] == [200] * 5 + [429] * 3
+    problem = assert_problem(answers[-1], 429, "rate_limited")
+    assert (
+        1 <= int(answers[-1].headers["retry-after"]) <= 2 and problem["details"]["retry_after_seconds"] >= 1
+    )
+    # Another token has its own bucket; /healthz is never limited; a refused request wrote nothing.
+    r = client.get("/v1/users", headers={"Authorization": "Bearer ftg_someone_else"})
+    assert r.status_code == 401
+    assert all(client.get("/healthz").status_code == 200 for _ in range(10))
+    with rt.session() as session:
+        assert session.exec(select(func.count()).select_from(AuditEntry)).one() == entries
+    assert api_documents_429(client)
+    rt.engine.dispose()
+
+
+def api_documents_429(client: TestClient) -> bool:
+    paths = client.get("/openapi.json").json()["paths"]
+    return all(
+        "429" in op["responses"]
+        for path, ops in paths.items()
+        if path.startswith("/v1/")
+        for op in ops.values()
+    )

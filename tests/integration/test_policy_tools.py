@@ -119,8 +119,10 @@ def test_an_authz_denial_is_stored_logged_and_replayable_cli_and_http(home: Home
     assert audit_count(home) == before + 1
 
     client = TestClient(create_app(runtime=Runtime(Settings(home=home.path, policy_dir=policy_dir))))
+    # Another action, so another kind of denial (an identical one within the minute would be counted
+    # against the first: tests/integration/test_denial_tally.py).
     r = client.post(
-        f"/v1/datasets/{ds['id']}/approve",
+        f"/v1/datasets/{ds['id']}/reject",
         headers={"Authorization": f"Bearer {home.alice}"},
         json={"note": "mine"},
     )

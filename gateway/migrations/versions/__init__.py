@@ -1,0 +1,1 @@
+"""Alembic revisions, one per schema change (a package, so that a wheel carries them)."""
