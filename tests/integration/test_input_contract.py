@@ -26,7 +26,7 @@ from gateway.contract import INT64_MAX
 from gateway.models import Approval, BaseModelEntry, Dataset, User
 from gateway.runtime import Runtime
 from gateway.services.users import init_home
-from gateway.settings import Settings
+from gateway.settings import REPO_ROOT, Settings
 
 PROBLEM = "application/problem+json"
 MARK = "Zq7-hostile"  # in every refused value: the answer must not echo it
@@ -54,8 +54,6 @@ class Api:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    from gateway.settings import REPO_ROOT
-
     home = tmp_path_factory.mktemp("contract") / "home"
     rt = Runtime(Settings(home=home, policy_dir=REPO_ROOT / "policies"))
     tokens = {"admin": init_home(rt=rt)["token"]}
@@ -360,18 +358,16 @@ def test_cli_output_files_are_whole_or_absent(home: Home, tmp_path: Path, target
     assert sorted(p.name for p in out.iterdir()) == ["d.jsonl"]
 
 
-def test_bodies_over_their_limit_are_refused_with_413_while_they_stream(tmp_path: Path) -> None:
-    from gateway.settings import REPO_ROOT
-
-    settings = Settings(
-        home=tmp_path / "home",
-        policy_dir=REPO_ROOT / "policies",
-        max_upload_bytes=50_000,
-        max_request_bytes=2_000,
-    )
-    rt = Runtime(settings)
+def limited_app(tmp_path: Path, **limits: int) -> tuple[Runtime, TestClient, dict[str, str]]:
+    """A fresh home served with the given limits; its admin's headers."""
+    rt = Runtime(Settings(home=tmp_path / "home", policy_dir=REPO_ROOT / "policies", **limits))
     admin = {"Authorization": f"Bearer {init_home(rt=rt)['token']}"}
-    client = TestClient(create_app(runtime=rt), raise_server_exceptions=False)
+    return rt, TestClient(create_app(runtime=rt), raise_server_exceptions=False), admin
+
+
+def test_bodies_over_their_limit_are_refused_with_413_while_they_stream(tmp_path: Path) -> None:
+    rt, client, admin = limited_app(tmp_path, max_upload_bytes=50_000, max_request_bytes=2_000)
+    settings = rt.settings
     r = client.post("/v1/users", headers=admin, json={"name": "alice", "role": "submitter"})
     alice = {"Authorization": f"Bearer {r.json()['token']}"}
     with rt.session() as session:
@@ -420,17 +416,7 @@ def test_bodies_over_their_limit_are_refused_with_413_while_they_stream(tmp_path
 
 
 def test_a_token_over_its_rate_gets_429_with_retry_after(tmp_path: Path) -> None:
-    from gateway.settings import REPO_ROOT
-
-    settings = Settings(
-        home=tmp_path / "home",
-        policy_dir=REPO_ROOT / "policies",
-        rate_limit_per_minute=60,
-        rate_limit_burst=5,
-    )
-    rt = Runtime(settings)
-    admin = {"Authorization": f"Bearer {init_home(rt=rt)['token']}"}
-    client = TestClient(create_app(runtime=rt), raise_server_exceptions=False)
+    rt, client, admin = limited_app(tmp_path, rate_limit_per_minute=60, rate_limit_burst=5)
     with rt.session() as session:
         entries = session.exec(select(func.count()).select_from(AuditEntry)).one()
     answers = [client.get("/v1/users", headers=admin) for _ in range(8)]
