@@ -155,7 +155,6 @@ class NoPolicy(PolicyEngine):
 
 
 def submits(engines: dict[str, PolicyEngine], n: int) -> None:
-    from gateway.db import create_schema
     from gateway.models import Approval, BaseModelEntry, Dataset, DatasetStatus, Role, User, Verdict
     from gateway.runtime import Runtime
     from gateway.services.jobs import submit_job
@@ -163,7 +162,7 @@ def submits(engines: dict[str, PolicyEngine], n: int) -> None:
 
     with tempfile.TemporaryDirectory() as home:
         rt = Runtime(Settings(home=Path(home), policy_dir=POLICY_DIR))
-        create_schema(rt.engine)
+        rt.upgrade_schema()
         alice = User(name="alice", role=Role.submitter, team="ml", token_sha256="a" * 64)
         with rt.session() as session:
             session.add(alice)

@@ -6,15 +6,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, event
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 import audit.models  # noqa: F401  (registers the log table in the metadata)
 import gateway.models  # noqa: F401
 
+# Connections a process keeps open, and how many more it may open under load. A server runs each request
+# on one of up to 40 threads, each holding a session for the whole request: with SQLAlchemy's default
+# (5 + 10) the 16th concurrent request waited for a connection, and overflow connections were opened and
+# closed again with each burst.
+POOL_SIZE = 20
+MAX_OVERFLOW = 20
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=POOL_SIZE,
+            max_overflow=MAX_OVERFLOW,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -24,15 +36,33 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
 
 
-def create_schema(engine: Engine) -> None:
-    """Bring the database to this ftgate's schema (tables and the log's append-only guards), through
-    the same migrations `ftgate db upgrade` runs (`gateway.migrations`)."""
-    from gateway import migrations  # Alembic is loaded only where the schema is made or checked
+_AT_COMMIT = "ftgate_add_at_commit"
 
-    migrations.upgrade(engine)
+
+def add_at_commit(session: Session, row: SQLModel) -> None:
+    """Add `row` when the transaction commits, not now: it is written with the rest or not at all.
+
+    For rows nothing in the transaction reads (the decision that allowed the request): added at once,
+    the next query's autoflush would insert it there and then, and on SQLite that takes the database's
+    single write lock for everything the request does afterwards (a policy evaluation, a PII check of a
+    note), so every other writer would wait that long.
+    """
+    session.info.setdefault(_AT_COMMIT, []).append(row)
+
+
+@event.listens_for(Session, "before_commit")
+def _add_deferred(session: Session) -> None:
+    rows = session.info.pop(_AT_COMMIT, None)
+    if rows:
+        session.add_all(rows)  # flushed by this commit
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_deferred(session: Session) -> None:
+    session.info.pop(_AT_COMMIT, None)
 
 
 @contextmanager

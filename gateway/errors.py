@@ -79,6 +79,17 @@ class DatasetRejected(FtgateError):
     http_status = 422
 
 
+class TooBusy(FtgateError):
+    """The caller already has as much running as the server allows; `retry_after` is seconds to wait."""
+
+    code = "too_busy"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
+
+
 class RedactionError(FtgateError):
     """The scanner failed: the upload is refused (fail closed)."""
 

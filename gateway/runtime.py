@@ -19,6 +19,8 @@ from audit.signing import load_key
 from gateway.db import make_engine, session_scope
 from gateway.errors import ConfigError
 from gateway.settings import Settings
+from gateway.slots import PerUserSlots
+from gateway.store.batches import BatchedRows
 from gateway.store.blobs import BlobStore
 
 if TYPE_CHECKING:
@@ -39,10 +41,44 @@ class Runtime:
     def engine(self) -> Engine:
         return make_engine(self.settings.db_url)
 
+    @cached_property
+    def migration_engine(self) -> Engine:
+        """The schema owner's connection (`migration_database_url`), or the gateway's own without one."""
+        url = self.settings.migration_database_url
+        return make_engine(url) if url else self.engine
+
+    def upgrade_schema(self) -> dict[str, str | None]:
+        """Bring the database to this ftgate's schema as its owner, then grant the gateway's role its share
+        (`migrations.grant_app_role`); returns the revisions before and after."""
+        from gateway import migrations  # Alembic: only where the schema is made or checked
+
+        moved = migrations.upgrade(self.migration_engine)
+        if (role := self.settings.app_role) is not None:
+            migrations.grant_app_role(self.migration_engine, role)
+        return moved
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         with session_scope(self.engine) as session:
             yield session
+
+    @cached_property
+    def read_decisions(self) -> BatchedRows:
+        """Where the decisions that allowed metadata reads are written: in batches off the request path
+        when serving HTTP, so reads never wait for the database's writer; with the command otherwise."""
+        return BatchedRows(self.session, buffered=self.serving)
+
+    def close(self) -> None:
+        """Write what is still buffered (the server's shutdown)."""
+        if "read_decisions" in self.__dict__:
+            self.read_decisions.close()
+
+    @cached_property
+    def scan_slots(self) -> PerUserSlots:
+        """How many uploads each user may have being scanned at once (`max_scans_per_user`)."""
+        return PerUserSlots(
+            limit=self.settings.max_scans_per_user, what="uploads being scanned", retry_after=10
+        )
 
     @cached_property
     def blobs(self) -> BlobStore:
@@ -118,6 +154,14 @@ class Runtime:
             migrations.require_current(self.engine)
             if self.settings.mode == "production":
                 self._require_private_keys()
+                problems = migrations.privilege_problems(self.engine)
+                if problems:
+                    raise ConfigError(
+                        "production refuses a database role that could rewrite the audit log: "
+                        + "; ".join(problems)
+                        + ". Connect as the gateway's own role (FTGATE_DATABASE_URL) and run `ftgate db "
+                        "upgrade` with FTGATE_MIGRATION_DATABASE_URL set to the owner's, which grants it"
+                    )
             self._schema_checked = True
 
     def _require_private_keys(self) -> None:

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRET = "changethis"
@@ -21,6 +22,13 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path(".ftgate"), description="Where ftgate keeps its state.")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default is the SQLite file under home."
+    )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL: the URL of the role that owns the schema. `init` and `db upgrade` make"
+        " and change the tables as it, then grant the role of `database_url` (the gateway's and the"
+        " workers') what it needs: reads and writes on ftgate's tables, and only SELECT and INSERT on the"
+        " audit log's. Unset: they run as `database_url`'s role.",
     )
     policy_dir: Path = Field(default=REPO_ROOT / "policies", description="Rego policies and their data.")
     opa_url: str | None = Field(
@@ -40,6 +48,12 @@ class Settings(BaseSettings):
         " (gateway/redaction/parallel.py); unset means one per CPU. 0 analyses in the calling process"
         " (the CLI); `ftgate serve` needs at least one, since it never analyses text itself. Workers"
         " start on the first large upload, or when the server starts (seconds: each loads the models).",
+    )
+    max_scans_per_user: int = Field(
+        default=2,
+        ge=1,
+        description="Uploads one user may have being scanned at once in one server; the next is refused"
+        " with 429 and Retry-After, so one user's burst cannot take every scan worker from the others.",
     )
     scan_budget_seconds: float = Field(
         default=20.0,
@@ -130,6 +144,17 @@ class Settings(BaseSettings):
     @cached_property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.db_path.resolve()}"
+
+    @property
+    def app_role(self) -> str | None:
+        """The gateway's PostgreSQL role when the schema has an owner of its own (`migration_database_url`
+        names another role): the role `init` and `db upgrade` grant to. None otherwise."""
+        if not self.migration_database_url or not self.database_url:
+            return None
+        app, owner = make_url(self.database_url), make_url(self.migration_database_url)
+        if app.get_backend_name() != "postgresql" or app.username == owner.username:
+            return None
+        return app.username
 
     @property
     def db_path(self) -> Path:

@@ -32,9 +32,12 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_current_user(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    rt: RuntimeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> User:
-    return authenticate(session=session, token=credentials.credentials if credentials else None)
+    # In a transaction of its own: the request's session takes a connection only once the service needs
+    # one, so an upload holds none while its file is scanned.
+    with rt.session() as session:
+        return authenticate(session=session, token=credentials.credentials if credentials else None)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -23,13 +23,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from audit.errors import AuditError
 from gateway.contract import field_errors
-from gateway.errors import FtgateError
+from gateway.errors import FtgateError, TooBusy
 from gateway.runtime import Runtime
 from gateway.services.authz import AuthzDenied, record_denial
 from trainer.errors import TrainerError
@@ -37,6 +39,7 @@ from trainer.errors import TrainerError
 log = structlog.get_logger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
+STORE_RETRY_AFTER_S = 5  # seconds a caller is asked to wait when the database is busy
 TYPE_PREFIX = "urn:ftgate:problem:"
 
 # Codes for the errors that do not come from ftgate's own error classes.
@@ -123,7 +126,8 @@ def install_problem_handlers(app: FastAPI, rt: Runtime) -> None:
         if isinstance(exc, AuthzDenied):
             # The request's transaction is rolled back; the denial is kept in one of its own.
             await run_in_threadpool(record_denial, rt=rt, error=exc)
-        return problem(exc.http_status, exc.code, exc.message, details=exc.details)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooBusy) else None
+        return problem(exc.http_status, exc.code, exc.message, details=exc.details, headers=headers)
 
     @app.exception_handler(AuditError)
     async def _audit_error(_: Request, exc: AuditError) -> JSONResponse:
@@ -150,6 +154,21 @@ def install_problem_handlers(app: FastAPI, rt: Runtime) -> None:
             # several routes (GET and POST /v1/users) supports all of theirs.
             headers["Allow"] = ", ".join(_allowed_methods(request))
         return problem(exc.status_code, code, detail, headers=headers)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # SQLite's writer lock held past its timeout, PostgreSQL unreachable, no connection free in time:
+        # the request's transaction was rolled back, so the caller may simply try again.
+        log.warning(
+            "http.store_unavailable", method=request.method, path=request.url.path, error=type(exc).__name__
+        )
+        return problem(
+            503,
+            "store_unavailable",
+            "the database is busy or unreachable; nothing was changed, try again shortly",
+            headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -13,19 +13,19 @@ app = typer.Typer(help="The database schema.", no_args_is_help=True)
 @app.command("upgrade")
 @handles_errors
 def db_upgrade(as_json: Json = False, verbose: Verbose = False) -> None:
-    """Bring the database to this ftgate's schema (run it as the role that owns the tables).
+    """Bring the database to this ftgate's schema, as the role that owns the tables.
 
-    A home made before migrations is recognised by its tables and stamped at the baseline first. One
-    transaction: a failure leaves the schema as it was.
+    On PostgreSQL set FTGATE_MIGRATION_DATABASE_URL to the owner's URL: the tables are changed as it, and
+    the role of FTGATE_DATABASE_URL (the gateway's) is granted reads and writes on them but only SELECT and
+    INSERT on the audit log's. A home made before migrations is recognised by its tables and stamped at
+    the baseline first. One transaction: a failure leaves the schema as it was.
     """
-    from gateway import migrations
-
     rt = runtime()
     if not rt.settings.signing_key_path.exists():
         from gateway.errors import ConfigError
 
         raise ConfigError(f"ftgate home {rt.settings.home} is not initialised: run `ftgate init`")
-    moved = migrations.upgrade(rt.engine)
+    moved = rt.upgrade_schema()
     status = "upgraded" if moved["from"] != moved["to"] else "current"
     render({"status": status, "from": moved["from"], "to": moved["to"]}, as_json=as_json)
 

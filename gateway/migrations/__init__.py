@@ -15,8 +15,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy import Connection, Engine, inspect, text
 
+from audit.log import GUARDED_TABLES, grant_append_only
 from gateway.errors import ConfigError
 
 SCRIPTS = Path(__file__).resolve().parent
@@ -104,4 +105,66 @@ def require_current(engine: Engine) -> None:
     )
 
 
-__all__ = ["BASELINE", "SCRIPTS", "UNVERSIONED", "current", "head", "require_current", "upgrade"]
+def grant_app_role(engine: Engine, role: str) -> None:
+    """PostgreSQL, as the owner of the tables: let `role` (the gateway's and the workers') read and write
+    ftgate's tables and read the schema revision, but only SELECT and INSERT on the audit log's tables.
+
+    Run after every upgrade (a new table needs its grant). The role can then neither change nor remove
+    a log entry, nor drop or disable the triggers that guard them (only an owner may): the database
+    refuses a rewrite of history from the gateway's own connection.
+    """
+    quote = engine.dialect.identifier_preparer.quote
+    with engine.begin() as connection:
+        tables = set(inspect(connection).get_table_names()) - set(GUARDED_TABLES)
+        mutable = ", ".join(quote(t) for t in sorted(tables - {"alembic_version"}))
+        connection.execute(text(f"GRANT USAGE ON SCHEMA public TO {quote(role)}"))
+        connection.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {mutable} TO {quote(role)}"))
+        connection.execute(text(f"GRANT SELECT ON alembic_version TO {quote(role)}"))
+        connection.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quote(role)}"))
+    grant_append_only(engine, role)
+
+
+def privilege_problems(engine: Engine) -> list[str]:
+    """PostgreSQL: why the role `engine` connects as may rewrite the audit log; empty when it may not.
+
+    Production refuses to serve or work with any: a superuser, the owner of the log's tables (it may drop
+    their triggers), or a role granted UPDATE, DELETE or TRUNCATE on them.
+    """
+    if engine.dialect.name != "postgresql":
+        return []
+    problems = []
+    with engine.connect() as connection:
+        role, superuser = connection.execute(
+            text("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")
+        ).one()
+        if superuser:
+            problems.append(f"it connects as {role}, a superuser")
+        for table in GUARDED_TABLES:
+            owner = connection.execute(
+                text(
+                    "SELECT tableowner FROM pg_tables WHERE schemaname = current_schema() AND tablename = :t"
+                ),
+                {"t": table},
+            ).scalar()
+            if owner == role:
+                problems.append(f"{role} owns {table} (an owner may drop its guards)")
+                continue
+            for privilege in ("UPDATE", "DELETE", "TRUNCATE"):
+                if connection.execute(
+                    text("SELECT has_table_privilege(current_user, :t, :p)"), {"t": table, "p": privilege}
+                ).scalar():
+                    problems.append(f"{role} may {privilege} {table}")
+    return problems
+
+
+__all__ = [
+    "BASELINE",
+    "SCRIPTS",
+    "UNVERSIONED",
+    "current",
+    "grant_app_role",
+    "head",
+    "privilege_problems",
+    "require_current",
+    "upgrade",
+]

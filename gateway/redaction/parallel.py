@@ -58,6 +58,8 @@ log = structlog.get_logger(__name__)
 DEFAULT_MIN_UNITS = 16
 DEFAULT_START_UNITS = 2000
 START_TIMEOUT_S = 300.0
+# How much lower a worker's CPU priority is than its parent's (`nice`): scans never starve requests.
+WORKER_NICENESS = 10
 _CHUNKS_PER_WORKER = 4
 _MIN_CHUNK = 64  # units; smaller chunks cost more in messages than they gain in balance
 _WARM_UP = "Dear Jane Smith, your order ships to 12 Main Street, Springfield; call 212-555-0100."
@@ -369,6 +371,9 @@ def _worker_main(conn: Connection, config_json: str, language: str) -> None:
     """A worker's life: build the analyses, say ready (or why not), answer `analyze` until `stop`."""
     # Ctrl-C reaches the whole process group: the caller handles it and stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Analysis is background work: the process that answers HTTP (and its /healthz) wins the CPU.
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
     try:
         config = RedactionConfig.model_validate_json(config_json)
         analyses: dict[str, Analysis] = {}

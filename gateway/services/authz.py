@@ -6,6 +6,10 @@ on stderr), as OPA's decision logs do.
 - An allow is stored in the caller's transaction, so it commits with the action it allowed; a request
   that fails afterwards leaves nothing, its allow included. It is not appended to the audit log: every
   read would write to the log, and each change an allow lets through is logged by the service making it.
+  The allows of metadata reads (`METADATA_READS`: lists and shows, which change nothing and hand out no
+  content) are the exception when serving HTTP: they are written in batches a second apart
+  (`gateway/store/batches.py`), so reads never queue behind the database's single writer; a crash loses
+  at most that last second of read allows.
 - A denial is also appended to the audit log, because a refused attempt is what an auditor looks for.
   It unwinds the caller's transaction first, so it is recorded in a transaction of its own by whoever
   opened the caller's (`record_denial`, called by the CLI's `as_user` and the API's error handler).
@@ -22,6 +26,7 @@ import structlog
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
+from gateway.db import add_at_commit
 from gateway.errors import PermissionDenied
 from gateway.models import DenialTally, PolicyDecisionRecord, User, utcnow
 from gateway.policy.engine import Decision
@@ -29,6 +34,22 @@ from gateway.runtime import Runtime
 from gateway.services.decisions import record_decision
 
 log = structlog.get_logger(__name__)
+
+# Reads that change nothing and hand out no content: their allows are stored in batches
+# (`Runtime.read_decisions`), so a read never waits for the database's writer. Downloads, exports,
+# proofs and every change keep their row in the request's own transaction.
+METADATA_READS = frozenset(
+    {
+        "adapters.list",
+        "adapters.read",
+        "datasets.list",
+        "datasets.read",
+        "jobs.list",
+        "jobs.read",
+        "models.list",
+        "users.list",
+    }
+)
 
 # Identical denials within this time of the first are counted against it (`record_denial`).
 DENIAL_WINDOW = timedelta(minutes=1)
@@ -73,20 +94,22 @@ def authorize(
         ms=round(decision.ms, 3),
     )
     if decision.allow:
-        session.add(
-            PolicyDecisionRecord(
-                entrypoint=decision.entrypoint,
-                actor=actor.name,
-                input=policy_input,
-                allow=True,
-                reasons=[],
-                warnings=[],
-                review=[],
-                bundle_sha256=decision.bundle_sha256,
-                engine=decision.engine,
-                ms=decision.ms,
-            )
+        row = PolicyDecisionRecord(
+            entrypoint=decision.entrypoint,
+            actor=actor.name,
+            input=policy_input,
+            allow=True,
+            reasons=[],
+            warnings=[],
+            review=[],
+            bundle_sha256=decision.bundle_sha256,
+            engine=decision.engine,
+            ms=decision.ms,
         )
+        if action in METADATA_READS:
+            rt.read_decisions.add(row, session)  # in a batch, off the request path, when serving
+        else:
+            add_at_commit(session, row)  # with the action it allows, taking no write lock before
         return
     reasons = [r.model_dump() for r in decision.reasons]
     summary = "; ".join(r["message"] for r in reasons) or "denied"

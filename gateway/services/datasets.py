@@ -83,6 +83,7 @@ def upload_dataset(
     )
     name, purpose, classification, licence = texts.values()
     with ExitStack() as cleanup:
+        cleanup.enter_context(rt.scan_slots.hold(actor.name))  # refused at once when all are taken
         if isinstance(source, Path):
             source = cleanup.enter_context(source.open("rb"))
         raw = cleanup.enter_context(_scratch(rt))

@@ -13,7 +13,6 @@ from audit import log as audit_log
 from audit.private_files import create_private, private_dir
 from audit.signing import generate_key, public_key_b64
 from gateway.contract import Handle, invalid, require
-from gateway.db import create_schema
 from gateway.errors import AuthenticationError, Conflict
 from gateway.models import Role, User, UserCreated, UserPublic
 from gateway.runtime import Runtime
@@ -44,10 +43,10 @@ def init_home(*, rt: Runtime, admin_name: str = "admin") -> dict[str, Any]:
         create_private(settings.db_path, b"")
     from gateway import migrations  # Alembic: only where the schema is made or checked
 
-    if migrations.current(rt.engine) is not None:
+    if migrations.current(rt.migration_engine) is not None:
         # A database another ftgate made (PostgreSQL, shared): it must be this version's, upgraded first.
-        migrations.require_current(rt.engine)
-    create_schema(rt.engine)
+        migrations.require_current(rt.migration_engine)
+    rt.upgrade_schema()  # as the schema's owner, granting the gateway's role its share
     with rt.session() as session:
         if session.exec(select(User).limit(1)).first() is not None:
             raise Conflict("the database already has users; refusing to create a second admin")

@@ -33,6 +33,41 @@ def test_compose_has_gateway_worker_postgres_and_real_opa() -> None:
     assert gpu["capabilities"] == ["gpu"]
 
 
+def test_compose_connects_as_the_app_role_with_no_default_secret() -> None:
+    """Least privilege (issue 12, item 9): the gateway and worker connect as ftgate_app; only the gateway,
+    for `init` and `db upgrade`, knows the owner's URL; every secret is required from docker/.env, none
+    has a default, and the worker's token is the one value `init` can run without."""
+    text = (DOCKER / "compose.yaml").read_text()
+    services = compose()["services"]
+    gateway, worker = services["gateway"]["environment"], services["worker"]["environment"]
+    for env in (gateway, worker):
+        assert env["FTGATE_DATABASE_URL"].startswith(
+            "postgresql+psycopg://ftgate_app:${FTGATE_APP_PASSWORD:?"
+        )
+    assert gateway["FTGATE_MIGRATION_DATABASE_URL"].startswith(
+        "postgresql+psycopg://ftgate_owner:${FTGATE_OWNER_PASSWORD:?"
+    )
+    assert "FTGATE_MIGRATION_DATABASE_URL" not in worker
+    # No password written in the file: every credential in a URL is a required variable.
+    passwords = re.findall(r"://[^:@/\s]+:(.+?)@postgres:", text)
+    assert len(passwords) == 2 and all(p.startswith("${") and ":?" in p for p in passwords)
+    variables = dict(re.findall(r"\$\{(\w+)(:[?-])", text))
+    assert variables == {
+        "FTGATE_APP_PASSWORD": ":?",
+        "FTGATE_OWNER_PASSWORD": ":?",
+        "FTGATE_PSEUDONYM_KEY": ":?",
+        "POSTGRES_PASSWORD": ":?",
+        "FTGATE_WORKER_TOKEN": ":-",  # `run --rm gateway init` works before a worker token exists
+    }
+    assert worker["FTGATE_TOKEN"] == "${FTGATE_WORKER_TOKEN:-}"
+    postgres = services["postgres"]
+    assert "POSTGRES_USER" not in postgres["environment"]  # the image's superuser stays `postgres`
+    assert "./postgres-init:/docker-entrypoint-initdb.d:ro" in postgres["volumes"]
+    example = (DOCKER / "env.example").read_text()
+    assert set(re.findall(r"^(\w+)=$", example, flags=re.M)) == set(variables)
+    assert "docker/.env" in (REPO_ROOT / ".gitignore").read_text().splitlines()
+
+
 @pytest.mark.parametrize("dockerfile", ["Dockerfile.gateway", "Dockerfile.worker"])
 def test_dockerfile_copies_exist_and_entrypoint_is_ftgate(dockerfile: str) -> None:
     text = (DOCKER / dockerfile).read_text()

@@ -1,0 +1,319 @@
+"""Load on loopback: many clients mixing reads, reviews, submits and uploads against `ftgate serve`.
+
+    .venv/bin/python benchmarks/load.py [--clients 50] [--seconds 60] [--store sqlite|postgres|both]
+
+For each store (the embedded SQLite file, and a fresh database on the PostgreSQL server at
+`FTGATE_BENCH_PG_URL`, default postgresql://postgres@127.0.0.1:5432/test): a fresh home (`ftgate
+init`, a submitter, two approvers, an auditor), a dataset uploaded and approved, then `ftgate serve`
+in its own process and `--clients` concurrent clients for `--seconds` seconds, each picking its next
+request by weight:
+- reads: `/healthz`, `GET /v1/datasets`, one dataset, `GET /v1/jobs` (two thirds of the requests);
+- reviews: an approver approves a dataset uploaded during the run (the second try on one is a 409);
+- submits: training requests on the approved dataset, dry runs and real ones (queued, no worker runs);
+- uploads: small valid files, malformed ones (422) and oversized ones (413, over a 256 KiB limit set
+  for the run);
+- mistakes: an unknown token (401), an unknown dataset (404).
+With `--reads-only`, only the four reads (the mix the issue measured at 20 clients).
+The loop is bounded by the clock and stops by itself. Printed: requests/s, p50 and p99 per route, the
+count of 5xx (goal 0), p99 of the reads (goal under 100 ms) and of `/healthz` (goal under 50 ms), the
+decision rows written, and whether `ftgate audit verify` passes afterwards. The rate limit is off for
+the run (one token per role, fifty clients); nothing is asserted.
+
+The clients share the machine with the server: on a small machine their own CPU is part of the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "support_chats.jsonl"
+PG_SERVER = os.environ.get("FTGATE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+UPLOAD_LIMIT = 256 * 1024
+READS = ("GET /healthz", "GET /v1/datasets", "GET /v1/datasets/{id}", "GET /v1/jobs")
+SMALL = b"".join(EXAMPLE.read_bytes().splitlines(keepends=True)[:12])  # the policy wants 10 or more
+MALFORMED = b'{"messages": [{"role": "user", "content": "hi"}\n'
+OVERSIZED = SMALL * (UPLOAD_LIMIT // len(SMALL) + 2)
+
+
+@dataclass
+class Stats:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: dict[str, dict[int, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    failures: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # no answer at all
+
+    def add(self, route: str, seconds: float, status: int) -> None:
+        self.latencies[route].append(seconds)
+        self.statuses[route][status] += 1
+
+
+@dataclass
+class Home:
+    env: dict[str, str]
+    tokens: dict[str, str]
+    dataset: str = ""
+    uploaded: list[str] = field(default_factory=list)
+
+
+def cli(env: dict[str, str], *args: str, token: str = "") -> Any:
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli.main", *args, "--json"],
+        env={**env, "FTGATE_TOKEN": token},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"ftgate {' '.join(args)} failed: {done.stdout}{done.stderr}")
+    return json.loads(done.stdout)
+
+
+def make_home(path: Path, database_url: str | None) -> Home:
+    env = {
+        **os.environ,
+        "FTGATE_HOME": str(path),
+        "FTGATE_POLICY_DIR": str(ROOT / "policies"),
+        "FTGATE_TOKEN": "",
+        "FTGATE_UVICORN_LOG": "warning",
+        "FTGATE_RATE_LIMIT_PER_MINUTE": "0",
+        "FTGATE_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT),
+    }
+    if database_url:
+        env["FTGATE_DATABASE_URL"] = database_url
+    admin = cli(env, "init")["token"]
+    tokens = {"admin": admin}
+    for name, role, team in (
+        ("alice", "submitter", "default"),
+        ("bob", "approver", "compliance"),
+        ("dave", "approver", "compliance"),
+        ("carol", "auditor", "audit"),
+    ):
+        tokens[name] = cli(env, "users", "add", name, "--role", role, "--team", team, token=admin)["token"]
+    return Home(env=env, tokens=tokens)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def auth(home: Home, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {home.tokens[who]}"}
+
+
+def upload_form(body: bytes, name: str) -> dict[str, Any]:
+    return {
+        "files": {"file": ("data.jsonl", body, "application/jsonl")},
+        "data": {"name": name, "purpose": "style", "classification": "internal", "licence": "CC-BY-4.0"},
+    }
+
+
+async def prepare(client: httpx.AsyncClient, home: Home) -> None:
+    """One dataset uploaded and approved, to read and to submit on (this also starts the scan workers)."""
+    r = await client.post(
+        "/v1/datasets", headers=auth(home, "alice"), timeout=600, **upload_form(EXAMPLE.read_bytes(), "chats")
+    )
+    r.raise_for_status()
+    home.dataset = r.json()["id"]
+    r = await client.post(
+        f"/v1/datasets/{home.dataset}/approve", headers=auth(home, "bob"), json={"note": "looks fine"}
+    )
+    r.raise_for_status()
+
+
+async def one_request(
+    client: httpx.AsyncClient, home: Home, rng: random.Random, reads_only: bool
+) -> tuple[str, httpx.Response]:
+    roll = rng.random() * (0.66 if reads_only else 1.0)
+    if roll < 0.16:
+        return "GET /healthz", await client.get("/healthz")
+    if roll < 0.34:
+        return "GET /v1/datasets", await client.get("/v1/datasets", headers=auth(home, "alice"))
+    if roll < 0.50:
+        return "GET /v1/datasets/{id}", await client.get(
+            f"/v1/datasets/{home.dataset}", headers=auth(home, "alice")
+        )
+    if roll < 0.66:
+        return "GET /v1/jobs", await client.get("/v1/jobs", headers=auth(home, "alice"))
+    if roll < 0.72:
+        target = rng.choice(home.uploaded or [home.dataset])
+        who = rng.choice(("bob", "dave"))
+        return "POST /v1/datasets/{id}/approve", await client.post(
+            f"/v1/datasets/{target}/approve",
+            headers=auth(home, who),
+            json={"note": "reviewed in the load run"},
+        )
+    if roll < 0.82:
+        body = {"dataset_id": home.dataset, "dry_run": rng.random() < 0.5}
+        return "POST /v1/jobs", await client.post("/v1/jobs", headers=auth(home, "alice"), json=body)
+    if roll < 0.94:
+        kind = rng.random()
+        payload = SMALL if kind < 0.5 else MALFORMED if kind < 0.8 else OVERSIZED
+        r = await client.post(
+            "/v1/datasets",
+            headers=auth(home, "alice"),
+            timeout=120,
+            **upload_form(payload, f"load {uuid.uuid4().hex[:8]}"),
+        )
+        if r.status_code == 201:
+            home.uploaded.append(r.json()["id"])
+        return "POST /v1/datasets", r
+    if roll < 0.97:
+        return "GET /v1/datasets (bad token)", await client.get(
+            "/v1/datasets", headers={"Authorization": "Bearer not-a-token"}
+        )
+    return "GET /v1/datasets/{id} (unknown)", await client.get(
+        "/v1/datasets/ds_0000000000000000", headers=auth(home, "alice")
+    )
+
+
+async def run_clients(
+    base: str, home: Home, clients: int, seconds: float, reads_only: bool
+) -> tuple[Stats, float]:
+    stats = Stats()
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        await prepare(client, home)
+        deadline = time.perf_counter() + seconds
+
+        async def one_client(n: int) -> None:
+            rng = random.Random(n)
+            while time.perf_counter() < deadline:  # bounded by the clock
+                started = time.perf_counter()
+                try:
+                    route, r = await one_request(client, home, rng, reads_only)
+                except httpx.HTTPError as exc:
+                    stats.failures[type(exc).__name__] += 1
+                    continue
+                stats.add(route, time.perf_counter() - started, r.status_code)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one_client(n) for n in range(clients)))
+        return stats, time.perf_counter() - started
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+def decision_rows(home: Home) -> int:
+    """Rows in policy_decisions, read through ftgate's own engine."""
+    code = (
+        "from sqlalchemy import func; from sqlmodel import select;"
+        "from gateway.models import PolicyDecisionRecord; from gateway.runtime import Runtime;"
+        "from gateway.settings import Settings;"
+        "rt = Runtime(Settings());"
+        "s = rt.session().__enter__();"
+        "print(s.exec(select(func.count()).select_from(PolicyDecisionRecord)).one())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=home.env, capture_output=True, text=True, cwd=ROOT
+    )
+    return int(done.stdout.strip() or -1)
+
+
+def report(store: str, stats: Stats, elapsed: float, verified: dict[str, Any], rows: tuple[int, int]) -> None:
+    total = sum(len(v) for v in stats.latencies.values())
+    print(f"\n## {store}: {total} requests in {elapsed:.1f} s, {total / elapsed:.1f} requests/s")
+    print(f"{'route':<36}{'n':>7}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}  statuses")
+    for route in sorted(stats.latencies):
+        lat = stats.latencies[route]
+        codes = ", ".join(f"{code}: {n}" for code, n in sorted(stats.statuses[route].items()))
+        print(
+            f"{route:<36}{len(lat):>7}{len(lat) / elapsed:>8.1f}"
+            f"{percentile(lat, 0.5) * 1e3:>9.1f}{percentile(lat, 0.99) * 1e3:>9.1f}  {codes}"
+        )
+    errors = sum(n for route in stats.statuses for code, n in stats.statuses[route].items() if code >= 500)
+    reads = [x for route in READS[1:] for x in stats.latencies.get(route, [])]
+    health = stats.latencies.get("GET /healthz", [])
+    print(f"5xx: {errors} (goal 0); requests with no answer: {dict(stats.failures) or 0}")
+    print(f"p99 of reads (lists and one dataset): {percentile(reads, 0.99) * 1e3:.1f} ms (goal < 100 ms)")
+    print(f"p99 of /healthz: {percentile(health, 0.99) * 1e3:.1f} ms (goal < 50 ms)")
+    print(f"policy decision rows: {rows[0]} before the run, {rows[1]} after (read allows in batches)")
+    print(f"audit verify afterwards: {verified.get('status', verified)}, {verified.get('entries')} entries")
+
+
+def run_store(store: str, clients: int, seconds: float, reads_only: bool, server_log: Any) -> None:
+    with tempfile.TemporaryDirectory(prefix="ftgate-load-") as tmp:
+        database = url = None
+        if store == "postgres":
+            import psycopg
+
+            database = f"ftgate_load_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{database}"')
+            url = PG_SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+            url = f"{url}/{database}"
+        try:
+            home = make_home(Path(tmp) / "home", url)
+            port = free_port()
+            served = subprocess.Popen(
+                [sys.executable, "-m", "gateway.cli.main", "serve", "--port", str(port)],
+                env=home.env,
+                cwd=ROOT,
+                stderr=server_log,
+            )
+            base = f"http://127.0.0.1:{port}"
+            try:
+                for _ in range(600):
+                    try:
+                        if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        time.sleep(0.1)
+                before = decision_rows(home)
+                stats, elapsed = asyncio.run(run_clients(base, home, clients, seconds, reads_only))
+            finally:
+                served.send_signal(signal.SIGTERM)  # a clean shutdown writes the buffered read decisions
+                served.wait(timeout=60)
+            verified = cli(home.env, "audit", "verify", token=home.tokens["carol"])
+            report(store, stats, elapsed, verified, (before, decision_rows(home)))
+        finally:
+            if database:
+                import psycopg
+
+                with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument(
+        "--reads-only", action="store_true", help="only the four reads (no writes, no uploads)"
+    )
+    parser.add_argument("--server-log", type=Path, help="append the servers' stderr to this file")
+    args = parser.parse_args(argv)
+    server_log = args.server_log.open("ab") if args.server_log else subprocess.DEVNULL
+    print(f"# {args.clients} clients for {args.seconds:g} s on loopback; {os.cpu_count()} CPUs, load average")
+    print(f"# {os.getloadavg()[0]:.2f} (1 min) before the runs")
+    for store in ("sqlite", "postgres") if args.store == "both" else (args.store,):
+        run_store(store, args.clients, args.seconds, args.reads_only, server_log)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
