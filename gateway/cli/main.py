@@ -59,6 +59,7 @@ def worker(
     from gateway.worker import run_worker
 
     rt, actor = login(token)
+    rt.blobs.sweep()  # what a worker killed while writing left
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -110,6 +111,9 @@ def serve(
 
     rt = runtime()
     rt.require_initialised()
+    swept = rt.blobs.sweep()  # what uploads cut off by a crash left
+    if swept:
+        err.print(f"removed {swept} temporary file(s) left by uploads that did not finish")
     uvicorn.run(
         create_app(rt.settings), host=host, port=port, log_level=os.environ.get("FTGATE_UVICORN_LOG", "info")
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -12,6 +14,9 @@ from typing import IO
 from gateway.errors import IntegrityError, NotFound
 
 _CHUNK = 1 << 20
+TEMP_PREFIX = ".tmp-"
+# A temporary younger than this is never swept: its writer may not have locked it yet.
+SWEEP_MIN_AGE_S = 60.0
 
 
 def file_sha256(path: Path) -> str:
@@ -38,7 +43,8 @@ class BlobStore:
         if target.exists():
             return sha256, False
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until closed: `sweep` leaves it alone
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -55,6 +61,35 @@ class BlobStore:
         """A blob written piece by piece: nothing is in the store until `commit()`."""
         self.root.mkdir(parents=True, exist_ok=True)
         return BlobWriter(self)
+
+    def sweep(self, *, min_age_s: float = SWEEP_MIN_AGE_S) -> int:
+        """Remove the temporaries of writers that died (a process killed mid-upload); returns how many.
+
+        A live writer holds an exclusive `flock` on its temporary until it commits or discards it, in
+        whatever process; a temporary no one holds, and older than `min_age_s`, has no writer left.
+        Called when `ftgate serve` and `ftgate worker` start.
+        """
+        if not self.root.is_dir():
+            return 0
+        removed = 0
+        now = time.time()
+        for path in [*self.root.glob(TEMP_PREFIX + "*"), *self.root.glob(f"sha256/*/{TEMP_PREFIX}*")]:
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue  # committed or discarded meanwhile
+            try:
+                if now - os.fstat(fd).st_mtime < min_age_s:
+                    continue
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live writer
+            else:
+                path.unlink(missing_ok=True)
+                removed += 1
+            finally:
+                os.close(fd)
+        return removed
 
     def remove(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
@@ -84,7 +119,8 @@ class BlobWriter:
         self._digest = hashlib.sha256()
         self.size = 0
         self._committed = False
-        fd, tmp = tempfile.mkstemp(dir=store.root, prefix=".tmp-")
+        fd, tmp = tempfile.mkstemp(dir=store.root, prefix=TEMP_PREFIX)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until closed: `sweep` leaves it alone
         self._tmp = Path(tmp)
         self._file: IO[bytes] | None = os.fdopen(fd, "wb", buffering=_CHUNK)
 

@@ -1,0 +1,137 @@
+"""`kill -9` of the server in the middle of a scan (issue 12, item 7).
+
+A real `ftgate serve` (its own process group: the server, its forkserver and its scan workers) is
+killed with SIGKILL while an upload is being scanned. The crash leaves the redacted output's
+temporary in the blob store and nothing else; the restarted server sweeps it, nothing is registered,
+the log verifies, and the next upload goes through.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.settings import REPO_ROOT
+from gateway.store.blobs import TEMP_PREFIX
+
+pytestmark = pytest.mark.slow
+
+EXAMPLE = REPO_ROOT / "examples" / "support_chats.jsonl"
+FTGATE = [sys.executable, "-m", "gateway.cli.main"]
+
+
+def _cli(env: dict[str, str], *args: str, token: str = "") -> Any:
+    done = subprocess.run(
+        [*FTGATE, *args, "--json"], env={**env, "FTGATE_TOKEN": token}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)
+
+
+def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = subprocess.Popen(
+        [*FTGATE, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, scan workers included
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return server, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    os.killpg(server.pid, signal.SIGKILL)
+    raise AssertionError("ftgate serve did not answer /healthz")
+
+
+def _big_upload(path: Path, records: int) -> None:
+    """Distinct chat records (each string new), so the scan takes seconds."""
+    lines = EXAMPLE.read_text().splitlines()
+    with path.open("w") as f:
+        for i in range(records):
+            record = json.loads(lines[i % len(lines)])
+            record["messages"][1]["content"] += f" My reference is {i:06d}."
+            f.write(json.dumps(record) + "\n")
+
+
+def test_a_server_killed_during_a_scan_leaves_nothing_registered_and_its_temporary_is_swept(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    env = {
+        **os.environ,
+        "FTGATE_HOME": str(home),
+        "FTGATE_POLICY_DIR": str(REPO_ROOT / "policies"),
+        "FTGATE_TOKEN": "",
+        "FTGATE_SCAN_WORKERS": "1",
+        "FTGATE_UVICORN_LOG": "warning",
+    }
+    admin = _cli(env, "init")["token"]
+    alice = _cli(env, "users", "add", "alice", "--role", "submitter", "--team", "default", token=admin)[
+        "token"
+    ]
+    carol = _cli(env, "users", "add", "carol", "--role", "auditor", "--team", "audit", token=admin)["token"]
+    entries_before = _cli(env, "audit", "verify", token=carol)["entries"]
+    big = tmp_path / "big.jsonl"
+    _big_upload(big, 3000)
+    headers = {"Authorization": f"Bearer {alice}"}
+    form = {"name": "chats", "purpose": "style", "classification": "internal"}
+    blobs = home / "blobs"
+
+    server, base = _serve(env)
+    try:
+
+        def upload() -> None:
+            with big.open("rb") as f, pytest.raises(httpx.HTTPError):  # the server dies under it
+                httpx.post(f"{base}/v1/datasets", headers=headers, data=form, files={"file": f}, timeout=300)
+
+        uploading = threading.Thread(target=upload)
+        uploading.start()
+        deadline = time.monotonic() + 180
+        while not list(blobs.glob(TEMP_PREFIX + "*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = list(blobs.glob(TEMP_PREFIX + "*"))
+        assert left, "the scan never started writing its output"
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)  # kill -9: no handler, no cleanup runs
+        server.wait(timeout=30)
+    uploading.join(timeout=60)
+
+    assert [p for p in left if p.exists()] == left  # the crash left the scan's temporary behind
+    an_hour_ago = time.time() - 3600  # the restart comes later; a fresh temporary may be a live writer's
+    for path in left:
+        os.utime(path, (an_hour_ago, an_hour_ago))
+
+    server, base = _serve(env)  # the restart sweeps what no live writer holds
+    try:
+        assert not any(p.exists() for p in left)
+        assert httpx.get(f"{base}/v1/datasets", headers=headers).json()["count"] == 0  # nothing registered
+        small = EXAMPLE.read_bytes()
+        r = httpx.post(
+            f"{base}/v1/datasets", headers=headers, data=form, files={"file": ("s.jsonl", small)}, timeout=300
+        )
+        assert r.status_code == 201, r.text  # and the server works
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    verified = _cli(env, "audit", "verify", token=carol)
+    assert verified["status"] == "verified"
+    assert verified["entries"] > entries_before  # the upload after the restart, and only it
