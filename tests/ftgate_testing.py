@@ -54,6 +54,22 @@ def fresh_pg_database(owner: str | None = None) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextmanager
+def fresh_pg_roles() -> Iterator[tuple[str, str]]:
+    """A schema owner and an application role, new, neither a superuser (cluster-wide: dropped after)."""
+    suffix = uuid.uuid4().hex[:10]
+    owner, app = f"ftgate_owner_{suffix}", f"ftgate_app_{suffix}"
+    with pg_admin_connection() as conn:
+        conn.execute(f'CREATE ROLE "{owner}" LOGIN NOSUPERUSER')
+        conn.execute(f'CREATE ROLE "{app}" LOGIN NOSUPERUSER')
+    try:
+        yield owner, app
+    finally:
+        with pg_admin_connection() as conn:
+            conn.execute(f'DROP ROLE IF EXISTS "{app}"')
+            conn.execute(f'DROP ROLE IF EXISTS "{owner}"')
+
+
 @dataclass
 class Cli:
     """Runs `ftgate ... --json` in process and returns the one JSON document it printed."""

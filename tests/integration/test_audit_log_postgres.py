@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ftgate_testing import fresh_pg_database, pg_admin_connection, pg_url
+from ftgate_testing import fresh_pg_database, fresh_pg_roles, pg_url
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, create_engine
@@ -40,23 +39,13 @@ class LogDb:
 @pytest.fixture
 def log_db() -> Iterator[LogDb]:
     """A fresh database whose log tables belong to an owner role; the app role may only INSERT+SELECT."""
-    suffix = uuid.uuid4().hex[:10]
-    owner, app = f"ftgate_owner_{suffix}", f"ftgate_app_{suffix}"
-    with pg_admin_connection() as conn:
-        conn.execute(f'CREATE ROLE "{owner}" LOGIN')
-        conn.execute(f'CREATE ROLE "{app}" LOGIN')
-    try:
-        with fresh_pg_database(owner=owner) as name:
-            engine = create_engine(pg_url(name, owner))
-            SQLModel.metadata.create_all(engine, tables=TABLES)
-            log.install_append_only_guards(engine)
-            log.grant_append_only(engine, app)
-            engine.dispose()
-            yield LogDb(pg_url(name, owner), pg_url(name, app), owner, app)
-    finally:
-        with pg_admin_connection() as conn:
-            conn.execute(f'DROP ROLE IF EXISTS "{app}"')
-            conn.execute(f'DROP ROLE IF EXISTS "{owner}"')
+    with fresh_pg_roles() as (owner, app), fresh_pg_database(owner=owner) as name:
+        engine = create_engine(pg_url(name, owner))
+        SQLModel.metadata.create_all(engine, tables=TABLES)
+        log.install_append_only_guards(engine)
+        log.grant_append_only(engine, app)
+        engine.dispose()
+        yield LogDb(pg_url(name, owner), pg_url(name, app), owner, app)
 
 
 def _append(engine: Engine, n: int, actor: str) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ftgate_testing import PG_SERVER, Cli, fresh_pg_database, pg_admin_connection, pg_url
+from ftgate_testing import PG_SERVER, Cli, fresh_pg_database, fresh_pg_roles, pg_admin_connection, pg_url
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -42,18 +42,8 @@ class Roles:
 @pytest.fixture
 def roles() -> Iterator[Roles]:
     """A fresh database owned by a role that is not a superuser, and an application role (no grants yet)."""
-    suffix = uuid.uuid4().hex[:10]
-    owner, app = f"ftgate_owner_{suffix}", f"ftgate_app_{suffix}"
-    with pg_admin_connection() as conn:
-        conn.execute(f'CREATE ROLE "{owner}" LOGIN NOSUPERUSER')
-        conn.execute(f'CREATE ROLE "{app}" LOGIN NOSUPERUSER')
-    try:
-        with fresh_pg_database(owner=owner) as name:
-            yield Roles(name, owner, app)
-    finally:
-        with pg_admin_connection() as conn:
-            conn.execute(f'DROP ROLE IF EXISTS "{app}"')
-            conn.execute(f'DROP ROLE IF EXISTS "{owner}"')
+    with fresh_pg_roles() as (owner, app), fresh_pg_database(owner=owner) as name:
+        yield Roles(name, owner, app)
 
 
 def _cli(tmp_path: Path, roles: Roles) -> Cli:
