@@ -248,6 +248,7 @@ class ScanRun:
     def _redaction_passes(self, recurrences: Recurrences) -> dict[bytes, _Current]:
         """Redact in rounds until one finds nothing new (at most `rounds`)."""
         replacer = Replacer(config=self.config, key=self.key)
+        replacer.avoid_person_names(recurrences.name_parts())
         person_of = recurrences.person_of
         current: dict[bytes, _Current] = {}
         pending: list[bytes] = []

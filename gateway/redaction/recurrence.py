@@ -97,6 +97,10 @@ class Recurrences:
                     # ("Globex Mail" read as a person) would otherwise spread the mistake everywhere.
                     self._parts.setdefault(word, (PERSON, score))
 
+    def name_parts(self) -> frozenset[str]:
+        """Every part of every full name found in the dataset, folded: what no fake name may reuse."""
+        return frozenset(self._names_of_part)
+
     def build(self) -> None:
         """Index what was gathered; no `gather` after this."""
         if self._values:

@@ -11,7 +11,7 @@ for a fuller one ("Hannah" for "Hannah Müller", `recurrence.PERSON_KEY`) takes 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from presidio_analyzer import RecognizerResult
 from presidio_anonymizer import AnonymizerEngine
@@ -81,6 +81,11 @@ class Replacer:
             self._surrogates = Surrogates(key)
             self._anonymizer.add_anonymizer(SurrogateOperator)
         return self._surrogates
+
+    def avoid_person_names(self, parts: Iterable[str]) -> None:
+        """The name parts of the dataset's real people, which no surrogate name may reuse."""
+        if self._surrogates is not None:
+            self._surrogates.avoid_names(parts)
 
     def replace(
         self, text: str, results: list[RecognizerResult], marks: list[Mark], person_of: PersonOf

@@ -43,7 +43,7 @@ import string
 import threading
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from random import Random
@@ -409,6 +409,7 @@ class Surrogates:
         self._pseudonymizer = Pseudonymizer(key)
         self._aliases: dict[tuple[str, str], str] = {}
         self._issued: set[tuple[str, str]] = set()
+        self._taken_names: set[str] = set()  # folded name parts of the dataset's real people
         self._makers: dict[str, Callable[[_Draw, str], str]] = {
             "LOCATION": self._location,
             "STREET_ADDRESS": self._street_address,
@@ -432,6 +433,11 @@ class Surrogates:
     def alias(self, entity_type: str, surface: str, value: str) -> None:
         """Let `surface` (an encoded segment) take the surrogate of the `value` decoded from it."""
         self._aliases[(entity_type, surface)] = value
+
+    def avoid_names(self, parts: Iterable[str]) -> None:
+        """Never write one of these name parts (the dataset's real people's) as a piece of a fake name:
+        Chloé's fake must not be "Hannah" when a real Hannah is in the same dataset."""
+        self._taken_names.update(fold_person(part) for part in parts)
 
     def value(self, entity_type: str, original: str, *, full_name: str | None = None) -> str:
         """The surrogate of `original`; for a PERSON part, `full_name` names the person it belongs to."""
@@ -530,7 +536,12 @@ class Surrogates:
                 fakes = {fold_person(v) for k, v in mapping.items() if len(k) > 1}
                 whole = " ".join(fold_person(mapping[t.key]) for t in names)
                 # No piece of the fake may be a piece of the original, nor two pieces share one fake.
-                if fakes & originals or len(fakes) < len(originals) or whole == identity:
+                # Nor a part of another real person's name in the dataset.
+                if (
+                    fakes & (originals | self._taken_names)
+                    or len(fakes) < len(originals)
+                    or whole == identity
+                ):
                     continue
                 self._issued.add((PERSON, whole))
                 self._issued.update((PERSON, f) for f in fakes)

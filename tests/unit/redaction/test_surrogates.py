@@ -742,3 +742,17 @@ def test_long_pathological_values_are_handled_in_linear_time(text: str) -> None:
     for entity_type in ALL_TYPES:
         fake = s.value(entity_type, text)
         assert canonical_value(entity_type, fake) != canonical_value(entity_type, text)
+
+
+def test_a_fake_name_never_reuses_another_real_persons_name_in_the_dataset() -> None:
+    """Chloé's fake must not be "Hannah" when a real Hannah is in the same dataset (the scan passes every
+    name part it found, `Recurrences.name_parts`)."""
+    key = b"k" * 32
+    first = Surrogates(key).person(full="Chloé Dubois")
+    taken = fold_person(first).split()  # say the dataset's other customer is called exactly that
+    surrogates = Surrogates(key)
+    surrogates.avoid_names(taken)
+    fake = surrogates.person(full="Chloé Dubois")
+    assert fake != first
+    assert not set(fold_person(fake).split()) & set(taken)
+    assert not set(fold_person(fake).split()) & {"chloe", "dubois"}
