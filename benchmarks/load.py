@@ -133,6 +133,11 @@ async def prepare(client: httpx.AsyncClient, home: Home) -> None:
     )
     r.raise_for_status()
     home.dataset = r.json()["id"]
+    deadline = time.monotonic() + 600
+    while r.json()["status"] == "scanning" and time.monotonic() < deadline:  # 202: a scan worker scans it
+        await asyncio.sleep(0.5)
+        r = await client.get(f"/v1/datasets/{home.dataset}", headers=auth(home, "alice"))
+        r.raise_for_status()
     r = await client.post(
         f"/v1/datasets/{home.dataset}/approve", headers=auth(home, "bob"), json={"note": "looks fine"}
     )
@@ -173,7 +178,7 @@ async def one_request(
             timeout=120,
             **upload_form(payload, f"load {uuid.uuid4().hex[:8]}"),
         )
-        if r.status_code == 201:
+        if r.status_code == 202:  # received; approving it is a 409 until its scan has ended
             home.uploaded.append(r.json()["id"])
         return "POST /v1/datasets", r
     if roll < 0.97:

@@ -413,24 +413,27 @@ class Probe:
 
 
 def upload(client: Any, base: str, token: str, content: bytes) -> tuple[float, int, str]:
-    """POST one file to /v1/datasets: (seconds, HTTP status or 0 if the client gave up, error code)."""
+    """POST one file to /v1/datasets and, once it is received (202), wait for its scan to end:
+    (seconds, HTTP status or 0 if the client gave up, the error code or the dataset's end state)."""
     import httpx
 
     form = {"name": "adversarial", "purpose": "style", "classification": "internal"}
     files = {"file": ("d.jsonl", content)}
+    headers = {"Authorization": f"Bearer {token}"}
     started = time.perf_counter()
     try:
-        r = client.post(
-            f"{base}/v1/datasets", headers={"Authorization": f"Bearer {token}"}, files=files, data=form
-        )
+        r = client.post(f"{base}/v1/datasets", headers=headers, files=files, data=form)
+        dataset = r.json() if r.status_code == 202 else {}
+        while dataset.get("status") == "scanning":
+            time.sleep(0.05)
+            dataset = client.get(f"{base}/v1/datasets/{dataset['id']}", headers=headers).json()
     except httpx.TimeoutException:
         return time.perf_counter() - started, 0, "client timed out"
-    detail = r.json().get("detail", {}) if r.status_code >= 400 else {}
-    return (
-        time.perf_counter() - started,
-        r.status_code,
-        detail.get("code", "") if isinstance(detail, dict) else "",
-    )
+    took = time.perf_counter() - started
+    if r.status_code >= 400:
+        return took, r.status_code, str(r.json().get("code", ""))
+    error = dataset.get("error") or {}
+    return took, r.status_code, f"{dataset.get('status', '')} {error.get('code', '')}".strip()
 
 
 def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str, str]:

@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from gateway.errors import InvalidInput
 
@@ -87,6 +87,12 @@ def _prompt_completion_errors(record: dict[str, Any]) -> list[str]:
     ]
 
 
+class Sink(Protocol):
+    """Where the bytes read are copied: a file, or a blob store writer."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
 @dataclass(frozen=True)
 class TrainingFile:
     """What the validating pass learnt about a training file, without keeping its records."""
@@ -100,7 +106,7 @@ class TrainingFile:
 def validate_training_jsonl(
     source: IO[bytes],
     *,
-    copy_to: IO[bytes] | None = None,
+    copy_to: Sink | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
     limits: InputLimits | None = None,
 ) -> TrainingFile:

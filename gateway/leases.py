@@ -14,6 +14,7 @@ for its one-worker deployments.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -156,8 +157,19 @@ class Heartbeat:
     the trainer's event callback and raises when the job was cancelled or the lease was lost.
     """
 
-    def __init__(self, *, rt: Runtime, job_id: str, owner: str, lease_seconds: float) -> None:
+    def __init__(
+        self,
+        *,
+        rt: Runtime,
+        job_id: str,
+        owner: str,
+        lease_seconds: float,
+        renewer: Callable[..., tuple[bool, str | None]] | None = None,
+    ) -> None:
+        """`renewer`: how the lease is renewed, `renew` (a job's) by default; a dataset scan passes its
+        own (`dataset_scans.renew`), with the same arguments and result."""
         self.rt, self.job_id, self.owner, self.lease_seconds = rt, job_id, owner, lease_seconds
+        self._renew = renewer or renew
         self.lost = False
         self.cancel_by: str | None = None
         self._stop = threading.Event()
@@ -180,7 +192,7 @@ class Heartbeat:
 
     def beat(self) -> None:
         """Renew once now."""
-        held, cancel_by = renew(
+        held, cancel_by = self._renew(
             rt=self.rt, job_id=self.job_id, owner=self.owner, lease_seconds=self.lease_seconds
         )
         self.lost = self.lost or not held

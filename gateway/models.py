@@ -32,6 +32,9 @@ class Role(StrEnum):
 
 
 class DatasetStatus(StrEnum):
+    scanning = "scanning"  # received and on disk; a scan worker is redacting it
+    refused = "refused"  # the scan finished and the admission policy said no (`error` says why)
+    failed = "failed"  # the scan could not finish (`error` says why); nothing of it is kept
     pending_review = "pending_review"
     approved = "approved"
     rejected = "rejected"
@@ -134,15 +137,28 @@ class Dataset(DatasetBase, table=True):
     id: str = Field(default_factory=lambda: new_id("ds"), primary_key=True)
     team: str
     uploader: str
-    status: DatasetStatus = DatasetStatus.pending_review
+    status: DatasetStatus = DatasetStatus.scanning
     format: str = Field(description="chat or prompt_completion")
-    records: int
-    raw_sha256: str = Field(description="SHA-256 of the uploaded bytes, which are not kept.")
-    redacted_sha256: str = Field(index=True, description="SHA-256 of the stored redacted JSONL.")
-    redacted_bytes: int
-    scan_report: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    decision_id: str = Field(description="The admission decision of ftgate.dataset.")
+    records: int = Field(description="Records received; once scanned, records kept.")
+    raw_sha256: str = Field(description="SHA-256 of the uploaded bytes, which are not kept beyond the scan.")
+    # Known once the scan has finished and the dataset was admitted:
+    redacted_sha256: str | None = Field(
+        default=None, index=True, description="SHA-256 of the stored redacted JSONL."
+    )
+    redacted_bytes: int | None = None
+    scan_report: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    decision_id: str | None = Field(default=None, description="The admission decision of ftgate.dataset.")
+    error: dict[str, Any] | None = Field(
+        default=None,
+        sa_column=Column(JSON, nullable=True),
+        description="Why the dataset was refused or failed: code, message and details (never a value).",
+    )
+    # Which scan worker holds the scan, until when, and how many times a scan was started.
+    lease_owner: str | None = None
+    lease_expires: datetime | None = None
+    scan_attempts: int = 0
     created_at: datetime = Field(default_factory=utcnow)
+    scanned_at: datetime | None = None
 
 
 class DatasetPublic(DatasetBase):
@@ -153,11 +169,31 @@ class DatasetPublic(DatasetBase):
     format: str
     records: int
     raw_sha256: str
-    redacted_sha256: str
-    redacted_bytes: int
-    scan_report: dict[str, Any]
-    decision_id: str
+    redacted_sha256: str | None
+    redacted_bytes: int | None
+    scan_report: dict[str, Any] | None
+    decision_id: str | None
+    error: dict[str, Any] | None = None
     created_at: datetime
+    scanned_at: datetime | None = None
+
+
+class DatasetEvent(SQLModel, table=True):
+    """A step of a dataset's scan: received, started, progress per pass, and how it ended."""
+
+    __tablename__ = "dataset_events"
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_id: str = Field(foreign_key="datasets.id", index=True)
+    time: datetime = Field(default_factory=utcnow)
+    kind: str
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class DatasetEventPublic(SQLModel):
+    id: int
+    time: datetime
+    kind: str
+    data: dict[str, Any]
 
 
 class Approval(SQLModel, table=True):

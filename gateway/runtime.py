@@ -85,6 +85,11 @@ class Runtime:
         return BlobStore(self.settings.blob_dir)
 
     @cached_property
+    def incoming(self) -> BlobStore:
+        """Uploads received and not yet scanned, by the SHA-256 of their bytes; removed when the scan ends."""
+        return BlobStore(self.settings.incoming_dir)
+
+    @cached_property
     def policy(self) -> ArchivingPolicy:
         """The configured policy engine; every bundle that decides something is archived for replay."""
         from gateway.policy.archive import ArchivingPolicy, BundleArchive
@@ -111,13 +116,10 @@ class Runtime:
         # A chunk of an upload takes seconds to analyse; a worker silent for ten minutes has hung.
         timeout = 600.0
         if self.serving:
-            if workers == 0:
-                raise ConfigError(
-                    "FTGATE_SCAN_WORKERS=0 would analyse uploads in the process that serves HTTP; "
-                    "the server needs at least one scan worker"
-                )
+            # Uploads are scanned by scan worker processes (`gateway.scan_worker`); what the server
+            # itself checks is short text bound for the log (names, notes): one analysis process.
             pool = shared_pool(
-                config=config, workers=workers, min_units=1, start_units=1, timeout=timeout, budget=budget
+                config=config, workers=1, min_units=1, start_units=1, timeout=timeout, budget=budget
             )
             return Scanner(pseudonym_key=self.pseudonym_key, config=config, pool=pool, in_process=False)
         local_pool = (

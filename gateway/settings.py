@@ -166,6 +166,10 @@ class Settings(BaseSettings):
         return self.home / "blobs"
 
     @property
+    def incoming_dir(self) -> Path:
+        return self.home / "incoming"
+
+    @property
     def adapter_dir(self) -> Path:
         return self.home / "adapters"
 

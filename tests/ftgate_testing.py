@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,6 +103,12 @@ class Home:
     dave: str  # second approver
     mallory: str  # submitter of another team
 
+    def settings(self, **overrides: Any) -> Settings:
+        """The settings its CLI runs with (home, policies, and the PostgreSQL database when it has one)."""
+        env = self.cli.env
+        database = {"database_url": env["FTGATE_DATABASE_URL"]} if "FTGATE_DATABASE_URL" in env else {}
+        return Settings(home=self.path, policy_dir=Path(env["FTGATE_POLICY_DIR"]), **database, **overrides)
+
 
 def people(cli: Cli, admin: str) -> dict[str, str]:
     tokens = {}
@@ -166,3 +173,19 @@ def queued_job(home: Home, *settings: str) -> str:
     )
     assert job["status"] == "queued", job
     return str(job["id"])
+
+
+def scanned(client: Any, headers: dict[str, str], received: Any, *, timeout: float = 300.0) -> dict[str, Any]:
+    """The dataset an upload (`POST /v1/datasets`, answered 202 `scanning`) became once a scan worker of
+    the server has ended its scan: `pending_review`, `refused` or `failed`."""
+    assert received.status_code == 202, received.text
+    dataset = received.json()
+    assert dataset["status"] == "scanning"
+    deadline = time.monotonic() + timeout
+    while dataset["status"] == "scanning":
+        assert time.monotonic() < deadline, f"dataset {dataset['id']} still scanning after {timeout:g} s"
+        time.sleep(0.2)
+        r = client.get(f"/v1/datasets/{dataset['id']}", headers=headers)
+        assert r.status_code == 200, r.text
+        dataset = r.json()
+    return dataset

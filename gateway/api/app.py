@@ -16,6 +16,8 @@ from gateway.api.routes import adapters, datasets, jobs, lineage, policy, users
 from gateway.errors import FtgateError
 from gateway.logging import configure_logging
 from gateway.runtime import Runtime
+from gateway.scan_worker import ScanWorkers
+from gateway.services import dataset_scans
 from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -33,6 +35,8 @@ async def _warm_scan_workers(app: FastAPI) -> AsyncIterator[None]:
     def warm() -> None:
         try:
             log.info("redaction.workers_ready", analyzer=rt.scanner.analyzer_name)  # starts the pool
+            if dataset_scans.waiting(rt):  # scans a restart interrupted: resumed now, not on an upload
+                app.state.scan_workers.ensure()
         except FtgateError as exc:
             log.warning("redaction.workers_not_started", error=exc.message)
 
@@ -40,6 +44,7 @@ async def _warm_scan_workers(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        app.state.scan_workers.close()
         rt.close()  # the read decisions still buffered
 
 
@@ -56,6 +61,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=_warm_scan_workers,
     )
     app.state.runtime = rt
+    # Uploads are scanned by these processes, started on the first one (`ScanWorkers.ensure`).
+    app.state.scan_workers = ScanWorkers(rt.settings)
     install_problem_handlers(app, rt)
     app.add_middleware(
         BodyLimit, upload_bytes=rt.settings.max_upload_bytes, request_bytes=rt.settings.max_request_bytes

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the runtime, a session per request, and the caller."""
+"""FastAPI dependencies: the runtime, a session per request, the caller, and the scan workers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from gateway.models import User
 from gateway.runtime import Runtime
+from gateway.scan_worker import ScanWorkers
 from gateway.services.users import authenticate
 
 bearer = HTTPBearer(auto_error=False, description="An ftgate token (ftgate users add prints one).")
@@ -21,6 +22,13 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_scan_workers(request: Request) -> ScanWorkers:
+    return request.app.state.scan_workers
+
+
+ScanWorkersDep = Annotated[ScanWorkers, Depends(get_scan_workers)]
 
 
 def get_session(rt: RuntimeDep) -> Iterator[Session]:

@@ -15,7 +15,9 @@ from gateway.errors import InvalidInput
 from gateway.models import (
     DEFAULT_LICENCE,
     ApprovalPublic,
+    DatasetEventPublic,
     DatasetPublic,
+    Page,
     Verdict,
 )
 
@@ -32,15 +34,47 @@ def datasets_upload(
     licence: Annotated[
         str, typer.Option(help="SPDX licence id of the data; LicenseRef-internal is your organisation's own.")
     ] = DEFAULT_LICENCE,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait/--no-wait",
+            help="Scan here and wait for the outcome (the default), or return once the file is received and"
+            " leave the scan to a scan worker (`ftgate serve`, `ftgate worker --scan`).",
+        ),
+    ] = True,
     token: Token = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
-    """Validate, redact (Presidio) and admit a training file; only the redacted JSONL is kept."""
-    from gateway.services.datasets import upload_dataset
+    """Validate, redact (Presidio) and admit a training file; only the redacted JSONL is kept.
+
+    Exits 0 when the dataset waits for review (or, with --no-wait, once it is received), 1 when the policy
+    refused it or its scan failed: the dataset stays, saying why (`ftgate datasets show ID`).
+    """
+    from gateway.services.datasets import receive_dataset, upload_dataset
 
     if not file.is_file():
         raise InvalidInput(f"{file}: no such file")
+    if not wait:
+        with as_user(token) as (rt, session, actor):
+            dataset = receive_dataset(
+                rt=rt,
+                session=session,
+                actor=actor,
+                source=file,
+                name=name,
+                purpose=purpose,
+                classification=classification,
+                licence=licence,
+            )
+        if not as_json:
+            err.print(
+                f"Received as {dataset.id}; a scan worker will scan it. Follow it with: "
+                f"ftgate datasets logs {dataset.id} -f",
+                highlight=False,
+            )
+        render(DatasetPublic.model_validate(dataset), as_json=as_json)
+        return
     with as_user(token) as (rt, session, actor), _upload_progress(show=not as_json) as progress:
         if not as_json:
             err.print(f"Scanning {file.name} for PII ...")
@@ -96,6 +130,67 @@ def _upload_progress(*, show: bool) -> Iterator[Callable[[str, int, int | None],
         yield progress
 
 
+_SCAN_ENDED = {"pending_review", "refused", "failed", "approved", "rejected", "revoked"}
+
+
+def _scan_event_line(kind: str, data: dict[str, Any]) -> str:
+    if kind == "progress":
+        total = data.get("total")
+        phase = _PHASES.get(data.get("phase", ""), data.get("phase", ""))
+        return f"{phase} {data.get('done', 0)}" + (f"/{total}" if total is not None else "")
+    return ", ".join(f"{k}={v}" for k, v in data.items() if k != "details")
+
+
+@app.command("logs")
+@handles_errors
+def datasets_logs(
+    dataset_id: str,
+    follow: Annotated[
+        bool, typer.Option("-f", "--follow", help="Keep streaming until the scan ends.")
+    ] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between polls with --follow.", min=0.05)] = 1.0,
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Show a dataset's scan events: received, started, progress per pass, and how it ended.
+
+    With --follow the command exits when the scan ends: 0 if the dataset waits for review, 1 if it was
+    refused or failed.
+    """
+    import time
+
+    from gateway.services.datasets import dataset_events, get_dataset
+
+    seen: list[DatasetEventPublic] = []
+    last_id = 0
+    while True:
+        with as_user(token) as (rt, session, actor):
+            # Status first: events written after it are picked up by this same poll or the next.
+            dataset = get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
+            status, error = dataset.status.value, dataset.error
+            events = dataset_events(rt=rt, session=session, actor=actor, dataset_id=dataset_id, after=last_id)
+            rows = [DatasetEventPublic.model_validate(row) for row in events]
+        for event in rows:
+            last_id = max(last_id, event.id)
+            seen.append(event)
+            if not as_json:
+                out.print(
+                    f"{event.time:%H:%M:%S} {event.kind:<14} {_scan_event_line(event.kind, event.data)}",
+                    highlight=False,
+                    markup=False,
+                )
+        if not follow or status in _SCAN_ENDED:
+            break
+        time.sleep(poll)
+    if as_json:
+        render(Page(data=seen, count=len(seen)), as_json=True)
+    if follow and status in ("refused", "failed"):
+        message = (error or {}).get("message", "")
+        err.print(f"dataset {dataset_id} {status}: {message}", highlight=False, markup=False)
+        raise typer.Exit(1)
+
+
 @app.command("list")
 @handles_errors
 def datasets_list(token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
@@ -126,11 +221,14 @@ def datasets_show(
         ]
     shown = {**DatasetPublic.model_validate(dataset).model_dump(mode="json"), "reviews": reviews}
     render(shown, as_json=as_json)
-    residual = shown["scan_report"].get("residual")
-    if residual and not as_json:  # records left out for what the residual check found there
-        render_residual(
-            residual, console=out, title="Records left out: the residual check found personal data"
+    residual = (shown["scan_report"] or {}).get("residual")
+    if residual and not as_json:  # what the residual check found, by record, field and type
+        title = (
+            "Personal data left after redaction: fix these records, or ask compliance"
+            if dataset.status == "refused"
+            else "Records left out: the residual check found personal data"
         )
+        render_residual(residual, console=out, title=title)
 
 
 @app.command("download")

@@ -49,14 +49,29 @@ def worker(
     checkpoint_every: Annotated[
         int, typer.Option(help="Steps between checkpoints a reclaimed job resumes from; 0: none.", min=0)
     ] = 10,
+    scan: Annotated[
+        bool,
+        typer.Option(
+            "--scan",
+            help="Scan received uploads instead of training (a host that only scans; `ftgate serve` starts"
+            " scan workers of its own). No token: a scan acts for the uploader.",
+        ),
+    ] = False,
     token: Token = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
-    """Take queued jobs, re-check policy and hashes, fine-tune, register adapters."""
+    """Take queued jobs, re-check policy and hashes, fine-tune, register adapters (or, with --scan,
+    scan received uploads)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from gateway.worker import run_worker
+
+    if scan:
+        _scan_worker(
+            once=once, poll=poll, lease_seconds=lease_seconds, max_attempts=max_attempts, as_json=as_json
+        )
+        return
 
     rt, actor = login(token)
     rt.blobs.sweep()  # what a worker killed while writing left
@@ -96,6 +111,27 @@ def worker(
         raise typer.Exit(1)
 
 
+def _scan_worker(*, once: bool, poll: float, lease_seconds: float, max_attempts: int, as_json: bool) -> None:
+    from gateway.scan_worker import run_scan_worker, worker_name
+    from gateway.services.dataset_scans import sweep_received
+
+    rt = runtime()
+    rt.require_initialised()
+    sweep_received(rt)  # what a receiver or scanner killed mid-way left
+    owner = worker_name()
+    if not once:
+        err.print(f"{owner} scanning received uploads (Ctrl-C to stop)", highlight=False)
+    scanned = run_scan_worker(
+        rt=rt,
+        owner=owner,
+        once=once,
+        poll_seconds=poll,
+        lease_seconds=lease_seconds,
+        max_attempts=max_attempts,
+    )
+    render({"worker": owner, "scans_ended": scanned}, as_json=as_json)
+
+
 @app.command()
 @handles_errors
 def serve(
@@ -108,10 +144,11 @@ def serve(
     import uvicorn
 
     from gateway.api.app import create_app
+    from gateway.services.dataset_scans import sweep_received
 
     rt = runtime()
     rt.require_initialised()
-    swept = rt.blobs.sweep()  # what uploads cut off by a crash left
+    swept = rt.blobs.sweep() + sweep_received(rt)  # what uploads cut off by a crash left
     if swept:
         err.print(f"removed {swept} temporary file(s) left by uploads that did not finish")
     uvicorn.run(

@@ -70,20 +70,43 @@ def _current(connection: Connection) -> str | None:
 
 
 def upgrade(engine: Engine) -> dict[str, str | None]:
-    """Bring the database to `head()` in one transaction; returns the revisions before and after."""
-    with engine.begin() as connection:
-        config = _config(connection)
-        before = _current(connection)
-        if before == UNVERSIONED:
-            missing = sorted(BASELINE_TABLES - set(inspect(connection).get_table_names()))
-            if missing:
-                raise ConfigError(
-                    f"the database has ftgate's log but not the tables {', '.join(missing)}: it was not made "
-                    "by ftgate, or not completely; restore it from a backup"
-                )
-            command.stamp(config, BASELINE)
-        command.upgrade(config, "head")
-        return {"from": before, "to": _current(connection)}
+    """Bring the database to `head()` in one transaction; returns the revisions before and after.
+
+    On SQLite a revision that changes a column rebuilds its table (copy, drop, rename), which foreign
+    keys pointing at it would refuse: they are off while it runs (SQLite ignores the switch inside a
+    transaction), and every reference is checked before the transaction commits.
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                moved = _upgrade(connection)
+                if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
+                    tables = sorted({str(row[0]) for row in broken})
+                    raise ConfigError(f"the upgrade would leave broken references in {', '.join(tables)}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+    return moved
+
+
+def _upgrade(connection: Connection) -> dict[str, str | None]:
+    config = _config(connection)
+    before = _current(connection)
+    if before == UNVERSIONED:
+        missing = sorted(BASELINE_TABLES - set(inspect(connection).get_table_names()))
+        if missing:
+            raise ConfigError(
+                f"the database has ftgate's log but not the tables {', '.join(missing)}: it was not made "
+                "by ftgate, or not completely; restore it from a backup"
+            )
+        command.stamp(config, BASELINE)
+    command.upgrade(config, "head")
+    return {"from": before, "to": _current(connection)}
 
 
 def require_current(engine: Engine) -> None:

@@ -596,6 +596,10 @@ class _Reader:
             return PERSON, f"PERSON, {role}"
         if self._software_sentence(start):
             return None  # "do we need Zapier?", "connect Xero": in talk of software, a product
+        if word.islower():
+            # "bigchats", "acmedesk": spaCy guesses at lower-case words it does not know; a name written
+            # in lower case is found when the gazetteer knows it ("thanks maria") or a cue points at it.
+            return None
         return PERSON, "PERSON"
 
     def _judge_place(self, start: int, end: int, words: list[str], single: bool) -> tuple[str, str] | None:

@@ -34,7 +34,7 @@ def estimate_job(
     *, dataset: Dataset, parameters: int | None, config: TrainConfig, gpu_effective_tflops: float
 ) -> dict[str, Any]:
     """The job's planned tokens, FLOPs and GPU-hours; `gpu_hours` is None if the model size is unknown."""
-    by_bytes = math.ceil(dataset.redacted_bytes / BYTES_PER_TOKEN)
+    by_bytes = math.ceil((dataset.redacted_bytes or 0) / BYTES_PER_TOKEN)
     tokens_per_epoch = min(by_bytes, dataset.records * config.max_seq_len)
     by_epochs = math.ceil(config.epochs * tokens_per_epoch)
     by_steps = config.max_steps * config.batch_size * config.max_seq_len

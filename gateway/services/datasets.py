@@ -1,30 +1,29 @@
-"""Upload (validate, redact, admit), list, show, download and review datasets."""
+"""Receive (validate, keep until scanned), list, show, download and review datasets.
+
+The scan itself, and how it ends, is `dataset_scans`.
+"""
 
 from __future__ import annotations
 
-import tempfile
+import os
+import socket
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import structlog
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
-from gateway.contract import Label, Name, ResourceId, require
+from gateway.contract import Cursor, Label, Name, ResourceId, require
 from gateway.errors import Conflict, DatasetRejected, NotFound
-from gateway.formats import (
-    InputLimits,
-    TrainingFile,
-    jsonl_line,
-    read_training_records,
-    validate_training_jsonl,
-)
+from gateway.formats import InputLimits, validate_training_jsonl
 from gateway.models import (
     DEFAULT_LICENCE,
     Adapter,
     Approval,
     Dataset,
+    DatasetEvent,
     DatasetRevocation,
     DatasetStatus,
     PolicyDecisionRecord,
@@ -33,10 +32,10 @@ from gateway.models import (
     Verdict,
 )
 from gateway.runtime import Runtime
+from gateway.services import dataset_scans
 from gateway.services.authz import authorize
 from gateway.services.decisions import record_decision
 from gateway.services.free_text import checked_note, checked_texts
-from gateway.store.blobs import BlobWriter
 
 if TYPE_CHECKING:  # the scanner pulls in Presidio and spaCy: only the upload itself needs them
     from gateway.redaction.scanner import Progress
@@ -44,7 +43,7 @@ if TYPE_CHECKING:  # the scanner pulls in Presidio and spaCy: only the upload it
 log = structlog.get_logger()
 
 
-def upload_dataset(
+def receive_dataset(
     *,
     rt: Runtime,
     session: Session,
@@ -55,14 +54,14 @@ def upload_dataset(
     classification: str,
     licence: str = DEFAULT_LICENCE,
     progress: Progress | None = None,
+    scanner: str | None = None,
 ) -> Dataset:
-    """Validate, redact and admit a training file, read as a stream. Only the redacted JSONL is kept.
+    """Receive a training file: validate and hash it as a stream, keep its bytes until it is scanned,
+    and register the dataset as `scanning`, with its log entry. Returns it committed.
 
-    The raw bytes are copied to an anonymous temporary file while they are validated and hashed, and
-    read from it again for each pass of the scan, so memory holds a chunk of records, never the file.
-    A malformed file, a scanner failure or an interrupt leaves nothing behind. A policy refusal leaves
-    only the decision and its log entry, so an auditor sees what was refused and why.
-    `progress(phase, done, total)` is called as the passes advance.
+    A malformed file, or one over a limit, is refused while it is read and leaves nothing behind. With
+    `scanner` (a worker name) the scan is held for that worker, which then calls `scan_dataset`;
+    otherwise the first scan worker free claims it (`dataset_scans.claim`).
     """
     authorize(
         rt=rt,
@@ -82,162 +81,105 @@ def upload_dataset(
         },
     )
     name, purpose, classification, licence = texts.values()
+    dataset_scans.refuse_if_busy(rt=rt, session=session, uploader=actor.name)
     with ExitStack() as cleanup:
-        cleanup.enter_context(rt.scan_slots.hold(actor.name))  # refused at once when all are taken
+        cleanup.enter_context(rt.scan_slots.hold(actor.name))  # uploads streaming in at once
         if isinstance(source, Path):
             source = cleanup.enter_context(source.open("rb"))
-        raw = cleanup.enter_context(_scratch(rt))
-        limits = InputLimits.from_settings(rt.settings)  # refused here, before any analysis
+        raw = cleanup.enter_context(rt.incoming.writer())  # discarded unless committed below
+        limits = InputLimits.from_settings(rt.settings)  # refused here, before anything is stored
         checked = validate_training_jsonl(source, copy_to=raw, progress=progress, limits=limits)
-        raw.flush()
-        redacted = cleanup.enter_context(rt.blobs.writer())  # discarded unless committed below
-        kept = 0
-
-        def write(record: dict[str, Any]) -> None:
-            nonlocal kept
-            redacted.write(jsonl_line(record))
-            kept += 1  # records whose drop_record entity left them out are not stored
-
-        scan = rt.scanner.scan_stream(  # raises RedactionError: fail closed
-            lambda: read_training_records(raw), write, progress=progress, total=checked.records
-        )
-        raw.close()  # the raw bytes are hashed, never kept
-        return _admit(
-            rt=rt,
-            session=session,
-            actor=actor,
+        dataset_scans.refuse_if_busy(rt=rt, session=session, uploader=actor.name)  # others meanwhile
+        dataset = Dataset(
             name=name,
             purpose=purpose,
             classification=classification,
             licence=licence,
-            checked=checked,
-            report=scan.model_dump(),
-            kept=kept,
-            redacted=redacted,
+            team=actor.team,
+            uploader=actor.name,
+            format=checked.format,
+            records=checked.records,
+            raw_sha256=checked.raw_sha256,
         )
+        dataset_scans.precheck(rt=rt, session=session, dataset=dataset, role=actor.role.value)
+        if scanner is not None:
+            dataset_scans.hold(dataset, scanner, dataset_scans.DEFAULT_LEASE_SECONDS)
+        session.add(dataset)
+        session.flush()
+        dataset_scans.add_event(
+            session, dataset.id, "received", records=checked.records, bytes=checked.raw_bytes
+        )
+        if scanner is not None:
+            dataset_scans.add_event(session, dataset.id, "started", worker=scanner, attempt=1)
+        audit_log.append(
+            session,
+            actor=actor.name,
+            action="dataset.received",
+            subject=dataset.id,
+            payload={
+                "dataset_id": dataset.id,
+                "name": name,
+                "team": actor.team,
+                "uploader": actor.name,
+                "purpose": purpose,
+                "classification": classification,
+                "licence": licence,
+                "format": checked.format,
+                "records": checked.records,
+                "raw_sha256": checked.raw_sha256,
+            },
+        )
+        _, created = raw.commit()  # on disk (fsync) before the dataset is
+        try:
+            session.commit()
+        except BaseException:
+            if created:
+                rt.incoming.remove(checked.raw_sha256)
+            raise
+    log.info("dataset.received", dataset_id=dataset.id, records=dataset.records)
+    return dataset
 
 
-def _scratch(rt: Runtime) -> IO[bytes]:
-    """An anonymous temporary file for the raw bytes, gone when closed or when the process dies.
-
-    Under ftgate's home rather than in /tmp, which may be RAM-backed while an upload can be larger than
-    memory. Linux unlinks it at once, so a crash leaves no raw record on disk.
-    """
-    home = rt.settings.home
-    return tempfile.TemporaryFile(dir=home if home.is_dir() else None)
-
-
-def _admit(
+def upload_dataset(
     *,
     rt: Runtime,
     session: Session,
     actor: User,
+    source: BinaryIO | Path,
     name: str,
     purpose: str,
     classification: str,
-    licence: str,
-    checked: TrainingFile,
-    report: dict[str, Any],
-    kept: int,
-    redacted: BlobWriter,
+    licence: str = DEFAULT_LICENCE,
+    progress: Progress | None = None,
 ) -> Dataset:
-    """Ask the admission policy; record the dataset, its log entry and its blob together, or nothing."""
-    fmt, raw_sha256, redacted_sha256 = checked.format, checked.raw_sha256, redacted.sha256
-    policy_input = {
-        "subject": {"name": actor.name, "role": actor.role.value, "team": actor.team},
-        "dataset": {
-            "name": name,
-            "team": actor.team,
-            "purpose": purpose,
-            "classification": classification,
-            "licence": licence,
-            "records": kept,
-        },
-        "scan": {
-            "entities": report["entities"],
-            "records_changed": report["records_changed"],
-            "records_dropped": report["records_dropped"],
-            "residual_findings": report["residual_findings"],
-            "residual_records": report["residual_records"],
-        },
-    }
-    decision = rt.policy.decide("ftgate.dataset", policy_input)
-    decision_row = record_decision(session=session, actor=actor.name, decision=decision, input=policy_input)
-    if not decision.allow:
-        redacted.discard()
-        audit_log.append(
-            session,
-            actor=actor.name,
-            action="dataset.refused",
-            subject=decision_row.id,
-            payload={
-                "decision_id": decision_row.id,
-                "raw_sha256": raw_sha256,
-                "redacted_sha256": redacted_sha256,
-            },
-        )
-        session.commit()
-        reasons = decision_row.reasons
-        details: dict[str, Any] = {"decision_id": decision_row.id, "reasons": reasons}
-        if report["residual"]:
-            # Where redaction left personal data, by record, field and type (never the value), so the
-            # uploader can fix exactly those records, or compliance can choose to drop them.
-            details["residual"] = report["residual"]
-            details["residual_check"] = report["residual_check"]
-        raise DatasetRejected(
-            "dataset refused by policy: " + "; ".join(r["message"] for r in reasons), details=details
-        )
+    """Receive a training file and scan it here, waiting: the dataset as it ended, `pending_review`.
 
-    dataset = Dataset(
+    Raises `DatasetRejected` with the policy's reasons (and the residual findings by record) when it
+    was refused, and the scan's error when it failed; either way the dataset stays, saying so.
+    """
+    owner = f"{actor.name}@{socket.gethostname()}:{os.getpid()}"
+    received = receive_dataset(
+        rt=rt,
+        session=session,
+        actor=actor,
+        source=source,
         name=name,
         purpose=purpose,
         classification=classification,
         licence=licence,
-        team=actor.team,
-        uploader=actor.name,
-        format=fmt,
-        records=kept,
-        raw_sha256=raw_sha256,
-        redacted_sha256=redacted_sha256,
-        redacted_bytes=redacted.size,
-        scan_report=report,
-        decision_id=decision_row.id,
+        progress=progress,
+        scanner=owner,
     )
-    session.add(dataset)
-    session.flush()
-    audit_log.append(
-        session,
-        actor=actor.name,
-        action="dataset.uploaded",
-        subject=dataset.id,
-        payload={
-            "dataset_id": dataset.id,
-            "name": name,
-            "team": actor.team,
-            "uploader": actor.name,
-            "purpose": purpose,
-            "classification": classification,
-            "licence": licence,
-            "format": fmt,
-            "records": dataset.records,
-            "raw_sha256": raw_sha256,
-            "redacted_sha256": redacted_sha256,
-            "scan": {k: v for k, v in report.items() if k != "sample"},
-            "decision_id": decision_row.id,
-            "bundle_sha256": decision.bundle_sha256,
-        },
-    )
-    _, created = redacted.commit()
     try:
-        session.commit()
+        dataset = dataset_scans.scan_dataset(rt=rt, dataset_id=received.id, owner=owner, progress=progress)
     except BaseException:
-        if created:
-            rt.blobs.remove(redacted_sha256)
+        # Interrupted (Ctrl-C): hand the scan to the scan workers rather than leave it held.
+        dataset_scans.release(rt=rt, dataset_id=received.id, owner=owner)
         raise
-    log.info(
-        "dataset.uploaded", dataset_id=dataset.id, records=dataset.records, redacted_sha256=redacted_sha256
-    )
-    return dataset
+    if dataset.status == DatasetStatus.refused:
+        raise dataset_scans.rejection(dataset)
+    session.refresh(received)
+    return received
 
 
 def _visible(actor: User) -> str | None:
@@ -271,12 +213,40 @@ def get_dataset(
     return dataset
 
 
+def dataset_events(
+    *, rt: Runtime, session: Session, actor: User, dataset_id: str, after: int = 0
+) -> list[DatasetEvent]:
+    get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
+    return dataset_scans.dataset_events(
+        session=session, dataset_id=dataset_id, after=require(Cursor, after, "after")
+    )
+
+
+def require_scanned(dataset: Dataset) -> str:
+    """The redacted content hash of a dataset whose scan admitted it; `Conflict` while it is scanning, or
+    when it was refused or failed (nothing of it is stored)."""
+    if dataset.redacted_sha256 is None or dataset.status in (
+        DatasetStatus.scanning,
+        DatasetStatus.refused,
+        DatasetStatus.failed,
+    ):
+        waiting = (
+            "is still being scanned"
+            if dataset.status == DatasetStatus.scanning
+            else f"was {dataset.status.value}"
+        )
+        raise Conflict(
+            f"dataset {dataset.id} {waiting}; nothing of it can be reviewed, downloaded or trained on"
+        )
+    return dataset.redacted_sha256
+
+
 def dataset_file(*, rt: Runtime, session: Session, actor: User, dataset_id: str) -> Path:
     """The redacted JSONL, re-hashed before it is handed out."""
     dataset = get_dataset(
         rt=rt, session=session, actor=actor, dataset_id=dataset_id, action="datasets.download"
     )
-    return rt.blobs.open_verified(dataset.redacted_sha256)
+    return rt.blobs.open_verified(require_scanned(dataset))
 
 
 def list_approvals(*, session: Session, dataset_id: str) -> list[Approval]:
@@ -291,6 +261,7 @@ def review_dataset(
     action = "datasets.approve" if verdict == Verdict.approved else "datasets.reject"
     dataset = get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id, action=action)
     note = checked_note(rt=rt, note=note)
+    redacted_sha256 = require_scanned(dataset)
     if dataset.status in (DatasetStatus.rejected, DatasetStatus.revoked):
         raise Conflict(
             f"dataset {dataset_id} was {dataset.status.value}; upload a corrected file as a new dataset"
@@ -298,7 +269,7 @@ def review_dataset(
     if any(a.approver == actor.name for a in list_approvals(session=session, dataset_id=dataset_id)):
         raise Conflict(f"{actor.name} has already reviewed dataset {dataset_id}")
     # What is approved is what is stored: re-hash the blob now.
-    rt.blobs.open_verified(dataset.redacted_sha256)
+    rt.blobs.open_verified(redacted_sha256)
     admission_id = None
     if verdict == Verdict.approved:
         admission_id = _readmit(rt=rt, session=session, actor=actor, dataset=dataset)
@@ -307,7 +278,7 @@ def review_dataset(
         approver=actor.name,
         verdict=verdict,
         note=note,
-        redacted_sha256=dataset.redacted_sha256,
+        redacted_sha256=redacted_sha256,
     )
     session.add(approval)
     dataset.status = DatasetStatus.approved if verdict == Verdict.approved else DatasetStatus.rejected
@@ -333,7 +304,7 @@ def review_dataset(
 
 def admission_record(*, session: Session, dataset: Dataset) -> PolicyDecisionRecord:
     """The `ftgate.dataset` decision that admitted the upload: its input is the facts to re-decide on."""
-    admission = session.get(PolicyDecisionRecord, dataset.decision_id)
+    admission = session.get(PolicyDecisionRecord, dataset.decision_id) if dataset.decision_id else None
     if admission is None:
         raise NotFound(f"dataset {dataset.id} has no admission decision on record")
     return admission
@@ -370,6 +341,7 @@ def revoke_dataset(
         rt=rt, session=session, actor=actor, dataset_id=dataset_id, action="datasets.revoke"
     )
     note = checked_note(rt=rt, note=note)
+    require_scanned(dataset)
     if dataset.status == DatasetStatus.revoked:
         raise Conflict(f"dataset {dataset_id} is already revoked")
     query = select(Adapter).where(col(Adapter.dataset_id) == dataset_id).order_by(col(Adapter.created_at))

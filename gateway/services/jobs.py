@@ -17,7 +17,7 @@ from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 from gateway.services.costs import estimate_job, team_usage
-from gateway.services.datasets import list_approvals
+from gateway.services.datasets import list_approvals, require_scanned
 from gateway.services.decisions import record_decision
 from gateway.services.free_text import ensure_no_pii
 from trainer.config import TrainConfig
@@ -131,6 +131,7 @@ def submit_job(
         team=dataset.team,
         owner=actor.name,
     )
+    approved_sha256 = require_scanned(dataset)
     if session.get(BaseModelEntry, base_model) is None:
         # A catalog name is in the log already; any other is new text the decision would keep for good
         # (it is denied as unregistered anyway, so a false finding costs only the other reasons).
@@ -162,7 +163,7 @@ def submit_job(
         base_model=base_model,
         config=config.model_dump(mode="json"),
         decision_id=row.id,
-        approved_sha256=dataset.redacted_sha256,
+        approved_sha256=approved_sha256,
         # A decision that asks for review holds the job until an approver signs it off.
         status=JobStatus.pending_review if decision.review else JobStatus.queued,
         estimated_gpu_hours=policy_input["estimate"]["gpu_hours"] or 0.0,

@@ -7,6 +7,7 @@ Everything is real: a SQLite file (or the PostgreSQL server), the regorus engine
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,9 +39,18 @@ def policy_dir(tmp_path: Path) -> Path:
     return target
 
 
+# The store the `home` fixture puts its database in: `sqlite` (the embedded default) or `postgres`
+# (a fresh database per test on the test server). CI runs the flow tests once on each.
+STORE = os.environ.get("FTGATE_TEST_STORE", "sqlite")
+
+
 @pytest.fixture
-def home(tmp_path: Path, policy_dir: Path, tiny_model: BaseModelRef) -> Home:
-    return make_home(tmp_path / "home", policy_dir, tiny_model.path)
+def home(tmp_path: Path, policy_dir: Path, tiny_model: BaseModelRef) -> Iterator[Home]:
+    if STORE == "postgres":
+        with fresh_pg_database() as name:
+            yield make_home(tmp_path / "home", policy_dir, tiny_model.path, database_url=pg_url(name))
+        return
+    yield make_home(tmp_path / "home", policy_dir, tiny_model.path)
 
 
 @pytest.fixture

@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from ftgate_testing import EXAMPLE, Home, audit_count, upload
+from ftgate_testing import EXAMPLE, Home, audit_count, scanned, upload
 
 from gateway.api.app import create_app
 from gateway.runtime import Runtime
-from gateway.settings import Settings
 
 
 def allow_licences(policy_dir: Path, licences: list[str]) -> None:
@@ -54,19 +53,23 @@ def test_an_approval_is_refused_when_todays_policy_no_longer_admits_the_data(
 
 
 def test_licence_over_http(home: Home, policy_dir: Path) -> None:
-    client = TestClient(create_app(runtime=Runtime(Settings(home=home.path, policy_dir=policy_dir))))
+    client = TestClient(create_app(runtime=Runtime(home.settings())))
     form = {"name": "chats", "purpose": "style", "classification": "internal"}
     headers = {"Authorization": f"Bearer {home.alice}"}
     content = EXAMPLE.read_bytes()
 
     r = client.post("/v1/datasets", headers=headers, files={"file": ("d.jsonl", content)}, data=form)
-    assert r.status_code == 201, r.text
-    assert r.json()["licence"] == "LicenseRef-internal"
+    ds = scanned(client, headers, r)
+    assert ds["status"] == "pending_review" and ds["licence"] == "LicenseRef-internal"
     r = client.post(
         "/v1/datasets",
         headers=headers,
         files={"file": ("d.jsonl", content)},
         data={**form, "licence": "GPL-3.0-only"},
     )
-    assert r.status_code == 422, r.text
+    assert r.status_code == 422, r.text  # known before the scan: refused before anything is kept
     assert [x["code"] for x in r.json()["details"]["reasons"]] == ["LICENCE_NOT_ALLOWED"]
+    assert "before its scan" in r.json()["detail"]
+    assert r.json()["details"]["decision_id"].startswith("dec_")
+    assert client.get("/v1/datasets", headers=headers).json()["count"] == 1
+    assert not [p for p in (home.path / "incoming").rglob("*") if p.is_file()]

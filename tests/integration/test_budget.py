@@ -14,7 +14,6 @@ from ftgate_testing import Home, approved_dataset, submit
 from gateway.api.app import create_app
 from gateway.runtime import Runtime
 from gateway.services.costs import FLOPS_PER_PARAMETER_TOKEN
-from gateway.settings import Settings
 from trainer.models import BaseModelRef, parameter_count
 
 
@@ -87,7 +86,7 @@ def test_a_job_above_the_auto_approve_limit_waits_for_review(home: Home, policy_
 
 def test_budget_over_http(home: Home, policy_dir: Path) -> None:
     ds = approved_dataset(home)
-    client = TestClient(create_app(runtime=Runtime(Settings(home=home.path, policy_dir=policy_dir))))
+    client = TestClient(create_app(runtime=Runtime(home.settings())))
     headers = {"Authorization": f"Bearer {home.alice}"}
     body = {"dataset_id": ds["id"], "base_model": "tiny-llama", "config": {"max_steps": 1, "max_seq_len": 64}}
 

@@ -1,9 +1,10 @@
-"""`kill -9` of the server in the middle of a scan (issue 12, item 7).
+"""`kill -9` of the server in the middle of a scan (issue 12, items 3 and 7).
 
 A real `ftgate serve` (its own process group: the server, its forkserver and its scan workers) is
-killed with SIGKILL while an upload is being scanned. The crash leaves the redacted output's
-temporary in the blob store and nothing else; the restarted server sweeps it, nothing is registered,
-the log verifies, and the next upload goes through.
+killed with SIGKILL while a received upload is being scanned. The crash leaves the dataset `scanning`,
+its received bytes, and the redacted output's temporary in the blob store; the restarted server sweeps
+the temporary, its scan worker takes the scan over at once (its worker is dead) and ends it, the
+received bytes are removed, and the log verifies.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -72,9 +72,19 @@ def _big_upload(path: Path, records: int) -> None:
             f.write(json.dumps(record) + "\n")
 
 
-def test_a_server_killed_during_a_scan_leaves_nothing_registered_and_its_temporary_is_swept(
-    tmp_path: Path,
-) -> None:
+def _dataset(base: str, headers: dict[str, str], dataset_id: str) -> dict[str, Any]:
+    r = httpx.get(f"{base}/v1/datasets/{dataset_id}", headers=headers, timeout=30)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def _events(base: str, headers: dict[str, str], dataset_id: str) -> list[dict[str, Any]]:
+    r = httpx.get(f"{base}/v1/datasets/{dataset_id}/events", headers=headers, timeout=30)
+    assert r.status_code == 200, r.text
+    return list(r.json()["data"])
+
+
+def test_a_server_killed_during_a_scan_resumes_it_after_the_restart(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {
         **os.environ,
@@ -89,23 +99,22 @@ def test_a_server_killed_during_a_scan_leaves_nothing_registered_and_its_tempora
         "token"
     ]
     carol = _cli(env, "users", "add", "carol", "--role", "auditor", "--team", "audit", token=admin)["token"]
-    entries_before = _cli(env, "audit", "verify", token=carol)["entries"]
     big = tmp_path / "big.jsonl"
     _big_upload(big, 3000)
     headers = {"Authorization": f"Bearer {alice}"}
     form = {"name": "chats", "purpose": "style", "classification": "internal"}
-    blobs = home / "blobs"
+    blobs, incoming = home / "blobs", home / "incoming"
 
     server, base = _serve(env)
     try:
-
-        def upload() -> None:
-            with big.open("rb") as f, pytest.raises(httpx.HTTPError):  # the server dies under it
-                httpx.post(f"{base}/v1/datasets", headers=headers, data=form, files={"file": f}, timeout=300)
-
-        uploading = threading.Thread(target=upload)
-        uploading.start()
-        deadline = time.monotonic() + 180
+        with big.open("rb") as f:
+            r = httpx.post(f"{base}/v1/datasets", headers=headers, data=form, files={"file": f}, timeout=300)
+        assert r.status_code == 202, r.text
+        dataset_id = r.json()["id"]
+        assert r.json()["status"] == "scanning"
+        received = [p for p in incoming.rglob("*") if p.is_file()]
+        assert len(received) == 1  # on disk before the answer
+        deadline = time.monotonic() + 300
         while not list(blobs.glob(TEMP_PREFIX + "*")) and time.monotonic() < deadline:
             time.sleep(0.05)
         left = list(blobs.glob(TEMP_PREFIX + "*"))
@@ -113,25 +122,30 @@ def test_a_server_killed_during_a_scan_leaves_nothing_registered_and_its_tempora
     finally:
         os.killpg(server.pid, signal.SIGKILL)  # kill -9: no handler, no cleanup runs
         server.wait(timeout=30)
-    uploading.join(timeout=60)
 
     assert [p for p in left if p.exists()] == left  # the crash left the scan's temporary behind
+    assert all(p.exists() for p in received)  # and what it was scanning
     an_hour_ago = time.time() - 3600  # the restart comes later; a fresh temporary may be a live writer's
     for path in left:
         os.utime(path, (an_hour_ago, an_hour_ago))
 
-    server, base = _serve(env)  # the restart sweeps what no live writer holds
+    server, base = _serve(env)  # the restart sweeps what no live writer holds, and resumes the scan
     try:
         assert not any(p.exists() for p in left)
-        assert httpx.get(f"{base}/v1/datasets", headers=headers).json()["count"] == 0  # nothing registered
-        small = EXAMPLE.read_bytes()
-        r = httpx.post(
-            f"{base}/v1/datasets", headers=headers, data=form, files={"file": ("s.jsonl", small)}, timeout=300
-        )
-        assert r.status_code == 201, r.text  # and the server works
+        dataset = _dataset(base, headers, dataset_id)
+        deadline = time.monotonic() + 400
+        while dataset["status"] == "scanning" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            dataset = _dataset(base, headers, dataset_id)
+        assert dataset["status"] == "pending_review", dataset
+        assert dataset["records"] == 3000 and dataset["redacted_sha256"]
+        started = [e for e in _events(base, headers, dataset_id) if e["kind"] == "started"]
+        assert [e["data"]["attempt"] for e in started] == [1, 2]
+        assert started[1]["data"]["previous_worker"] == started[0]["data"]["worker"]
+        assert not any(p.exists() for p in received)  # the raw bytes live no longer than the scan
+        assert not list(blobs.glob(TEMP_PREFIX + "*"))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
     verified = _cli(env, "audit", "verify", token=carol)
     assert verified["status"] == "verified"
-    assert verified["entries"] > entries_before  # the upload after the restart, and only it

@@ -61,11 +61,10 @@ def test_production_refuses_weak_settings(tmp_path: Path) -> None:
 def test_production_refuses_key_files_others_can_read(home: Home) -> None:
     from gateway.errors import ConfigError
     from gateway.runtime import Runtime
-    from gateway.settings import Settings
 
     # The same home read as production reads it (production itself refuses SQLite: the key check is what
     # a PostgreSQL deployment meets, with its keys under FTGATE_HOME all the same).
-    settings = Settings(home=home.path, policy_dir=Path(home.cli.env["FTGATE_POLICY_DIR"]))
+    settings = home.settings()
     settings.mode = "production"
     key = home.path / "log-signing-key.pem"
     key.chmod(0o644)

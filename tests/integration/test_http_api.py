@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from ftgate_testing import EXAMPLE
+from ftgate_testing import EXAMPLE, scanned
 
 from gateway.api.app import create_app
 from gateway.runtime import Runtime
@@ -60,9 +60,17 @@ def test_flow_over_http(api_env: tuple[Api, Runtime, dict[str, str]]) -> None:
     api, rt, t = api_env
     c = api.client
     r = api.upload(t["alice"], EXAMPLE.read_bytes())
-    assert r.status_code == 201, r.text
-    ds = r.json()
+    assert r.status_code == 202, r.text  # received: a scan worker scans it
+    ds = scanned(c, api.as_(t["alice"]), r)
     assert ds["status"] == "pending_review" and ds["id"].startswith("ds_")
+    r = c.get(f"/v1/datasets/{ds['id']}/events", headers=api.as_(t["alice"]))
+    kinds = [e["kind"] for e in r.json()["data"]]
+    assert kinds[:2] == ["received", "started"] and kinds[-1] == "pending_review", kinds
+    phases = {e["data"]["phase"] for e in r.json()["data"] if e["kind"] == "progress"}
+    assert {"analysing", "final check", "writing"} <= phases
+    last = r.json()["data"][-2]["id"]
+    r = c.get(f"/v1/datasets/{ds['id']}/events", headers=api.as_(t["alice"]), params={"after": last})
+    assert [e["kind"] for e in r.json()["data"]] == ["pending_review"]
 
     r = c.get(f"/v1/datasets/{ds['id']}/download", headers=api.as_(t["bob"]))
     assert r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == ds["redacted_sha256"]

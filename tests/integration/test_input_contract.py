@@ -265,6 +265,7 @@ def test_hostile_upload_fields_are_refused_before_the_file_is_read(api: Api, cas
     assert MARK not in r.text
     assert api.counts() == before
     assert not [p for p in api.rt.settings.blob_dir.rglob("*") if p.is_file()]
+    assert not [p for p in api.rt.settings.incoming_dir.rglob("*") if p.is_file()]
 
 
 def test_lists_still_answer_after_the_refusals(api: Api) -> None:
@@ -405,13 +406,14 @@ def test_bodies_over_their_limit_are_refused_with_413_while_they_stream(tmp_path
 
     # Nothing of them was kept, and a body under the limit still goes through.
     assert not [p for p in settings.blob_dir.rglob("*") if p.is_file()]
+    assert not [p for p in settings.incoming_dir.rglob("*") if p.is_file()]
     with rt.session() as session:
         assert session.exec(select(func.count()).select_from(AuditEntry)).one() == entries
         assert session.exec(select(func.count()).select_from(Dataset)).one() == 0
     r = client.post(
         "/v1/datasets", headers=alice, files={"file": ("d.jsonl", EXAMPLE.read_bytes())}, data=form
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 202, r.text
     rt.engine.dispose()
 
 

@@ -18,7 +18,6 @@ from gateway.redaction.scanner import Scanner
 from gateway.runtime import Runtime
 from gateway.services.datasets import upload_dataset
 from gateway.services.users import authenticate
-from gateway.settings import Settings
 from trainer.models import BaseModelRef
 
 
@@ -107,7 +106,7 @@ def test_broken_policy_refuses_to_start(home: Home, policy_dir: Path) -> None:
 
 
 def test_policy_broken_while_serving_denies_with_the_reason(home: Home, policy_dir: Path) -> None:
-    rt = Runtime(Settings(home=home.path, policy_dir=policy_dir))
+    rt = Runtime(home.settings())
     client = TestClient(create_app(runtime=rt))
     headers = {"Authorization": f"Bearer {home.alice}"}
     assert client.get("/v1/datasets", headers=headers).status_code == 200
@@ -125,7 +124,7 @@ class BrokenAnalyzer(AnalyzerEngine):
 
 
 def test_scanner_failure_refuses_the_upload_and_stores_nothing(home: Home) -> None:
-    rt = Runtime(Settings(home=home.path, policy_dir=Path(home.cli.env["FTGATE_POLICY_DIR"])))
+    rt = Runtime(home.settings())
     real = build_analyzer()
     broken = BrokenAnalyzer(nlp_engine=real.nlp_engine, registry=real.registry, supported_languages=["en"])
     rt.__dict__["scanner"] = Scanner(pseudonym_key=b"k" * 32, analyzer=broken)

@@ -16,7 +16,6 @@ from lineage_validators import VALIDATORS
 from gateway.api.app import create_app
 from gateway.runtime import Runtime
 from gateway.services.users import authenticate
-from gateway.settings import Settings
 from gateway.worker import run_worker
 
 
@@ -217,7 +216,7 @@ def test_the_exported_sample_stays_in_step_with_the_exporters(home: Home, tmp_pa
 def test_the_http_api_calls_the_same_services(home: Home, policy_dir: Path) -> None:
     run = train(home)
     ds_id, adapter_id = run["dataset"]["id"], run["adapter_id"]
-    rt = Runtime(Settings(home=home.path, policy_dir=policy_dir))
+    rt = Runtime(home.settings())
     client = TestClient(create_app(runtime=rt))
 
     def as_(token: str) -> dict[str, str]:
@@ -252,7 +251,7 @@ def test_an_adapter_finishing_after_its_data_was_revoked_is_born_quarantined(
     )  # fmt: skip
     cli("datasets", "approve", ds["id"], "--note", "looks clean", token=home.bob)
     submit(home, ds["id"])
-    rt = Runtime(Settings(home=home.path, policy_dir=policy_dir))
+    rt = Runtime(home.settings())
     with rt.session() as session:
         admin = authenticate(session=session, token=home.admin)
     revoked: list[Any] = []

@@ -148,7 +148,7 @@ def snapshot(home: Home) -> Snapshot:
         rows = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
     finally:
         conn.close()
-    rt = Runtime(Settings(home=home.path, policy_dir=Path(home.cli.env["FTGATE_POLICY_DIR"])))
+    rt = Runtime(home.settings())
     with rt.session() as session:
         entries = session.exec(select(AuditEntry).order_by(col(AuditEntry.seq)))
         log = [(e.seq, e.actor, e.action, e.subject, e.payload) for e in entries]
@@ -346,7 +346,7 @@ def test_clean_texts_pass_and_are_logged(home: Home, policy_dir: Path) -> None:
     cli("jobs", "reject", turned_down["id"], "--note", "not this quarter", token=home.dave)
     cli("datasets", "revoke", uploaded["id"], "--note", "licence withdrawn by the data owner", token=home.bob)
 
-    rt = Runtime(Settings(home=home.path, policy_dir=policy_dir))
+    rt = Runtime(home.settings())
     logged: dict[str, list[dict[str, Any]]] = {}
     with rt.session() as session:
         for entry in session.exec(select(AuditEntry).order_by(col(AuditEntry.seq))):

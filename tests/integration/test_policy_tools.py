@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from gateway.api.app import create_app
 from gateway.models import PolicyDecisionRecord
 from gateway.runtime import Runtime
-from gateway.settings import REPO_ROOT, Settings
+from gateway.settings import REPO_ROOT
 
 
 def test_bundle_and_rego_tests(tmp_path: Path) -> None:
@@ -118,7 +118,7 @@ def test_an_authz_denial_is_stored_logged_and_replayable_cli_and_http(home: Home
     # The denial's decision entry is in the log (audit_count verifies the whole log first).
     assert audit_count(home) == before + 1
 
-    client = TestClient(create_app(runtime=Runtime(Settings(home=home.path, policy_dir=policy_dir))))
+    client = TestClient(create_app(runtime=Runtime(home.settings())))
     # Another action, so another kind of denial (an identical one within the minute would be counted
     # against the first: tests/integration/test_denial_tally.py).
     r = client.post(
@@ -133,7 +133,7 @@ def test_an_authz_denial_is_stored_logged_and_replayable_cli_and_http(home: Home
 
 
 def authz_decisions(home: Home, policy_dir: Path) -> list[PolicyDecisionRecord]:
-    rt = Runtime(Settings(home=home.path, policy_dir=policy_dir))
+    rt = Runtime(home.settings())
     with rt.session() as session:
         query = select(PolicyDecisionRecord).where(col(PolicyDecisionRecord.entrypoint) == "ftgate.authz")
         return list(session.exec(query.order_by(col(PolicyDecisionRecord.created_at))))

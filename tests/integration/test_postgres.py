@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from ftgate_testing import EXAMPLE, fresh_pg_database, pg_url
+from ftgate_testing import EXAMPLE, fresh_pg_database, pg_url, scanned
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -55,8 +55,8 @@ def test_flow_on_postgres(pg_runtime: Runtime, tiny_model: BaseModelRef) -> None
         files={"file": ("d.jsonl", EXAMPLE.read_bytes())},
         data={"name": "chats", "purpose": "style", "classification": "internal"},
     )
-    assert r.status_code == 201, r.text
-    ds = r.json()
+    ds = scanned(c, h(tokens["alice"]), r)  # by the server's scan worker process, on PostgreSQL too
+    assert ds["status"] == "pending_review", ds
     assert (
         c.post(f"/v1/datasets/{ds['id']}/approve", headers=h(tokens["bob"]), json={"note": "ok"}).status_code
         == 201

@@ -21,13 +21,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from ftgate_testing import EXAMPLE, Home
+from ftgate_testing import EXAMPLE, Home, scanned
 
 from gateway.api.app import create_app
 from gateway.redaction.config import CONFIG_RELATIVE_PATH, default_config
 from gateway.redaction.operators import PLACEHOLDER_RE
 from gateway.runtime import Runtime
-from gateway.settings import REPO_ROOT, Settings
+from gateway.settings import REPO_ROOT
 
 DATA = REPO_ROOT / "tests" / "data" / "redaction"
 PII_CHATS = DATA / "pii_support_chats.jsonl"
@@ -75,8 +75,8 @@ class Uploader:
             headers = {"Authorization": f"Bearer {self.tokens['alice']}"}
             files = {"file": (path.name, path.read_bytes())}
             r = self.client.post("/v1/datasets", headers=headers, files=files, data=form)
-            assert r.status_code == 201, r.text
-            ds = r.json()
+            ds = scanned(self.client, headers, r)
+            assert ds["status"] == "pending_review", ds
             bob = {"Authorization": f"Bearer {self.tokens['bob']}"}
             text = self.client.get(f"/v1/datasets/{ds['id']}/download", headers=bob).text
         return ds, [json.loads(line) for line in text.splitlines()]
@@ -87,7 +87,7 @@ def upload(request: pytest.FixtureRequest, home: Home) -> Iterator[Uploader]:
     if request.param == "cli":
         yield Uploader("cli", home, None, {})
         return
-    rt = Runtime(Settings(home=home.path, policy_dir=Path(home.cli.env["FTGATE_POLICY_DIR"])))
+    rt = Runtime(home.settings())
     yield Uploader("http", home, TestClient(create_app(runtime=rt)), {"alice": home.alice, "bob": home.bob})
 
 

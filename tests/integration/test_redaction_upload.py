@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from ftgate_testing import Home
+from ftgate_testing import Home, scanned
 from sqlmodel import select
 
 from gateway.api.app import create_app
@@ -167,9 +167,8 @@ def test_disguised_values_are_redacted_through_the_upload(
         stored = out.read_text()
     else:
         client, _, tokens = request.getfixturevalue("api")
-        r = upload(client, tokens["alice"], content)
-        assert r.status_code == 201, r.text
-        ds = r.json()
+        ds = upload(client, tokens["alice"], content)
+        assert ds["status"] == "pending_review", ds
         headers = {"Authorization": f"Bearer {tokens['bob']}"}
         stored = client.get(f"/v1/datasets/{ds['id']}/download", headers=headers).text
     ssn_cases = sum(case.entity == "US_SSN" for case in cases)
@@ -209,17 +208,18 @@ def api(tmp_path: Path, policy_dir: Path) -> Iterator[tuple[TestClient, Runtime,
     yield client, rt, tokens
 
 
-def upload(client: TestClient, token: str, content: bytes) -> Any:
+def upload(client: TestClient, token: str, content: bytes) -> dict[str, Any]:
+    """The dataset as its scan ended."""
     form = {"name": "pii", "purpose": "style", "classification": "internal"}
     headers = {"Authorization": f"Bearer {token}"}
-    return client.post("/v1/datasets", headers=headers, files={"file": ("d.jsonl", content)}, data=form)
+    r = client.post("/v1/datasets", headers=headers, files={"file": ("d.jsonl", content)}, data=form)
+    return scanned(client, headers, r)
 
 
 def test_config_applies_through_http(api: tuple[TestClient, Runtime, dict[str, str]]) -> None:
     client, _, tokens = api
-    r = upload(client, tokens["alice"], jsonl(RECORDS))
-    assert r.status_code == 201, r.text
-    ds = r.json()
+    ds = upload(client, tokens["alice"], jsonl(RECORDS))
+    assert ds["status"] == "pending_review", ds
     assert ds["records"] == KEPT
     r = client.get(f"/v1/datasets/{ds['id']}/download", headers={"Authorization": f"Bearer {tokens['bob']}"})
     assert r.status_code == 200
@@ -232,10 +232,11 @@ def test_dropping_below_the_minimum_is_refused_by_policy(
     """Records left out by drop_record do not count toward the admission minimum."""
     client, rt, tokens = api
     records = [chat(f"My social security number is {SSN}.")] + RECORDS[5:] + RECORDS[:2]  # 10 in, 9 kept
-    r = upload(client, tokens["alice"], jsonl(records))
-    assert r.status_code == 422, r.text
-    assert "TOO_FEW_RECORDS" in {reason["code"] for reason in r.json()["details"]["reasons"]}
+    ds = upload(client, tokens["alice"], jsonl(records))
+    assert ds["status"] == "refused", ds
+    assert "TOO_FEW_RECORDS" in {reason["code"] for reason in ds["error"]["details"]["reasons"]}
     assert not [p for p in rt.settings.blob_dir.rglob("*") if p.is_file()]
+    assert not [p for p in rt.settings.incoming_dir.rglob("*") if p.is_file()]
 
 
 @pytest.mark.parametrize(
@@ -253,8 +254,12 @@ def test_broken_config_over_http_refuses_and_stores_nothing(
 ) -> None:
     client, rt, tokens = api
     (policy_dir / CONFIG_RELATIVE_PATH).write_text(content)
-    r = upload(client, tokens["alice"], jsonl(RECORDS))
+    form = {"name": "pii", "purpose": "style", "classification": "internal"}
+    headers = {"Authorization": f"Bearer {tokens['alice']}"}
+    files = {"file": ("d.jsonl", jsonl(RECORDS))}
+    r = client.post("/v1/datasets", headers=headers, files=files, data=form)  # refused before it is kept
     assert r.status_code == status and r.json()["code"] == code, r.text
+    assert not [p for p in rt.settings.incoming_dir.rglob("*") if p.is_file()]
     assert not [p for p in rt.settings.blob_dir.rglob("*") if p.is_file()]
     with rt.session() as session:
         assert session.exec(select(Dataset)).all() == []

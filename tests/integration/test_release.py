@@ -17,7 +17,6 @@ from sqlmodel import col, select
 from audit.models import AuditEntry
 from gateway.api.app import create_app
 from gateway.runtime import Runtime
-from gateway.settings import Settings
 
 
 def _now() -> str:
@@ -36,7 +35,7 @@ def train(home: Home) -> dict[str, Any]:
 
 def log_entries(home: Home, policy_dir: Path, subject: str) -> list[tuple[str, dict[str, Any]]]:
     """(action, payload) of every log entry about subject, in order, read straight from the database."""
-    rt = Runtime(Settings(home=home.path, policy_dir=policy_dir))
+    rt = Runtime(home.settings())
     with rt.session() as session:
         query = select(AuditEntry).where(col(AuditEntry.subject) == subject).order_by(col(AuditEntry.seq))
         found = [(e.action, json.loads(e.payload)) for e in session.exec(query)]
@@ -212,7 +211,7 @@ def test_a_tampered_adapter_is_neither_released_nor_downloaded(home: Home, tmp_p
 def test_the_http_api_releases_and_serves_the_same_files(home: Home, policy_dir: Path) -> None:
     run = train(home)
     adapter_id = run["adapter_id"]
-    rt = Runtime(Settings(home=home.path, policy_dir=policy_dir))
+    rt = Runtime(home.settings())
     client = TestClient(create_app(runtime=rt))
 
     def as_(token: str) -> dict[str, str]:

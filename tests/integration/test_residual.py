@@ -15,13 +15,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from ftgate_testing import Home
-from sqlmodel import select
+from ftgate_testing import Home, scanned
 from typer.testing import CliRunner
 
 from gateway.api.app import create_app
 from gateway.cli.main import app
-from gateway.models import Dataset
 from gateway.redaction.config import CONFIG_RELATIVE_PATH, default_config
 from gateway.runtime import Runtime
 from gateway.services.users import init_home
@@ -93,7 +91,9 @@ def test_the_cli_refuses_and_lists_each_record_field_and_type(
     assert error["details"]["residual"] == RESIDUAL
     assert "en_core_web_sm" in error["details"]["residual_check"]
     assert "CASE-" not in json.dumps(refused)
-    assert home.cli("datasets", "list", token=home.admin)["count"] == 0
+    [dataset] = home.cli("datasets", "list", token=home.admin)["data"]  # it stays, saying why
+    assert dataset["status"] == "refused" and dataset["redacted_sha256"] is None
+    assert dataset["error"]["details"]["residual"] == RESIDUAL
     # Without --json: one line, then the table of what to fix.
     result = CliRunner().invoke(app, upload_args(path), env={**home.cli.env, "FTGATE_TOKEN": home.alice})
     assert result.exit_code == 1
@@ -147,12 +147,13 @@ def test_the_api_returns_the_residual_findings(
         files={"file": ("d.jsonl", content)},
         data=form,
     )
+    ds = scanned(client, {"Authorization": f"Bearer {token}"}, r)
     if action == "refuse":
-        assert r.status_code == 422, r.text
-        assert r.json()["details"]["residual"] == RESIDUAL
-        with rt.session() as session:
-            assert session.exec(select(Dataset)).all() == []
+        assert ds["status"] == "refused", ds
+        assert ds["error"]["details"]["residual"] == RESIDUAL
+        assert ds["redacted_sha256"] is None  # nothing of it is kept
+        assert not [p for p in rt.settings.blob_dir.rglob("*") if p.is_file()]
     else:
-        assert r.status_code == 201, r.text
-        assert r.json()["scan_report"]["residual"] == RESIDUAL
-        assert r.json()["records"] == len(RECORDS) - 2
+        assert ds["status"] == "pending_review", ds
+        assert ds["scan_report"]["residual"] == RESIDUAL
+        assert ds["records"] == len(RECORDS) - 2

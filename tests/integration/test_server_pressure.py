@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from gateway.api.app import create_app
 from gateway.runtime import Runtime
-from gateway.services.users import init_home
+from gateway.services.datasets import receive_dataset
+from gateway.services.users import authenticate, init_home
 from gateway.settings import REPO_ROOT, Settings
 
 EXAMPLE = REPO_ROOT / "examples" / "support_chats.jsonl"
@@ -26,25 +27,38 @@ def test_one_user_cannot_have_more_scans_running_than_the_limit(tmp_path: Path) 
     r = client.post(
         "/v1/users", headers=admin, json={"name": "alice", "role": "submitter", "team": "default"}
     )
-    alice = {"Authorization": f"Bearer {r.json()['token']}"}
+    token = r.json()["token"]
+    alice = {"Authorization": f"Bearer {token}"}
     form = {"name": "chats", "purpose": "style", "classification": "internal"}
 
-    with rt.scan_slots.hold("alice"), rt.scan_slots.hold("alice"):  # two of alice's uploads are scanning
-        r = client.post(
-            "/v1/datasets",
-            headers=alice,
-            data=form,
-            files={"file": ("chats.jsonl", io.BytesIO(EXAMPLE.read_bytes()), "application/jsonl")},
-        )
-        assert r.status_code == 429, r.text
-        assert r.headers["content-type"] == "application/problem+json"
-        assert r.headers["retry-after"] == "10"
-        assert r.json()["code"] == "too_busy"
-        assert r.json()["details"] == {"limit": 2}
-        with rt.scan_slots.hold("bob"):  # another user's slots are their own
-            assert rt.scan_slots.running("bob") == 1
-    assert rt.scan_slots.running("alice") == 0
-    assert client.get("/v1/datasets", headers=alice).json()["count"] == 0  # nothing was stored
+    with rt.session() as session:  # two of alice's uploads are waiting for a scan worker
+        actor = authenticate(session=session, token=token)
+        for name in ("first", "second"):
+            receive_dataset(
+                rt=rt,
+                session=session,
+                actor=actor,
+                source=EXAMPLE,
+                name=name,
+                purpose="style",
+                classification="internal",
+            )
+    r = client.post(
+        "/v1/datasets",
+        headers=alice,
+        data=form,
+        files={"file": ("chats.jsonl", io.BytesIO(EXAMPLE.read_bytes()), "application/jsonl")},
+    )
+    assert r.status_code == 429, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["retry-after"] == "10"
+    assert r.json()["code"] == "too_busy"
+    assert r.json()["details"] == {"limit": 2}
+    assert client.get("/v1/datasets", headers=alice).json()["count"] == 2  # the third was not stored
+    # While uploads stream in, the same limit holds in the process too; each user's slots are their own.
+    with rt.scan_slots.hold("bob"):
+        assert rt.scan_slots.running("bob") == 1
+    assert rt.scan_slots.running("bob") == 0
 
 
 def test_an_unreachable_database_is_a_503_with_retry_after(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from ftgate_testing import Home, audit_count
+from ftgate_testing import Home, audit_count, scanned
 from presidio_analyzer import AnalyzerEngine
 
 from gateway.api.app import create_app
@@ -23,9 +23,9 @@ from gateway.models import Dataset
 from gateway.redaction.engine import build_analyzer
 from gateway.redaction.scanner import Scanner
 from gateway.runtime import Runtime
+from gateway.scan_worker import run_scan_worker
 from gateway.services.datasets import upload_dataset
 from gateway.services.users import authenticate
-from gateway.settings import Settings
 from gateway.store.blobs import BlobStore
 
 RECORDS = 3000
@@ -92,7 +92,7 @@ def left_in(scratch: Path) -> list[Path]:
 
 @pytest.fixture
 def client(home: Home) -> Iterator[TestClient]:
-    rt = Runtime(Settings(home=home.path, policy_dir=Path(home.cli.env["FTGATE_POLICY_DIR"])))
+    rt = Runtime(home.settings())
     yield TestClient(create_app(runtime=rt))
 
 
@@ -148,9 +148,11 @@ def test_a_bad_line_near_the_end_leaves_nothing_via_http(
 def test_a_large_upload_through_http(home: Home, client: TestClient, tmp_path: Path, scratch: Path) -> None:
     content = to_jsonl(records())
     r = http_upload(client, home.alice, content)
-    assert r.status_code == 201, r.text
+    assert r.status_code == 202, r.text
     assert r.json()["raw_sha256"] == hashlib.sha256(content).hexdigest()
-    assert r.json()["records"] == RECORDS
+    ds = scanned(client, {"Authorization": f"Bearer {home.alice}"}, r)
+    assert ds["status"] == "pending_review" and ds["records"] == RECORDS
+    assert not [p for p in (home.path / "incoming").rglob("*") if p.is_file()]  # raw bytes: gone
     assert left_in(scratch) == []
 
 
@@ -182,7 +184,7 @@ def service_upload(home: Home, rt: Runtime, path: Path, **options: Any) -> Datas
 
 
 def runtime(home: Home) -> Runtime:
-    return Runtime(Settings(home=home.path, policy_dir=Path(home.cli.env["FTGATE_POLICY_DIR"])))
+    return Runtime(home.settings())
 
 
 def test_a_scanner_crash_part_way_leaves_nothing(home: Home, tmp_path: Path, scratch: Path) -> None:
@@ -195,11 +197,18 @@ def test_a_scanner_crash_part_way_leaves_nothing(home: Home, tmp_path: Path, scr
     CrashingAnalyzer.after = 100  # the first chunk's strings, then a crash among the new ones after it
     rt.__dict__["scanner"] = Scanner(pseudonym_key=b"k" * 32, analyzer=crashing)
     phases: list[tuple[str, int]] = []
-    before, entries = files(home.path), audit_count(home)
+    entries = audit_count(home)
     with pytest.raises(RedactionError, match="scanner failed: MemoryError"):
         service_upload(home, rt, data, progress=lambda phase, done, total: phases.append((phase, done)))
     assert ("analysing", 2000) in phases  # the crash came after a first chunk was analysed
-    assert_nothing_left(home, scratch, before, entries)
+    # The dataset says it failed, and why; nothing of its data is kept (fail closed).
+    [dataset] = home.cli("datasets", "list", token=home.admin)["data"]
+    assert dataset["status"] == "failed" and dataset["redacted_sha256"] is None
+    assert dataset["error"]["code"] == "redaction_failed" and "MemoryError" in dataset["error"]["message"]
+    assert audit_count(home) == entries + 2  # dataset.received, dataset.failed
+    assert not [p for p in (home.path / "blobs").rglob("*") if p.is_file()]
+    assert not [p for p in (home.path / "incoming").rglob("*") if p.is_file()]
+    assert left_in(scratch) == []
 
 
 def test_an_interrupt_while_writing_leaves_nothing(home: Home, tmp_path: Path, scratch: Path) -> None:
@@ -213,11 +222,19 @@ def test_an_interrupt_while_writing_leaves_nothing(home: Home, tmp_path: Path, s
             written.append(len(list(rt.settings.blob_dir.rglob(".tmp-*"))))
             raise KeyboardInterrupt
 
-    before, entries = files(home.path), audit_count(home)
     with pytest.raises(KeyboardInterrupt):
         service_upload(home, rt, data, progress=interrupt)
     assert written == [1]
-    assert_nothing_left(home, scratch, before, entries)
+    # The file was received: the interrupted scan is handed to the scan workers, its output thrown away.
+    [dataset] = home.cli("datasets", "list", token=home.admin)["data"]
+    assert dataset["status"] == "scanning"
+    assert not [p for p in (home.path / "blobs").rglob("*") if p.is_file()]
+    assert [p.name for p in (home.path / "incoming").rglob("*") if p.is_file()] == [dataset["raw_sha256"]]
+    assert run_scan_worker(rt=rt, owner="test-worker", once=True) == 1
+    done = home.cli("datasets", "show", dataset["id"], token=home.admin)
+    assert done["status"] == "pending_review" and done["records"] == RECORDS
+    assert not [p for p in (home.path / "incoming").rglob("*") if p.is_file()]
+    assert left_in(scratch) == []
 
 
 def test_blob_writer_commits_whole_or_nothing(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
-from gateway.contract import Label, Name, Note, ResourceId
-from gateway.models import DEFAULT_LICENCE, ApprovalPublic, DatasetPublic, Page, Verdict
+from gateway.api.deps import CurrentUser, RuntimeDep, ScanWorkersDep, SessionDep
+from gateway.contract import Cursor, Label, Name, Note, ResourceId
+from gateway.models import DEFAULT_LICENCE, ApprovalPublic, DatasetEventPublic, DatasetPublic, Page, Verdict
 from gateway.services import datasets
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
@@ -24,18 +24,24 @@ class DatasetDetail(DatasetPublic):
     reviews: list[ApprovalPublic]
 
 
-@router.post("", status_code=201, response_model=DatasetPublic)
+@router.post("", status_code=202, response_model=DatasetPublic)
 def upload_dataset(
     rt: RuntimeDep,
     session: SessionDep,
     user: CurrentUser,
+    scan_workers: ScanWorkersDep,
     file: Annotated[UploadFile, File(description="JSONL: chat or prompt/completion records.")],
     name: Annotated[Name, Form()],
     purpose: Annotated[Label, Form()],
     classification: Annotated[Label, Form()],
     licence: Annotated[Label, Form(description="SPDX licence id of the data.")] = DEFAULT_LICENCE,
 ) -> Any:
-    return datasets.upload_dataset(
+    """Receive a training file: 202 with the dataset `scanning` once its bytes are on disk.
+
+    A scan worker then redacts it; follow it at `GET /v1/datasets/{id}/events` (or poll the dataset) until
+    it is `pending_review`, `refused` (with the policy's reasons in `error`) or `failed` (why, in `error`).
+    """
+    dataset = datasets.receive_dataset(
         rt=rt,
         session=session,
         actor=user,
@@ -45,6 +51,8 @@ def upload_dataset(
         classification=classification,
         licence=licence,
     )
+    scan_workers.ensure()  # started on the first upload: each loads the models
+    return dataset
 
 
 @router.get("", response_model=Page[DatasetPublic])
@@ -58,6 +66,16 @@ def show_dataset(dataset_id: ResourceId, rt: RuntimeDep, session: SessionDep, us
     dataset = datasets.get_dataset(rt=rt, session=session, actor=user, dataset_id=dataset_id)
     reviews = datasets.list_approvals(session=session, dataset_id=dataset_id)
     return {**DatasetPublic.model_validate(dataset).model_dump(), "reviews": reviews}
+
+
+@router.get("/{dataset_id}/events", response_model=Page[DatasetEventPublic])
+def dataset_events(
+    dataset_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser, after: Cursor = 0
+) -> Any:
+    """The scan's progress: `received`, `started`, `progress` (pass, done, total), then how it ended
+    (`pending_review`, `refused` or `failed`). `after`: the last event id already seen."""
+    found = datasets.dataset_events(rt=rt, session=session, actor=user, dataset_id=dataset_id, after=after)
+    return {"data": found, "count": len(found)}
 
 
 @router.get("/{dataset_id}/download", response_class=FileResponse)

@@ -130,6 +130,8 @@ def test_a_transcript_takes_speakers_the_gazetteer_does_not_know() -> None:
         ("My son Lucía needs a new card.", "Lucía"),  # spaCy: NORP
         ("Kenneth Roose - Senior Engineer", "Kenneth Roose"),
         ("The doctor, 裕美子 中川, will see you at three.", "裕美子 中川"),
+        ("thanks maria, that fixed it", "maria"),  # lower case: the gazetteer knows it
+        ("my name is ondrej and i need help", "ondrej"),
     ],
 )
 def test_names_are_found(analyzer: AnalyzerEngine, text: str, name: str) -> None:
@@ -155,6 +157,9 @@ def test_names_are_found(analyzer: AnalyzerEngine, text: str, name: str) -> None
         "I work for Flightstats.",
         "Coden is a design agency based in Lyon.",
         "The Davis, Reynolds and Williamson Orchestra was founded in 1977.",
+        # Lower-case words spaCy does not know: product and dataset names, not people.
+        "bigchats",
+        "we moved our tickets from helpscout to bigchats last week",
     ],
 )
 def test_products_and_interface_words_are_not_names(analyzer: AnalyzerEngine, text: str) -> None:

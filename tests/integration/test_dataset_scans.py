@@ -1,0 +1,155 @@
+"""Uploads that do not hold a request open (issue 12, item 3): received first, scanned by a scan worker.
+
+The CLI waits by default (it scans its own upload); `--no-wait` returns once the file is received and a
+scan worker (`ftgate worker --scan`, or the server's own) ends the scan. Progress and outcome are
+events (`datasets logs ID -f`). A scan whose worker died is taken over; one that cannot go on (its
+worker died too often, its received file is gone) fails with the reason. Nothing of a dataset that is
+still scanning can be reviewed, downloaded or trained on.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ftgate_testing import EXAMPLE, Home, audit_count
+from typer.testing import CliRunner
+
+from gateway.cli.main import app
+from gateway.models import Dataset, DatasetStatus
+from gateway.runtime import Runtime
+from gateway.scan_worker import run_scan_worker
+from gateway.services import dataset_scans
+from gateway.services.datasets import receive_dataset
+from gateway.services.users import authenticate
+
+
+def runtime(home: Home) -> Runtime:
+    return Runtime(home.settings())
+
+
+def receive(home: Home, rt: Runtime, *, scanner: str | None = None) -> str:
+    with rt.session() as session:
+        alice = authenticate(session=session, token=home.alice)
+        dataset = receive_dataset(
+            rt=rt,
+            session=session,
+            actor=alice,
+            source=EXAMPLE,
+            name="chats",
+            purpose="style",
+            classification="internal",
+            scanner=scanner,
+        )
+        return dataset.id
+
+
+def received_files(home: Home) -> list[Path]:
+    return [p for p in (home.path / "incoming").rglob("*") if p.is_file()]
+
+
+def test_no_wait_returns_at_once_and_a_scan_worker_ends_the_scan(home: Home) -> None:
+    flags = ["--name=chats", "--purpose=style", "--classification=internal", "--no-wait"]
+    ds = home.cli("datasets", "upload", str(EXAMPLE), *flags, token=home.alice)
+    assert ds["status"] == "scanning" and ds["redacted_sha256"] is None and ds["records"] == 40
+    assert [p.name for p in received_files(home)] == [ds["raw_sha256"]]
+    events = home.cli("datasets", "logs", ds["id"], token=home.alice)["data"]
+    assert [e["kind"] for e in events] == ["received"]
+    # Nothing of it can be used while it is scanning.
+    refused = home.cli("datasets", "approve", ds["id"], "--note", "ok", token=home.bob, ok=False)
+    assert refused["error"]["code"] == "conflict" and "still being scanned" in refused["error"]["message"]
+    refused = home.cli("datasets", "download", ds["id"], "-o", "x.jsonl", token=home.bob, ok=False)
+    assert refused["error"]["code"] == "conflict"
+    refused = home.cli(
+        "jobs", "submit", "--dataset", ds["id"], "--base-model", "tiny-llama", token=home.alice, ok=False
+    )
+    assert refused["error"]["code"] == "conflict"
+
+    ended = home.cli("worker", "--scan", "--once")
+    assert ended["scans_ended"] == 1 and ended["worker"].startswith("scan@")
+    followed = home.cli("datasets", "logs", ds["id"], "-f", "--poll", "0.1", token=home.alice)["data"]
+    kinds = [e["kind"] for e in followed]
+    assert kinds[:2] == ["received", "started"] and kinds[-1] == "pending_review"
+    assert {e["data"]["phase"] for e in followed if e["kind"] == "progress"} >= {"analysing", "writing"}
+    shown = home.cli("datasets", "show", ds["id"], token=home.bob)
+    assert shown["status"] == "pending_review" and shown["redacted_sha256"] and shown["scan_report"]
+    assert received_files(home) == []  # the raw bytes live no longer than the scan
+    assert home.cli("datasets", "approve", ds["id"], "--note", "ok", token=home.bob)["status"] == "approved"
+
+
+def test_logs_follow_exits_1_with_the_reason_when_the_scan_failed(home: Home) -> None:
+    rt = runtime(home)
+    dataset_id = receive(home, rt)
+    for path in received_files(home):
+        path.unlink()  # the disk lost it
+    assert run_scan_worker(rt=rt, owner="scan-test", once=True) == 1
+    shown = home.cli("datasets", "show", dataset_id, token=home.alice)
+    assert shown["status"] == "failed"
+    assert shown["error"]["code"] == "received_file_lost" and "upload it again" in shown["error"]["message"]
+    result = CliRunner().invoke(
+        app, ["datasets", "logs", dataset_id, "-f"], env={**home.cli.env, "FTGATE_TOKEN": home.alice}
+    )
+    assert result.exit_code == 1
+    assert "failed" in result.stdout and "received_file_lost" in result.stdout
+    assert f"dataset {dataset_id} failed" in result.stderr
+
+
+def test_a_scan_whose_worker_died_too_often_fails_with_the_reason(home: Home) -> None:
+    rt = runtime(home)
+    dataset_id = receive(home, rt, scanner="scan@elsewhere:1")
+    entries = audit_count(home)
+    with rt.session() as session:
+        dataset = session.get(Dataset, dataset_id)
+        assert dataset is not None
+        dataset.scan_attempts = 3
+        dataset.lease_expires = datetime.now(UTC) - timedelta(seconds=1)
+        session.add(dataset)
+        session.commit()
+    assert dataset_scans.claim(rt=rt, owner="scan-test", max_attempts=3) is None
+    shown = home.cli("datasets", "show", dataset_id, token=home.alice)
+    assert shown["status"] == "failed" and shown["error"]["code"] == "scan_abandoned"
+    assert "3 attempts" in shown["error"]["message"] and "scan@elsewhere:1" in shown["error"]["message"]
+    assert audit_count(home) == entries + 1  # dataset.failed
+    assert received_files(home) == []
+
+
+def test_a_scan_held_by_a_dead_process_on_this_host_is_taken_over_at_once(home: Home) -> None:
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead = f"alice@{socket.gethostname()}:{int(gone.stdout)}"  # a CLI upload killed while it scanned
+    rt = runtime(home)
+    dataset_id = receive(home, rt, scanner=dead)
+    with rt.session() as session:
+        dataset = session.get(Dataset, dataset_id)
+        assert dataset is not None and dataset.lease_expires is not None
+        assert dataset.lease_expires.replace(tzinfo=UTC) > datetime.now(UTC)  # its lease still runs
+    assert dataset_scans.claim(rt=rt, owner="scan-test") == dataset_id
+    # A live holder keeps its scan: this process is alive.
+    live = f"alice@{socket.gethostname()}:{os.getpid()}"
+    other = receive(home, rt, scanner=live)
+    assert dataset_scans.claim(rt=rt, owner="scan-test") is None
+    events = home.cli("datasets", "logs", dataset_id, token=home.alice)["data"]
+    started = [e["data"] for e in events if e["kind"] == "started"]
+    assert started[-1] == {"worker": "scan-test", "attempt": 2, "previous_worker": dead}
+    with rt.session() as session:
+        held = session.get(Dataset, other)
+        assert held is not None and held.status == DatasetStatus.scanning and held.lease_owner == live
+
+
+def test_each_user_has_a_limit_on_scans_waiting_or_running(home: Home, tmp_path: Path) -> None:
+    rt = runtime(home)
+    receive(home, rt)
+    receive(home, rt)  # the default limit: 2
+    flags = ["--name=third", "--purpose=style", "--classification=internal", "--no-wait"]
+    refused = home.cli("datasets", "upload", str(EXAMPLE), *flags, token=home.alice, ok=False)
+    assert refused["error"]["code"] == "too_busy" and refused["error"]["details"] == {"limit": 2}
+    assert len(home.cli("datasets", "list", token=home.admin)["data"]) == 2
+    data = tmp_path / "mallory.jsonl"
+    data.write_text(EXAMPLE.read_text())
+    theirs = home.cli("datasets", "upload", str(data), *flags, token=home.mallory)  # another user's own
+    assert theirs["status"] == "scanning" and theirs["uploader"] == "mallory"
