@@ -24,8 +24,16 @@ $(STAMP): pyproject.toml requirements/policy-engine.txt requirements/ner-model.t
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
+# The flows through the CLI and the API once more on PostgreSQL (the `home` fixture's store): the
+# production store must behave as the embedded one does. (Tests that tamper with the SQLite file
+# directly have PostgreSQL twins of their own: test_audit_log_postgres.py, test_least_privilege.py.)
+PG_FLOW_TESTS := $(addprefix tests/integration/test_,cli_flow.py admission.py dataset_scans.py \
+	job_review.py budget.py denial_tally.py release.py metadata_pii.py residual.py policy_tools.py \
+	read_decisions.py)
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+	FTGATE_TEST_STORE=postgres $(BIN)/python -m pytest -q -m "not slow" $(PG_FLOW_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -366,7 +366,8 @@ def test_clean_texts_pass_and_are_logged(home: Home, policy_dir: Path) -> None:
     assert texts("adapter.quarantined", "note") == ["licence withdrawn by the data owner"]
     assert cli("audit", "verify", token=home.carol)["status"] == "verified"
     # The byte search the refusals rely on does find a text that was stored.
-    assert {"ftgate.db", "ftgate.db-wal"} & set(files_holding(home, "wrong purpose, resubmit as task"))
+    if "FTGATE_DATABASE_URL" not in home.cli.env:  # the embedded database: a file in the home
+        assert {"ftgate.db", "ftgate.db-wal"} & set(files_holding(home, "wrong purpose, resubmit as task"))
 
 
 @pytest.mark.parametrize(("field", "limit"), [("name", 200), ("note", 4000)])
