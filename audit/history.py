@@ -87,7 +87,13 @@ def state_at(entries: Iterable[AuditEntry], moment: datetime) -> dict[str, Any]:
         elif action in ("dataset.approved", "dataset.rejected", "dataset.revoked"):
             row = datasets.get(entry.subject)
             if row is not None and row["status"] not in _DATASET_TERMINAL:
-                row["status"], row["since"] = action.split(".", 1)[1], entry.time
+                status = action.split(".", 1)[1]
+                if action == "dataset.approved":
+                    # An approval short of the classification's count leaves it pending (entries from
+                    # before approvals were counted say nothing: each approval approved then).
+                    status = json.loads(entry.payload).get("dataset_status") or status
+                if status != row["status"]:
+                    row["status"], row["since"] = status, entry.time
         elif action == "adapter.registered":
             adapters[entry.subject] = _adapter_row(entry)
         elif action in _ADAPTER_EVENTS:

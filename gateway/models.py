@@ -216,6 +216,10 @@ class ApprovalPublic(SQLModel):
     redacted_sha256: str
     created_at: datetime
     status: str = ""
+    dataset_status: str = Field(default="", description="The dataset's status after this review.")
+    waiting_for: str | None = Field(
+        default=None, description='While more approvals are needed: how many ("1 of 2 approvals ...").'
+    )
 
 
 class DatasetRevocation(SQLModel, table=True):

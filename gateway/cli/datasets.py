@@ -257,12 +257,10 @@ def _review(dataset_id: str, verdict: Verdict, note: str, token: str | None, as_
     from gateway.services.datasets import review_dataset
 
     with as_user(token) as (rt, session, actor):
-        approval = review_dataset(
+        review = review_dataset(
             rt=rt, session=session, actor=actor, dataset_id=dataset_id, verdict=verdict, note=note
         )
-    public = ApprovalPublic.model_validate(approval)
-    public.status = verdict.value
-    render(public, as_json=as_json)
+    render(review, as_json=as_json)
 
 
 @app.command("approve")

@@ -22,6 +22,7 @@ from gateway.models import (
     DEFAULT_LICENCE,
     Adapter,
     Approval,
+    ApprovalPublic,
     Dataset,
     DatasetEvent,
     DatasetRevocation,
@@ -256,8 +257,12 @@ def list_approvals(*, session: Session, dataset_id: str) -> list[Approval]:
 
 def review_dataset(
     *, rt: Runtime, session: Session, actor: User, dataset_id: str, verdict: Verdict, note: str
-) -> Approval:
-    """Approve or reject; the verdict is bound to the redacted content hash the reviewer saw."""
+) -> ApprovalPublic:
+    """Approve or reject; the verdict is bound to the redacted content hash the reviewer saw.
+
+    A rejection rejects the dataset. An approval approves it once its classification's approvals are
+    all there (`ftgate.approvals`); until then it stays `pending_review`, and `waiting_for` says how
+    many it has of how many."""
     action = "datasets.approve" if verdict == Verdict.approved else "datasets.reject"
     dataset = get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id, action=action)
     note = checked_note(rt=rt, note=note)
@@ -281,7 +286,14 @@ def review_dataset(
         redacted_sha256=redacted_sha256,
     )
     session.add(approval)
-    dataset.status = DatasetStatus.approved if verdict == Verdict.approved else DatasetStatus.rejected
+    session.flush()
+    counted = None
+    if verdict == Verdict.approved:
+        counted = _count_approvals(rt=rt, session=session, actor=actor, dataset=dataset)
+        # Approved once the classification's approvals are all there; until then it waits for more.
+        dataset.status = DatasetStatus.approved if counted.allow else DatasetStatus.pending_review
+    else:
+        dataset.status = DatasetStatus.rejected
     session.add(dataset)
     session.flush()
     audit_log.append(
@@ -297,9 +309,33 @@ def review_dataset(
             "note": note,
             "redacted_sha256": dataset.redacted_sha256,
             "admission_decision_id": admission_id,
+            "approvals_decision_id": counted.id if counted is not None else None,
+            "dataset_status": dataset.status.value,
         },
     )
-    return approval
+    public = ApprovalPublic.model_validate(approval)
+    public.status, public.dataset_status = verdict.value, dataset.status.value
+    if counted is not None and not counted.allow:
+        public.waiting_for = "; ".join(r["message"] for r in counted.reasons)
+    return public
+
+
+def _count_approvals(*, rt: Runtime, session: Session, actor: User, dataset: Dataset) -> PolicyDecisionRecord:
+    """Ask `ftgate.approvals` whether the current content has the approvals its classification needs;
+    the decision is stored (its reason says "1 of 2 approvals" while it has not)."""
+    policy_input = {
+        "dataset": {
+            "classification": dataset.classification,
+            "uploader": dataset.uploader,
+            "redacted_sha256": dataset.redacted_sha256,
+        },
+        "approvals": [
+            {"approver": a.approver, "verdict": a.verdict.value, "redacted_sha256": a.redacted_sha256}
+            for a in list_approvals(session=session, dataset_id=dataset.id)
+        ],
+    }
+    decision = rt.policy.decide("ftgate.approvals", policy_input)
+    return record_decision(session=session, actor=actor.name, decision=decision, input=policy_input)
 
 
 def admission_record(*, session: Session, dataset: Dataset) -> PolicyDecisionRecord:

@@ -19,7 +19,7 @@ from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 from gateway.services.datasets import admission_record, get_dataset
 
-ENTRYPOINTS = ("ftgate.dataset", "ftgate.training", "ftgate.authz", "ftgate.release")
+ENTRYPOINTS = ("ftgate.dataset", "ftgate.training", "ftgate.authz", "ftgate.release", "ftgate.approvals")
 
 
 def bundle_manifest(*, rt: Runtime) -> dict[str, Any]:

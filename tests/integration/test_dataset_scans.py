@@ -16,9 +16,11 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ftgate_testing import EXAMPLE, Home, audit_count
+from fastapi.testclient import TestClient
+from ftgate_testing import EXAMPLE, Home, audit_count, submit, upload
 from typer.testing import CliRunner
 
+from gateway.api.app import create_app
 from gateway.cli.main import app
 from gateway.models import Dataset, DatasetStatus
 from gateway.runtime import Runtime
@@ -153,3 +155,28 @@ def test_each_user_has_a_limit_on_scans_waiting_or_running(home: Home, tmp_path:
     data.write_text(EXAMPLE.read_text())
     theirs = home.cli("datasets", "upload", str(data), *flags, token=home.mallory)  # another user's own
     assert theirs["status"] == "scanning" and theirs["uploader"] == "mallory"
+
+
+def test_confidential_data_stays_pending_review_until_its_second_approval(home: Home) -> None:
+    ds = upload(home, classification="confidential")
+    first = home.cli("datasets", "approve", ds["id"], "--note", "ok", token=home.bob)
+    assert first["status"] == "approved"  # bob's verdict
+    assert first["dataset_status"] == "pending_review"
+    assert first["waiting_for"].startswith("1 of 2 approvals")
+    assert home.cli("datasets", "show", ds["id"], token=home.bob)["status"] == "pending_review"
+    at = (datetime.now(UTC) + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    state = home.cli("audit", "state", "--at", at, token=home.carol)  # the log tells the same
+    assert {d["id"]: d["status"] for d in state["datasets"]}[ds["id"]] == "pending_review"
+    # Not approved yet for training either, with the same count.
+    refused = submit(home, ds["id"], ok=False)
+    assert "APPROVALS_MISSING" in {r["code"] for r in refused["error"]["details"]["reasons"]}
+    client = TestClient(create_app(runtime=Runtime(home.settings())))
+    r = client.post(
+        f"/v1/datasets/{ds['id']}/approve",
+        headers={"Authorization": f"Bearer {home.dave}"},
+        json={"note": "second pair of eyes"},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["dataset_status"] == "approved" and r.json()["waiting_for"] is None
+    assert home.cli("datasets", "show", ds["id"], token=home.bob)["status"] == "approved"
+    assert submit(home, ds["id"])["status"] == "queued"

@@ -86,11 +86,10 @@ def download_dataset(dataset_id: ResourceId, rt: RuntimeDep, session: SessionDep
 
 def _review(
     rt: Any, session: Any, user: Any, dataset_id: ResourceId, verdict: Verdict, note: str
-) -> dict[str, Any]:
-    approval = datasets.review_dataset(
+) -> ApprovalPublic:
+    return datasets.review_dataset(
         rt=rt, session=session, actor=user, dataset_id=dataset_id, verdict=verdict, note=note
     )
-    return {**approval.model_dump(), "status": approval.verdict.value}
 
 
 @router.post("/{dataset_id}/approve", status_code=201, response_model=ApprovalPublic)

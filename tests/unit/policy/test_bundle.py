@@ -79,13 +79,14 @@ def test_files_and_kinds() -> None:
     assert kinds["ftgate/training/training_test.rego"] == "test"
     assert kinds["ftgate/config/data.json"] == "data"
     assert {f.path for f in bundle.policy_files} == {
+        "ftgate/approvals/approvals.rego",
         "ftgate/authz/authz.rego",
         "ftgate/dataset/dataset.rego",
         "ftgate/lib/lib.rego",
         "ftgate/release/release.rego",
         "ftgate/training/training.rego",
     }
-    assert len(bundle.test_files) == 5
+    assert len(bundle.test_files) == 6
     assert [f.path for f in bundle.data_files] == ["ftgate/config/data.json", "ftgate/redaction/data.json"]
 
 

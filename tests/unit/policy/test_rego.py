@@ -12,7 +12,7 @@ from gateway.policy.testing import RegoTestSuite, rego_coverage, run_rego_tests
 from .conftest import POLICY_DIR
 
 SUITE = RegoTestSuite(POLICY_DIR)
-ENTRYPOINTS = ["ftgate.authz", "ftgate.dataset", "ftgate.release", "ftgate.training"]
+ENTRYPOINTS = ["ftgate.approvals", "ftgate.authz", "ftgate.dataset", "ftgate.release", "ftgate.training"]
 
 
 @pytest.mark.parametrize(("package", "name"), SUITE.tests, ids=SUITE.ids)
