@@ -17,6 +17,7 @@ from gateway.models import (
     ApprovalPublic,
     DatasetEventPublic,
     DatasetPublic,
+    DatasetStatus,
     Page,
     Verdict,
 )
@@ -193,17 +194,34 @@ def datasets_logs(
 
 @app.command("list")
 @handles_errors
-def datasets_list(token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+def datasets_list(
+    status: Annotated[
+        DatasetStatus | None, typer.Option(help="Only datasets in this status, e.g. pending_review.")
+    ] = None,
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
     """List datasets you may see."""
     from gateway.services.datasets import list_datasets
 
     with as_user(token) as (rt, session, actor):
-        page = to_page(list_datasets(rt=rt, session=session, actor=actor), DatasetPublic)
-    render(
-        page,
-        as_json=as_json,
-        columns=["id", "name", "team", "uploader", "status", "records", "redacted_sha256"],
-    )
+        page = to_page(list_datasets(rt=rt, session=session, actor=actor, status=status), DatasetPublic)
+    render(page, as_json=as_json, columns=_LIST_COLUMNS)
+
+
+_LIST_COLUMNS = ["id", "name", "team", "uploader", "classification", "status", "records", "created_at"]
+
+
+@app.command("queue")
+@handles_errors
+def datasets_queue(token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+    """Datasets waiting for your review: pending, not yours, not reviewed by you yet; oldest first."""
+    from gateway.services.datasets import review_queue
+
+    with as_user(token) as (rt, session, actor):
+        page = to_page(review_queue(rt=rt, session=session, actor=actor), DatasetPublic)
+    render(page, as_json=as_json, columns=_LIST_COLUMNS)
 
 
 @app.command("show")

@@ -188,12 +188,25 @@ def _visible(actor: User) -> str | None:
     return actor.team if actor.role == Role.submitter else None
 
 
-def list_datasets(*, rt: Runtime, session: Session, actor: User) -> list[Dataset]:
+def list_datasets(
+    *, rt: Runtime, session: Session, actor: User, status: DatasetStatus | None = None
+) -> list[Dataset]:
+    """The datasets `actor` may see (a submitter: their team's), oldest first, those in `status` only."""
     authorize(rt=rt, session=session, actor=actor, action="datasets.list", resource_type="dataset")
     query = select(Dataset).order_by(col(Dataset.created_at))
     if (team := _visible(actor)) is not None:
         query = query.where(col(Dataset.team) == team)
+    if status is not None:
+        query = query.where(col(Dataset.status) == status)
     return list(session.exec(query))
+
+
+def review_queue(*, rt: Runtime, session: Session, actor: User) -> list[Dataset]:
+    """The datasets waiting for `actor`'s review, oldest first: pending review, not uploaded by them,
+    not reviewed by them yet (four eyes: the same person never counts twice)."""
+    pending = list_datasets(rt=rt, session=session, actor=actor, status=DatasetStatus.pending_review)
+    reviewed = set(session.exec(select(Approval.dataset_id).where(col(Approval.approver) == actor.name)))
+    return [d for d in pending if d.uploader != actor.name and d.id not in reviewed]
 
 
 def get_dataset(

@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 from audit import log as audit_log
 from gateway.contract import ResourceId, require
 from gateway.errors import Conflict, NotFound
-from gateway.models import Job, JobStatus, User, Verdict
+from gateway.models import Job, JobEvent, JobStatus, User, Verdict
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 from gateway.services.free_text import checked_note
@@ -41,13 +41,18 @@ def review_job(
     note = checked_note(rt=rt, note=note)
     if job.status != JobStatus.pending_review:
         raise Conflict(f"job {job_id} is {job.status.value}, not waiting for review")
+    kind = "review_approved" if verdict == Verdict.approved else "review_rejected"
     job.status = JobStatus.queued if verdict == Verdict.approved else JobStatus.rejected
     job.reviewed_by = actor.name
+    if verdict == Verdict.rejected:
+        # The submitter reads why on the job itself (`jobs show`, `jobs logs`), not only in the log.
+        job.error = f"rejected by {actor.name}: {note}"
     session.add(job)
+    session.add(JobEvent(job_id=job.id, kind=kind, data={"reviewer": actor.name, "note": note}))
     audit_log.append(
         session,
         actor=actor.name,
-        action=f"job.{'review_approved' if verdict == Verdict.approved else 'review_rejected'}",
+        action=f"job.{kind}",
         subject=job.id,
         payload={"job_id": job.id, "reviewer": actor.name, "verdict": verdict.value, "note": note},
     )

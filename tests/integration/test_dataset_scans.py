@@ -180,3 +180,24 @@ def test_confidential_data_stays_pending_review_until_its_second_approval(home: 
     assert r.json()["dataset_status"] == "approved" and r.json()["waiting_for"] is None
     assert home.cli("datasets", "show", ds["id"], token=home.bob)["status"] == "approved"
     assert submit(home, ds["id"])["status"] == "queued"
+
+
+def test_the_review_queue_and_the_status_filter(home: Home) -> None:
+    first = upload(home, classification="confidential")
+    second = upload(home, name="chats two")
+    home.cli("datasets", "approve", second["id"], "--note", "ok", token=home.bob)
+    home.cli("datasets", "approve", first["id"], "--note", "ok", token=home.bob)  # 1 of 2
+    pending = home.cli("datasets", "list", "--status", "pending_review", token=home.alice)["data"]
+    assert [d["id"] for d in pending] == [first["id"]]
+    approved = home.cli("datasets", "list", "--status", "approved", token=home.alice)["data"]
+    assert [d["id"] for d in approved] == [second["id"]]
+    assert home.cli("datasets", "queue", token=home.bob)["data"] == []  # bob has reviewed both
+    assert [d["id"] for d in home.cli("datasets", "queue", token=home.dave)["data"]] == [first["id"]]
+    client = TestClient(create_app(runtime=Runtime(home.settings())))
+    dave = {"Authorization": f"Bearer {home.dave}"}
+    r = client.get("/v1/datasets/queue", headers=dave)
+    assert r.status_code == 200 and [d["id"] for d in r.json()["data"]] == [first["id"]]
+    r = client.get("/v1/datasets", headers=dave, params={"status": "approved"})
+    assert [d["id"] for d in r.json()["data"]] == [second["id"]]
+    r = client.get("/v1/datasets", headers=dave, params={"status": "nonsense"})
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"

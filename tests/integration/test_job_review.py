@@ -50,5 +50,19 @@ def test_rejected_review_never_trains(home: Home) -> None:
     job = submit(home, ds["id"])
     rejected = home.cli("jobs", "reject", job["id"], "--note", "not this quarter", token=home.dave)
     assert rejected["status"] == "rejected"
+    # The submitter sees why, on the job and in its events, without access to the audit log.
+    shown = home.cli("jobs", "show", job["id"], token=home.alice)
+    assert shown["status"] == "rejected" and shown["error"] == "rejected by dave: not this quarter"
+    events = home.cli("jobs", "logs", job["id"], token=home.alice)["data"]
+    assert [(e["kind"], e["data"]) for e in events] == [
+        ("review_rejected", {"reviewer": "dave", "note": "not this quarter"})
+    ]
     assert home.cli("worker", "--once", token=home.admin)["data"] == []
     assert home.cli("audit", "verify", token=home.carol)["status"] == "verified"
+
+
+def test_a_submitter_lists_the_base_models_a_job_may_name(home: Home) -> None:
+    models = home.cli("models", "list", token=home.alice)["data"]
+    assert "tiny-llama" in {m["name"] for m in models}
+    refused = home.cli("models", "add", "other", "/nowhere", token=home.alice, ok=False)
+    assert refused["error"]["code"] == "forbidden"  # listing, not adding

@@ -10,7 +10,15 @@ from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, ScanWorkersDep, SessionDep
 from gateway.contract import Cursor, Label, Name, Note, ResourceId
-from gateway.models import DEFAULT_LICENCE, ApprovalPublic, DatasetEventPublic, DatasetPublic, Page, Verdict
+from gateway.models import (
+    DEFAULT_LICENCE,
+    ApprovalPublic,
+    DatasetEventPublic,
+    DatasetPublic,
+    DatasetStatus,
+    Page,
+    Verdict,
+)
 from gateway.services import datasets
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
@@ -56,8 +64,18 @@ def upload_dataset(
 
 
 @router.get("", response_model=Page[DatasetPublic])
-def list_datasets(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
-    found = datasets.list_datasets(rt=rt, session=session, actor=user)
+def list_datasets(
+    rt: RuntimeDep, session: SessionDep, user: CurrentUser, status: DatasetStatus | None = None
+) -> Any:
+    """The datasets you may see, oldest first; `status` keeps those in one status only."""
+    found = datasets.list_datasets(rt=rt, session=session, actor=user, status=status)
+    return {"data": found, "count": len(found)}
+
+
+@router.get("/queue", response_model=Page[DatasetPublic])
+def review_queue(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    """Datasets waiting for your review: pending, not uploaded by you, not reviewed by you yet."""
+    found = datasets.review_queue(rt=rt, session=session, actor=user)
     return {"data": found, "count": len(found)}
 
 

@@ -56,6 +56,7 @@ grants := {
 		"adapters.list": "own_team",
 		"adapters.read": "own_team",
 		"adapters.download": "own_team",
+		"models.list": "any",
 	},
 	"approver": {
 		"datasets.approve": "not_owner",

@@ -8,7 +8,7 @@ permitted := {
 	"submitter": {
 		"datasets.upload", "datasets.list", "datasets.read", "datasets.download",
 		"jobs.submit", "jobs.list", "jobs.read", "jobs.cancel", "adapters.list", "adapters.read",
-		"adapters.download",
+		"adapters.download", "models.list",
 	},
 	"approver": {
 		"datasets.approve", "datasets.reject", "datasets.list", "datasets.read", "datasets.download",
