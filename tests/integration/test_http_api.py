@@ -12,6 +12,7 @@ from ftgate_testing import EXAMPLE, scanned
 
 from gateway.api.app import create_app
 from gateway.runtime import Runtime
+from gateway.services.audit import check_proof_bundle
 from gateway.services.users import init_home
 from gateway.settings import Settings
 from gateway.worker import run_worker
@@ -105,6 +106,21 @@ def test_flow_over_http(api_env: tuple[Api, Runtime, dict[str, str]]) -> None:
     assert r.status_code == 200 and r.json()["dataset"]["redacted_sha256"] == ds["redacted_sha256"]
     r = c.get("/v1/audit/verify", headers=api.as_(t["carol"]))
     assert r.status_code == 200 and r.json()["status"] == "verified"
+
+    # The auditor's evidence over HTTP: a checkpoint to keep, the log checked against it later, and
+    # the adapter's proof bundle, which verifies offline.
+    r = c.get("/v1/audit/checkpoint", headers=api.as_(t["carol"]))
+    assert r.status_code == 200, r.text
+    checkpoint = r.json()
+    assert checkpoint["tree_size"] >= 10 and checkpoint["checkpoint"].startswith(checkpoint["origin"])
+    r = c.post("/v1/audit/verify", headers=api.as_(t["carol"]), json={"checkpoint": checkpoint["checkpoint"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["extends_checkpoint"] == checkpoint["tree_size"]
+    r = c.get(f"/v1/adapters/{adapter_id}/proof", headers=api.as_(t["carol"]))
+    assert r.status_code == 200, r.text
+    checked = check_proof_bundle(bundle=r.json(), trusted_key=checkpoint["verifier_key"])
+    assert checked["status"] == "verified"
+    assert c.get(f"/v1/adapters/{adapter_id}/proof", headers=api.as_(t["alice"])).status_code == 403
 
 
 @pytest.mark.parametrize(

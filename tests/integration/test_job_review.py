@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
 from ftgate_testing import Home, approved_dataset, submit
+
+from gateway.api.app import create_app
+from gateway.runtime import Runtime
 
 
 def test_warning_is_shown_and_recorded_and_the_job_runs(home: Home) -> None:
@@ -66,3 +70,23 @@ def test_a_submitter_lists_the_base_models_a_job_may_name(home: Home) -> None:
     assert "tiny-llama" in {m["name"] for m in models}
     refused = home.cli("models", "add", "other", "/nowhere", token=home.alice, ok=False)
     assert refused["error"]["code"] == "forbidden"  # listing, not adding
+
+
+def test_the_job_review_queue_over_http(home: Home) -> None:
+    ds = approved_dataset(home, "restricted")
+    held, other = submit(home, ds["id"]), submit(home, ds["id"])
+    client = TestClient(create_app(runtime=Runtime(home.settings())))
+    bob, alice = ({"Authorization": f"Bearer {t}"} for t in (home.bob, home.alice))
+    r = client.get("/v1/jobs/queue", headers=bob)
+    assert r.status_code == 200 and [j["id"] for j in r.json()["data"]] == [held["id"], other["id"]]
+    r = client.post(f"/v1/jobs/{held['id']}/approve", headers=alice, json={"note": "mine, fine"})
+    assert r.status_code == 403  # four eyes: never the submitter
+    r = client.post(f"/v1/jobs/{held['id']}/approve", headers=bob, json={"note": "small run: ok"})
+    assert r.status_code == 200 and r.json()["status"] == "queued"
+    r = client.post(f"/v1/jobs/{other['id']}/reject", headers=bob, json={"note": "not this quarter"})
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    r = client.get(f"/v1/jobs/{other['id']}", headers=alice)
+    assert r.json()["error"] == "rejected by bob: not this quarter"
+    r = client.post(f"/v1/jobs/{other['id']}/approve", headers=bob, json={"note": "changed my mind"})
+    assert r.status_code == 409 and r.json()["code"] == "conflict"
+    assert client.get("/v1/jobs/queue", headers=bob).json()["data"] == []

@@ -91,6 +91,31 @@ def adapter_lineage(
     return Response(content=document.content, media_type=document.media_type)
 
 
+@router.get("/adapters/{adapter_id}/proof", tags=["audit"])
+def adapter_proof(adapter_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    """The adapter's lineage entries with RFC 9162 inclusion proofs and a signed checkpoint, to check
+    offline (`ftgate audit verify-bundle`)."""
+    return audit.proof_bundle(rt=rt, session=session, actor=user, adapter_id=adapter_id)
+
+
 @router.get("/audit/verify", tags=["audit"])
 def verify_log(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     return audit.verify(rt=rt, session=session, actor=user)
+
+
+class CheckpointIn(BaseModel):
+    checkpoint: str = Field(
+        min_length=1, max_length=8192, description="A signed checkpoint saved earlier (C2SP note text)."
+    )
+
+
+@router.post("/audit/verify", tags=["audit"])
+def verify_log_extends(body: CheckpointIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    """Verify the log, and that it extends a checkpoint saved earlier (no rollback, no rewrite)."""
+    return audit.verify(rt=rt, session=session, actor=user, checkpoint_note=body.checkpoint)
+
+
+@router.get("/audit/checkpoint", tags=["audit"])
+def log_checkpoint(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    """Verify the log, then sign a C2SP checkpoint of its tree for a witness (or you) to keep."""
+    return audit.make_checkpoint(rt=rt, session=session, actor=user)

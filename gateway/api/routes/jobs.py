@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
-from gateway.contract import Cursor, Handle, ResourceId
-from gateway.models import JobEventPublic, JobPublic, Page
-from gateway.services import jobs
+from gateway.contract import Cursor, Handle, Note, ResourceId
+from gateway.models import JobEventPublic, JobPublic, Page, Verdict
+from gateway.services import job_reviews, jobs
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -57,6 +57,13 @@ def list_jobs(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     return {"data": found, "count": len(found)}
 
 
+@router.get("/queue", response_model=Page[JobPublic])
+def review_queue(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    """Jobs the training policy held for sign-off (restricted data, above the auto-approve limit)."""
+    found = job_reviews.review_queue(rt=rt, session=session, actor=user)
+    return {"data": found, "count": len(found)}
+
+
 @router.get("/{job_id}", response_model=JobPublic)
 def show_job(job_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     return jobs.get_job(rt=rt, session=session, actor=user, job_id=job_id)
@@ -74,3 +81,27 @@ def job_events(
 def cancel_job(job_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     """Cancel a queued job, or ask the worker to stop a running one (409 if it has already ended)."""
     return jobs.cancel_job(rt=rt, session=session, actor=user, job_id=job_id)
+
+
+class ReviewIn(BaseModel):
+    note: Note = Field(description="Why; kept in the audit log, and shown on the job when it is turned down.")
+
+
+@router.post("/{job_id}/approve", response_model=JobPublic)
+def approve_job(
+    job_id: ResourceId, body: ReviewIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
+) -> Any:
+    """Sign off a held job (not your own): it is queued for training."""
+    return job_reviews.review_job(
+        rt=rt, session=session, actor=user, job_id=job_id, verdict=Verdict.approved, note=body.note
+    )
+
+
+@router.post("/{job_id}/reject", response_model=JobPublic)
+def reject_job(
+    job_id: ResourceId, body: ReviewIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
+) -> Any:
+    """Turn down a held job (not your own); the job says by whom and why."""
+    return job_reviews.review_job(
+        rt=rt, session=session, actor=user, job_id=job_id, verdict=Verdict.rejected, note=body.note
+    )
