@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from typer.testing import CliRunner
@@ -189,3 +194,31 @@ def scanned(client: Any, headers: dict[str, str], received: Any, *, timeout: flo
         assert r.status_code == 200, r.text
         dataset = r.json()
     return dataset
+
+
+def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """A real `ftgate serve` on a free loopback port, once it answers /healthz: (the process, its URL).
+
+    In its own process group (the server, its forkserver and its scan workers): end it with
+    `os.killpg(server.pid, ...)` or SIGTERM to the server.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli.main", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return server, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    os.killpg(server.pid, signal.SIGKILL)
+    raise AssertionError("ftgate serve did not answer /healthz")

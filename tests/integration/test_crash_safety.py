@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from ftgate_testing import serve
 
 from gateway.settings import REPO_ROOT
 from gateway.store.blobs import TEMP_PREFIX
@@ -37,29 +37,6 @@ def _cli(env: dict[str, str], *args: str, token: str = "") -> Any:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout)
-
-
-def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = subprocess.Popen(
-        [*FTGATE, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group, scan workers included
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return server, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    os.killpg(server.pid, signal.SIGKILL)
-    raise AssertionError("ftgate serve did not answer /healthz")
 
 
 def _big_upload(path: Path, records: int) -> None:
@@ -105,7 +82,7 @@ def test_a_server_killed_during_a_scan_resumes_it_after_the_restart(tmp_path: Pa
     form = {"name": "chats", "purpose": "style", "classification": "internal"}
     blobs, incoming = home / "blobs", home / "incoming"
 
-    server, base = _serve(env)
+    server, base = serve(env)
     try:
         with big.open("rb") as f:
             r = httpx.post(f"{base}/v1/datasets", headers=headers, data=form, files={"file": f}, timeout=300)
@@ -129,7 +106,7 @@ def test_a_server_killed_during_a_scan_resumes_it_after_the_restart(tmp_path: Pa
     for path in left:
         os.utime(path, (an_hour_ago, an_hour_ago))
 
-    server, base = _serve(env)  # the restart sweeps what no live writer holds, and resumes the scan
+    server, base = serve(env)  # the restart sweeps what no live writer holds, and resumes the scan
     try:
         assert not any(p.exists() for p in left)
         dataset = _dataset(base, headers, dataset_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -162,5 +163,12 @@ def test_auth_roles_and_unknown_ids(api_env: tuple[Api, Runtime, dict[str, str]]
     assert r.status_code == 422 and "lora_r" in r.json()["detail"]
     r = c.post("/v1/users", headers=api.as_(t["alice"]), json={"name": "eve", "role": "admin"})
     assert r.status_code == 403
-    assert c.get("/docs").status_code == 200
+    docs = c.get("/docs")
+    assert docs.status_code == 200 and "script-src 'self'" in docs.headers["content-security-policy"]
+    # Everything the page loads comes from the server itself: it works with no way out to a CDN.
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert assets and all(a.startswith("/static/") for a in assets), assets
+    assert "<script>" not in docs.text  # no inline script
+    for asset in assets:
+        assert c.get(asset).status_code == 200, asset
     assert "/v1/datasets" in c.get("/openapi.json").json()["paths"]
