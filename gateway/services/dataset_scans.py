@@ -457,7 +457,7 @@ def _admit(
     redacted: Any,
 ) -> None:
     """Ask the admission policy; end the scan as `pending_review` with its blob, or as `refused`."""
-    uploader = session.get(User, dataset.uploader)
+    uploader = session.exec(select(User).where(col(User.name) == dataset.uploader)).first()
     policy_input = admission_input(
         dataset=dataset,
         role=uploader.role.value if uploader is not None else "unknown",

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from gateway.api.app import create_app
 from gateway.cli.main import app
-from gateway.models import Dataset, DatasetStatus
+from gateway.models import Dataset, DatasetStatus, PolicyDecisionRecord
 from gateway.runtime import Runtime
 from gateway.scan_worker import run_scan_worker
 from gateway.services import dataset_scans
@@ -80,6 +80,10 @@ def test_no_wait_returns_at_once_and_a_scan_worker_ends_the_scan(home: Home) -> 
     shown = home.cli("datasets", "show", ds["id"], token=home.bob)
     assert shown["status"] == "pending_review" and shown["redacted_sha256"] and shown["scan_report"]
     assert received_files(home) == []  # the raw bytes live no longer than the scan
+    with runtime(home).session() as session:  # the worker decided on the uploader's own facts
+        admission = session.get(PolicyDecisionRecord, shown["decision_id"])
+        assert admission is not None and admission.allow
+        assert admission.input["subject"] == {"name": "alice", "role": "submitter", "team": "default"}
     assert home.cli("datasets", "approve", ds["id"], "--note", "ok", token=home.bob)["status"] == "approved"
 
 
