@@ -41,6 +41,10 @@ LABEL_MAX = 100  # purpose, classification, licence: one word or a few
 NOTE_MAX = 4000  # a note: a few sentences
 PATH_MAX = 4096  # a local path (Linux's PATH_MAX)
 INT64_MAX = 2**63 - 1  # the largest integer every store (SQLite, PostgreSQL BIGINT) holds
+# Lists come in pages: at most PAGE_MAX rows, PAGE_DEFAULT unless asked; `after` names the last row of
+# the previous page (an id, or a base model's name).
+PAGE_DEFAULT = 100
+PAGE_MAX = 1000
 
 # No type strips white space before its checks: the limits are those of the text sent, as the OpenAPI
 # document states them (`checked_texts` strips names and notes once they have passed).
@@ -51,6 +55,12 @@ Label = Annotated[str, StringConstraints(min_length=1, max_length=LABEL_MAX, pat
 Note = Annotated[str, StringConstraints(min_length=1, max_length=NOTE_MAX, pattern=_MANY_LINES)]
 LocalPath = Annotated[str, StringConstraints(min_length=1, max_length=PATH_MAX, pattern=_ONE_LINE)]
 Cursor = Annotated[int, Field(ge=0, le=INT64_MAX)]
+PageLimit = Annotated[int, Field(ge=1, le=PAGE_MAX, description="Rows in the page (at most 1,000).")]
+PageAfter = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=HANDLE_MAX, pattern=HANDLE_PATTERN),
+    Field(description="The `next` of the previous page: the page starts after that row."),
+]
 
 T = TypeVar("T")
 
@@ -109,6 +119,8 @@ __all__ = [
     "LABEL_MAX",
     "NAME_MAX",
     "NOTE_MAX",
+    "PAGE_DEFAULT",
+    "PAGE_MAX",
     "PATH_MAX",
     "Cursor",
     "Handle",
@@ -116,6 +128,8 @@ __all__ = [
     "LocalPath",
     "Name",
     "Note",
+    "PageAfter",
+    "PageLimit",
     "ResourceId",
     "field_errors",
     "invalid",

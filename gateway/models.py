@@ -61,7 +61,10 @@ T = TypeVar("T")
 
 class Page(BaseModel, Generic[T]):
     data: list[T]
-    count: int
+    count: int = Field(description="Rows in this page.")
+    next: str | None = Field(
+        default=None, description="Pass as `after` for the next page; null on the last (or only) page."
+    )
 
 
 # --- users -------------------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.common import Json, Note, Token, Verbose, as_user, handles_errors, to_page
+from gateway.cli.common import After, Json, Limit, Note, Token, Verbose, as_user, handles_errors, to_page
 from gateway.cli.output import render
+from gateway.contract import PAGE_DEFAULT
 from gateway.models import (
     AdapterPublic,
 )
@@ -19,12 +20,20 @@ app = typer.Typer(help="Trained LoRA adapters.", no_args_is_help=True)
 
 @app.command("list")
 @handles_errors
-def adapters_list(token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+def adapters_list(
+    limit: Limit = PAGE_DEFAULT,
+    after: After = None,
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
     """List adapters you may see."""
     from gateway.services.adapters import list_adapters
 
     with as_user(token) as (rt, session, actor):
-        page = to_page(list_adapters(rt=rt, session=session, actor=actor), AdapterPublic)
+        page = to_page(
+            list_adapters(rt=rt, session=session, actor=actor, limit=limit, after=after), AdapterPublic
+        )
     render(page, as_json=as_json, columns=["id", "job_id", "dataset_id", "base_model", "status"])
 
 

@@ -16,11 +16,13 @@ from typer.exceptions import TyperException
 
 from audit.errors import AuditError
 from gateway.cli.output import emit_json, err, render_residual
+from gateway.contract import PAGE_MAX
 from gateway.errors import AuthenticationError, FtgateError, InvalidInput
 from gateway.logging import configure_logging
 from gateway.models import Page, User
 from gateway.runtime import Runtime
 from gateway.settings import Settings
+from gateway.store.pages import Listed
 from trainer.errors import TrainerError
 
 Json = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
@@ -29,6 +31,8 @@ Token = Annotated[
 ]
 Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Show error details.")]
 Note = Annotated[str, typer.Option(help="Why; kept in the audit log.")]
+Limit = Annotated[int, typer.Option(help="Rows at most (a page; 1-1000).", min=1, max=PAGE_MAX)]
+After = Annotated[str | None, typer.Option(help="Start after this row: the `next` a previous page printed.")]
 
 F = TypeVar("F", bound=Callable[..., Any])
 # typer's own ways out of a command (an exit code, a usage error, ^C): not failures of ours.
@@ -110,5 +114,7 @@ def login(token: str | None) -> tuple[Runtime, User]:
         return rt, user
 
 
-def to_page(items: list[Any], model: type[BaseModel]) -> Page[Any]:
-    return Page(data=[model.model_validate(i) for i in items], count=len(items))
+def to_page(found: list[Any] | Listed[Any], model: type[BaseModel]) -> Page[Any]:
+    """A list, or one page of one, as the page document every list prints."""
+    items, after = (found.items, found.next) if isinstance(found, Listed) else (found, None)
+    return Page(data=[model.model_validate(i) for i in items], count=len(items), next=after)

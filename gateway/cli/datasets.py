@@ -9,8 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.common import Json, Note, Token, Verbose, as_user, handles_errors, to_page
+from gateway.cli.common import After, Json, Limit, Note, Token, Verbose, as_user, handles_errors, to_page
 from gateway.cli.output import check_output, err, out, render, render_residual, write_output
+from gateway.contract import PAGE_DEFAULT
 from gateway.errors import InvalidInput
 from gateway.models import (
     DEFAULT_LICENCE,
@@ -198,6 +199,8 @@ def datasets_list(
     status: Annotated[
         DatasetStatus | None, typer.Option(help="Only datasets in this status, e.g. pending_review.")
     ] = None,
+    limit: Limit = PAGE_DEFAULT,
+    after: After = None,
     token: Token = None,
     as_json: Json = False,
     verbose: Verbose = False,
@@ -206,7 +209,10 @@ def datasets_list(
     from gateway.services.datasets import list_datasets
 
     with as_user(token) as (rt, session, actor):
-        page = to_page(list_datasets(rt=rt, session=session, actor=actor, status=status), DatasetPublic)
+        page = to_page(
+            list_datasets(rt=rt, session=session, actor=actor, status=status, limit=limit, after=after),
+            DatasetPublic,
+        )
     render(page, as_json=as_json, columns=_LIST_COLUMNS)
 
 
@@ -215,12 +221,20 @@ _LIST_COLUMNS = ["id", "name", "team", "uploader", "classification", "status", "
 
 @app.command("queue")
 @handles_errors
-def datasets_queue(token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+def datasets_queue(
+    limit: Limit = PAGE_DEFAULT,
+    after: After = None,
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
     """Datasets waiting for your review: pending, not yours, not reviewed by you yet; oldest first."""
     from gateway.services.datasets import review_queue
 
     with as_user(token) as (rt, session, actor):
-        page = to_page(review_queue(rt=rt, session=session, actor=actor), DatasetPublic)
+        page = to_page(
+            review_queue(rt=rt, session=session, actor=actor, limit=limit, after=after), DatasetPublic
+        )
     render(page, as_json=as_json, columns=_LIST_COLUMNS)
 
 

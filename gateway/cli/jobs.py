@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.common import Json, Note, Token, Verbose, as_user, handles_errors, to_page
+from gateway.cli.common import After, Json, Limit, Note, Token, Verbose, as_user, handles_errors, to_page
 from gateway.cli.output import err, render
+from gateway.contract import PAGE_DEFAULT
 from gateway.models import (
     JobEventPublic,
     JobPublic,
@@ -87,12 +88,19 @@ def jobs_submit(
 
 @app.command("list")
 @handles_errors
-def jobs_list(token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+def jobs_list(
+    limit: Limit = PAGE_DEFAULT,
+    after: After = None,
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
     """List jobs you may see."""
     from gateway.services.jobs import list_jobs
 
     with as_user(token) as (rt, session, actor):
-        page = to_page(list_jobs(rt=rt, session=session, actor=actor), JobPublic)
+        found = list_jobs(rt=rt, session=session, actor=actor, limit=limit, after=after)
+        page = to_page(found, JobPublic)
     render(
         page, as_json=as_json, columns=["id", "dataset_id", "submitter", "base_model", "status", "adapter_id"]
     )
@@ -248,10 +256,17 @@ def jobs_reject(
 
 @app.command("queue")
 @handles_errors
-def jobs_queue(token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+def jobs_queue(
+    limit: Limit = PAGE_DEFAULT,
+    after: After = None,
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
     """Jobs waiting for a reviewer's sign-off."""
     from gateway.services.job_reviews import review_queue
 
     with as_user(token) as (rt, session, actor):
-        page = to_page(review_queue(rt=rt, session=session, actor=actor), JobPublic)
+        found = review_queue(rt=rt, session=session, actor=actor, limit=limit, after=after)
+        page = to_page(found, JobPublic)
     render(page, as_json=as_json, columns=["id", "dataset_id", "submitter", "base_model", "status"])

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
-from gateway.cli.common import Json, Token, Verbose, as_user, handles_errors, to_page
+from gateway.cli.common import After, Json, Limit, Token, Verbose, as_user, handles_errors, to_page
 from gateway.cli.output import render
+from gateway.contract import PAGE_DEFAULT
 from gateway.models import (
     BaseModelPublic,
 )
@@ -34,10 +35,18 @@ def models_add(
 
 @app.command("list")
 @handles_errors
-def models_list(token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+def models_list(
+    limit: Limit = PAGE_DEFAULT,
+    after: After = None,
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
     """List registered base models."""
     from gateway.services.catalog import list_models
 
     with as_user(token) as (rt, session, actor):
-        page = to_page(list_models(rt=rt, session=session, actor=actor), BaseModelPublic)
+        page = to_page(
+            list_models(rt=rt, session=session, actor=actor, limit=limit, after=after), BaseModelPublic
+        )
     render(page, as_json=as_json, columns=["name", "gguf_file", "weights_sha256"])

@@ -100,7 +100,10 @@ def render(value: Any, *, as_json: bool, columns: list[str] | None = None, title
         for row in rows:
             table.add_row(*(_short(row.get(c)) for c in cols))
         out.print(table)
-        out.print(f"{data['count']} total")
+        if data.get("next"):
+            out.print(f"{data['count']} shown; more after them: --after {data['next']}", highlight=False)
+        else:
+            out.print(f"{data['count']} total")
         return
     if isinstance(data, dict):
         width = max((len(k) for k in data), default=0)

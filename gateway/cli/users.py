@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.common import Json, Token, Verbose, as_user, handles_errors, to_page
+from gateway.cli.common import After, Json, Limit, Token, Verbose, as_user, handles_errors, to_page
 from gateway.cli.output import render
+from gateway.contract import PAGE_DEFAULT
 from gateway.models import (
     UserPublic,
 )
@@ -35,10 +36,17 @@ def users_add(
 
 @app.command("list")
 @handles_errors
-def users_list(token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+def users_list(
+    limit: Limit = PAGE_DEFAULT,
+    after: After = None,
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
     """List users (tokens are never shown again)."""
     from gateway.services.users import list_users
 
     with as_user(token) as (rt, session, actor):
-        page = to_page(list_users(rt=rt, session=session, actor=actor), UserPublic)
+        found = list_users(rt=rt, session=session, actor=actor, limit=limit, after=after)
+        page = to_page(found, UserPublic)
     render(page, as_json=as_json, columns=["id", "name", "role", "team"])

@@ -25,7 +25,7 @@ from audit import log as audit_log
 from audit.adapter_signing import AdapterSignatureError
 from audit.history import adapters_trained_on, entry_time
 from audit.models import AuditEntry
-from gateway.contract import ResourceId, require
+from gateway.contract import PAGE_DEFAULT, ResourceId, require
 from gateway.errors import Conflict, IntegrityError, NotFound, PolicyDenied
 from gateway.models import Adapter, Job, Role, User
 from gateway.policy.engine import Decision
@@ -35,17 +35,20 @@ from gateway.services.decisions import record_decision
 from gateway.services.free_text import checked_note
 from gateway.services.lineage import check_signature, verified_entries
 from gateway.store.blobs import file_sha256
+from gateway.store.pages import Listed, page
 
 RELEASE_POLICY = "ftgate.release"
 _CHUNK = 1 << 20
 
 
-def list_adapters(*, rt: Runtime, session: Session, actor: User) -> list[Adapter]:
+def list_adapters(
+    *, rt: Runtime, session: Session, actor: User, limit: int = PAGE_DEFAULT, after: str | None = None
+) -> Listed[Adapter]:
     authorize(rt=rt, session=session, actor=actor, action="adapters.list", resource_type="adapter")
-    query = select(Adapter).order_by(col(Adapter.created_at))
+    query = select(Adapter)
     if actor.role == Role.submitter:
         query = query.where(col(Adapter.team) == actor.team)
-    return list(session.exec(query))
+    return page(session, query, Adapter, limit=limit, after=after)
 
 
 def get_adapter(*, rt: Runtime, session: Session, actor: User, adapter_id: str) -> Adapter:

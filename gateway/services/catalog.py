@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from audit import log as audit_log
-from gateway.contract import Handle, LocalPath, invalid, require
+from gateway.contract import PAGE_DEFAULT, Handle, LocalPath, invalid, require
 from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.models import BaseModelEntry, User
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
+from gateway.store.pages import Listed, page
 from trainer.models import BaseModelRef, parameter_count, smollm2_gguf, weights_sha256
 
 
@@ -72,9 +73,12 @@ def add_model(*, rt: Runtime, session: Session, actor: User, name: str, path: Pa
     return _register(session=session, actor=actor.name, ref=ref)
 
 
-def list_models(*, rt: Runtime, session: Session, actor: User) -> list[BaseModelEntry]:
+def list_models(
+    *, rt: Runtime, session: Session, actor: User, limit: int = PAGE_DEFAULT, after: str | None = None
+) -> Listed[BaseModelEntry]:
+    """The base models, in the order they were registered; `after` is a model's name."""
     authorize(rt=rt, session=session, actor=actor, action="models.list", resource_type="model")
-    return list(session.exec(select(BaseModelEntry).order_by(col(BaseModelEntry.name))))
+    return page(session, select(BaseModelEntry), BaseModelEntry, limit=limit, after=after, key="name")
 
 
 def model_ref(entry: BaseModelEntry) -> BaseModelRef:

@@ -9,13 +9,13 @@ import os
 import socket
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import structlog
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
-from gateway.contract import Cursor, Label, Name, ResourceId, require
+from gateway.contract import PAGE_DEFAULT, Cursor, Label, Name, ResourceId, require
 from gateway.errors import Conflict, DatasetRejected, NotFound
 from gateway.formats import InputLimits, validate_training_jsonl
 from gateway.models import (
@@ -37,6 +37,7 @@ from gateway.services import dataset_scans
 from gateway.services.authz import authorize
 from gateway.services.decisions import record_decision
 from gateway.services.free_text import checked_note, checked_texts
+from gateway.store.pages import Listed, page
 
 if TYPE_CHECKING:  # the scanner pulls in Presidio and spaCy: only the upload itself needs them
     from gateway.redaction.scanner import Progress
@@ -189,24 +190,39 @@ def _visible(actor: User) -> str | None:
 
 
 def list_datasets(
-    *, rt: Runtime, session: Session, actor: User, status: DatasetStatus | None = None
-) -> list[Dataset]:
+    *,
+    rt: Runtime,
+    session: Session,
+    actor: User,
+    status: DatasetStatus | None = None,
+    limit: int = PAGE_DEFAULT,
+    after: str | None = None,
+) -> Listed[Dataset]:
     """The datasets `actor` may see (a submitter: their team's), oldest first, those in `status` only."""
     authorize(rt=rt, session=session, actor=actor, action="datasets.list", resource_type="dataset")
-    query = select(Dataset).order_by(col(Dataset.created_at))
+    return page(session, _visible_datasets(actor, status), Dataset, limit=limit, after=after)
+
+
+def _visible_datasets(actor: User, status: DatasetStatus | None) -> Any:
+    query = select(Dataset)
     if (team := _visible(actor)) is not None:
         query = query.where(col(Dataset.team) == team)
     if status is not None:
         query = query.where(col(Dataset.status) == status)
-    return list(session.exec(query))
+    return query
 
 
-def review_queue(*, rt: Runtime, session: Session, actor: User) -> list[Dataset]:
+def review_queue(
+    *, rt: Runtime, session: Session, actor: User, limit: int = PAGE_DEFAULT, after: str | None = None
+) -> Listed[Dataset]:
     """The datasets waiting for `actor`'s review, oldest first: pending review, not uploaded by them,
     not reviewed by them yet (four eyes: the same person never counts twice)."""
-    pending = list_datasets(rt=rt, session=session, actor=actor, status=DatasetStatus.pending_review)
-    reviewed = set(session.exec(select(Approval.dataset_id).where(col(Approval.approver) == actor.name)))
-    return [d for d in pending if d.uploader != actor.name and d.id not in reviewed]
+    authorize(rt=rt, session=session, actor=actor, action="datasets.list", resource_type="dataset")
+    reviewed = select(Approval.dataset_id).where(col(Approval.approver) == actor.name)
+    query = _visible_datasets(actor, DatasetStatus.pending_review).where(
+        col(Dataset.uploader) != actor.name, col(Dataset.id).not_in(reviewed)
+    )
+    return page(session, query, Dataset, limit=limit, after=after)
 
 
 def get_dataset(

@@ -5,20 +5,24 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
-from gateway.contract import ResourceId, require
+from gateway.contract import PAGE_DEFAULT, ResourceId, require
 from gateway.errors import Conflict, NotFound
 from gateway.models import Job, JobEvent, JobStatus, User, Verdict
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 from gateway.services.free_text import checked_note
+from gateway.store.pages import Listed, page
 
 
-def review_queue(*, rt: Runtime, session: Session, actor: User) -> list[Job]:
+def review_queue(
+    *, rt: Runtime, session: Session, actor: User, limit: int = PAGE_DEFAULT, after: str | None = None
+) -> Listed[Job]:
+    """Jobs held for sign-off, oldest first (a submitter sees their team's)."""
     authorize(rt=rt, session=session, actor=actor, action="jobs.list", resource_type="job")
-    query = select(Job).where(col(Job.status) == JobStatus.pending_review).order_by(col(Job.created_at))
+    query = select(Job).where(col(Job.status) == JobStatus.pending_review)
     if actor.role == "submitter":
         query = query.where(col(Job.team) == actor.team)
-    return list(session.exec(query))
+    return page(session, query, Job, limit=limit, after=after)
 
 
 def review_job(

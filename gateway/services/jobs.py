@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
-from gateway.contract import Cursor, Handle, ResourceId, field_errors, require
+from gateway.contract import PAGE_DEFAULT, Cursor, Handle, ResourceId, field_errors, require
 from gateway.errors import Conflict, InvalidInput, NotFound, PolicyDenied
 from gateway.models import BaseModelEntry, Dataset, Job, JobEvent, JobStatus, Role, User, utcnow
 from gateway.policy.engine import Decision
@@ -20,6 +20,7 @@ from gateway.services.costs import estimate_job, team_usage
 from gateway.services.datasets import list_approvals, require_scanned
 from gateway.services.decisions import record_decision
 from gateway.services.free_text import ensure_no_pii
+from gateway.store.pages import Listed, page
 from trainer.config import TrainConfig
 
 
@@ -192,12 +193,14 @@ def submit_job(
     return SubmitResult(decision=decision, decision_id=row.id, job=job, estimate=estimate)
 
 
-def list_jobs(*, rt: Runtime, session: Session, actor: User) -> list[Job]:
+def list_jobs(
+    *, rt: Runtime, session: Session, actor: User, limit: int = PAGE_DEFAULT, after: str | None = None
+) -> Listed[Job]:
     authorize(rt=rt, session=session, actor=actor, action="jobs.list", resource_type="job")
-    query = select(Job).order_by(col(Job.created_at))
+    query = select(Job)
     if actor.role == Role.submitter:
         query = query.where(col(Job.team) == actor.team)
-    return list(session.exec(query))
+    return page(session, query, Job, limit=limit, after=after)
 
 
 def get_job(*, rt: Runtime, session: Session, actor: User, job_id: str) -> Job:

@@ -12,12 +12,13 @@ from sqlmodel import Session, col, select
 from audit import log as audit_log
 from audit.private_files import create_private, private_dir
 from audit.signing import generate_key, public_key_b64
-from gateway.contract import Handle, invalid, require
+from gateway.contract import PAGE_DEFAULT, Handle, invalid, require
 from gateway.errors import AuthenticationError, Conflict
 from gateway.models import Role, User, UserCreated, UserPublic
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 from gateway.services.catalog import register_bundled_model
+from gateway.store.pages import Listed, page
 
 log = structlog.get_logger()
 
@@ -118,6 +119,8 @@ def add_user(*, rt: Runtime, session: Session, actor: User, name: str, role: str
     return UserCreated(**UserPublic.model_validate(user).model_dump(), token=token)
 
 
-def list_users(*, rt: Runtime, session: Session, actor: User) -> list[User]:
+def list_users(
+    *, rt: Runtime, session: Session, actor: User, limit: int = PAGE_DEFAULT, after: str | None = None
+) -> Listed[User]:
     authorize(rt=rt, session=session, actor=actor, action="users.list", resource_type="user")
-    return list(session.exec(select(User).order_by(col(User.created_at))))
+    return page(session, select(User), User, limit=limit, after=after)

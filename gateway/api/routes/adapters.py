@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
+from gateway.api.pages import DEFAULT_LIMIT, After, Limit, page_body
 from gateway.contract import Note, ResourceId
 from gateway.models import AdapterPublic, Page
 from gateway.services import adapters, audit
@@ -23,9 +24,10 @@ Format = Annotated[str, Query(max_length=32, pattern="^[a-z0-9-]+$", description
 
 
 @router.get("/adapters", tags=["adapters"], response_model=Page[AdapterPublic])
-def list_adapters(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
-    found = adapters.list_adapters(rt=rt, session=session, actor=user)
-    return {"data": found, "count": len(found)}
+def list_adapters(
+    rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = DEFAULT_LIMIT, after: After = None
+) -> Any:
+    return page_body(adapters.list_adapters(rt=rt, session=session, actor=user, limit=limit, after=after))
 
 
 @router.get("/adapters/{adapter_id}", tags=["adapters"], response_model=AdapterPublic)

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, ScanWorkersDep, SessionDep
+from gateway.api.pages import DEFAULT_LIMIT, After, Limit, page_body
 from gateway.contract import Cursor, Label, Name, Note, ResourceId
 from gateway.models import (
     DEFAULT_LICENCE,
@@ -65,18 +66,26 @@ def upload_dataset(
 
 @router.get("", response_model=Page[DatasetPublic])
 def list_datasets(
-    rt: RuntimeDep, session: SessionDep, user: CurrentUser, status: DatasetStatus | None = None
+    rt: RuntimeDep,
+    session: SessionDep,
+    user: CurrentUser,
+    status: DatasetStatus | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    after: After = None,
 ) -> Any:
     """The datasets you may see, oldest first; `status` keeps those in one status only."""
-    found = datasets.list_datasets(rt=rt, session=session, actor=user, status=status)
-    return {"data": found, "count": len(found)}
+    found = datasets.list_datasets(
+        rt=rt, session=session, actor=user, status=status, limit=limit, after=after
+    )
+    return page_body(found)
 
 
 @router.get("/queue", response_model=Page[DatasetPublic])
-def review_queue(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+def review_queue(
+    rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = DEFAULT_LIMIT, after: After = None
+) -> Any:
     """Datasets waiting for your review: pending, not uploaded by you, not reviewed by you yet."""
-    found = datasets.review_queue(rt=rt, session=session, actor=user)
-    return {"data": found, "count": len(found)}
+    return page_body(datasets.review_queue(rt=rt, session=session, actor=user, limit=limit, after=after))
 
 
 @router.get("/{dataset_id}", response_model=DatasetDetail)
