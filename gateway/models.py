@@ -210,6 +210,15 @@ class Approval(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class EarlierRejection(SQLModel):
+    """A rejection of the same content in another dataset: the same bytes were turned down before."""
+
+    dataset_id: str
+    approver: str
+    note: str
+    created_at: datetime
+
+
 class ApprovalPublic(SQLModel):
     id: str
     dataset_id: str
@@ -222,6 +231,18 @@ class ApprovalPublic(SQLModel):
     dataset_status: str = Field(default="", description="The dataset's status after this review.")
     waiting_for: str | None = Field(
         default=None, description='While more approvals are needed: how many ("1 of 2 approvals ...").'
+    )
+    rejected_before: list[EarlierRejection] = Field(
+        default_factory=list,
+        description="When approving: rejections of the same content in other datasets, for the record.",
+    )
+
+
+class DatasetDetail(DatasetPublic):
+    reviews: list[ApprovalPublic]
+    rejected_before: list[EarlierRejection] = Field(
+        default_factory=list,
+        description="Rejections of the same content (raw or redacted) in other datasets you may see.",
     )
 
 

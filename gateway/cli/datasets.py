@@ -15,7 +15,6 @@ from gateway.contract import PAGE_DEFAULT
 from gateway.errors import InvalidInput
 from gateway.models import (
     DEFAULT_LICENCE,
-    ApprovalPublic,
     DatasetEventPublic,
     DatasetPublic,
     DatasetStatus,
@@ -243,21 +242,26 @@ def datasets_queue(
 def datasets_show(
     dataset_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False
 ) -> None:
-    """Show a dataset, its scan report and its reviews."""
-    from gateway.services.datasets import get_dataset, list_approvals
+    """Show a dataset, its scan report, its reviews, and rejections of the same content before."""
+    from gateway.services.datasets import dataset_detail
 
     with as_user(token) as (rt, session, actor):
-        dataset = get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
-        reviews = [
-            ApprovalPublic.model_validate(a) for a in list_approvals(session=session, dataset_id=dataset_id)
-        ]
-    shown = {**DatasetPublic.model_validate(dataset).model_dump(mode="json"), "reviews": reviews}
-    render(shown, as_json=as_json)
-    residual = (shown["scan_report"] or {}).get("residual")
-    if residual and not as_json:  # what the residual check found, by record, field and type
+        detail = dataset_detail(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
+    render(detail, as_json=as_json)
+    if as_json:
+        return
+    for earlier in detail.rejected_before:
+        err.print(
+            f"warning: this content was rejected before, in {earlier.dataset_id}, by {earlier.approver}: "
+            f"{earlier.note}",
+            highlight=False,
+            markup=False,
+        )
+    residual = (detail.scan_report or {}).get("residual")
+    if residual:  # what the residual check found, by record, field and type
         title = (
             "Personal data left after redaction: fix these records, or ask compliance"
-            if dataset.status == "refused"
+            if detail.status == "refused"
             else "Records left out: the residual check found personal data"
         )
         render_residual(residual, console=out, title=title)

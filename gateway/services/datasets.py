@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import structlog
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
-from gateway.contract import PAGE_DEFAULT, Cursor, Label, Name, ResourceId, require
+from gateway.contract import PAGE_DEFAULT, PAGE_MAX, Cursor, Label, Name, ResourceId, require
 from gateway.errors import Conflict, DatasetRejected, NotFound
 from gateway.formats import InputLimits, validate_training_jsonl
 from gateway.models import (
@@ -24,9 +25,12 @@ from gateway.models import (
     Approval,
     ApprovalPublic,
     Dataset,
+    DatasetDetail,
     DatasetEvent,
+    DatasetPublic,
     DatasetRevocation,
     DatasetStatus,
+    EarlierRejection,
     PolicyDecisionRecord,
     Role,
     User,
@@ -279,6 +283,38 @@ def dataset_file(*, rt: Runtime, session: Session, actor: User, dataset_id: str)
     return rt.blobs.open_verified(require_scanned(dataset))
 
 
+def dataset_detail(*, rt: Runtime, session: Session, actor: User, dataset_id: str) -> DatasetDetail:
+    """A dataset, its reviews, and the rejections of the same content in other datasets: a file turned
+    down once and uploaded again, byte for byte, does not come back to a reviewer unannounced."""
+    dataset = get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
+    reviews = [
+        ApprovalPublic.model_validate(a) for a in list_approvals(session=session, dataset_id=dataset_id)
+    ]
+    return DatasetDetail(
+        **DatasetPublic.model_validate(dataset).model_dump(),
+        reviews=reviews,
+        rejected_before=earlier_rejections(session=session, actor=actor, dataset=dataset),
+    )
+
+
+def earlier_rejections(*, session: Session, actor: User, dataset: Dataset) -> list[EarlierRejection]:
+    """Rejections, in other datasets `actor` may see, of the same uploaded bytes or the same redacted
+    content, oldest first."""
+    same = col(Dataset.raw_sha256) == dataset.raw_sha256
+    if dataset.redacted_sha256 is not None:
+        same = or_(same, col(Approval.redacted_sha256) == dataset.redacted_sha256)
+    query = (
+        select(Approval)
+        .join(Dataset, col(Dataset.id) == col(Approval.dataset_id))
+        .where(col(Approval.verdict) == Verdict.rejected, col(Approval.dataset_id) != dataset.id, same)
+        .order_by(col(Approval.created_at))
+        .limit(PAGE_MAX)
+    )
+    if (team := _visible(actor)) is not None:
+        query = query.where(col(Dataset.team) == team)
+    return [EarlierRejection.model_validate(a) for a in session.exec(query)]
+
+
 def list_approvals(*, session: Session, dataset_id: str) -> list[Approval]:
     query = select(Approval).where(col(Approval.dataset_id) == dataset_id).order_by(col(Approval.created_at))
     return list(session.exec(query))
@@ -325,6 +361,11 @@ def review_dataset(
         dataset.status = DatasetStatus.rejected
     session.add(dataset)
     session.flush()
+    earlier = (
+        earlier_rejections(session=session, actor=actor, dataset=dataset)
+        if verdict == Verdict.approved
+        else []
+    )
     audit_log.append(
         session,
         actor=actor.name,
@@ -340,12 +381,15 @@ def review_dataset(
             "admission_decision_id": admission_id,
             "approvals_decision_id": counted.id if counted is not None else None,
             "dataset_status": dataset.status.value,
+            # Approved knowing that the same content was turned down before (the datasets that say so).
+            "rejected_before": sorted({e.dataset_id for e in earlier}),
         },
     )
     public = ApprovalPublic.model_validate(approval)
     public.status, public.dataset_status = verdict.value, dataset.status.value
     if counted is not None and not counted.allow:
         public.waiting_for = "; ".join(r["message"] for r in counted.reasons)
+    public.rejected_before = earlier
     return public
 
 

@@ -9,6 +9,7 @@ still scanning can be reviewed, downloaded or trained on.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -18,8 +19,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from ftgate_testing import EXAMPLE, Home, audit_count, submit, upload
+from sqlmodel import col, select
 from typer.testing import CliRunner
 
+from audit.models import AuditEntry
 from gateway.api.app import create_app
 from gateway.cli.main import app
 from gateway.models import Dataset, DatasetStatus, PolicyDecisionRecord
@@ -205,3 +208,27 @@ def test_the_review_queue_and_the_status_filter(home: Home) -> None:
     assert [d["id"] for d in r.json()["data"]] == [second["id"]]
     r = client.get("/v1/datasets", headers=dave, params={"status": "nonsense"})
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_content_rejected_before_is_announced_when_it_comes_back(home: Home) -> None:
+    first = upload(home)
+    home.cli("datasets", "reject", first["id"], "--note", "wrong purpose, resubmit as task", token=home.bob)
+    again = upload(home, name="same chats again")  # byte for byte
+    shown = home.cli("datasets", "show", again["id"], token=home.dave)
+    [earlier] = shown["rejected_before"]
+    assert (earlier["dataset_id"], earlier["approver"]) == (first["id"], "bob")
+    assert earlier["note"] == "wrong purpose, resubmit as task"
+    approved = home.cli("datasets", "approve", again["id"], "--note", "now fine", token=home.dave)
+    assert [e["dataset_id"] for e in approved["rejected_before"]] == [first["id"]]
+    client = TestClient(create_app(runtime=Runtime(home.settings())))
+    r = client.get(f"/v1/datasets/{again['id']}", headers={"Authorization": f"Bearer {home.bob}"})
+    assert [e["dataset_id"] for e in r.json()["rejected_before"]] == [first["id"]]
+    # Another team sees nothing of it (mallory's own copy is of another team).
+    theirs = home.cli(
+        "datasets", "upload", str(EXAMPLE), "--name=copy", "--purpose=style", "--classification=internal",
+        token=home.mallory,
+    )  # fmt: skip
+    assert home.cli("datasets", "show", theirs["id"], token=home.mallory)["rejected_before"] == []
+    with runtime(home).session() as session:  # the approval's log entry records what dave was told
+        [entry] = session.exec(select(AuditEntry).where(col(AuditEntry.action) == "dataset.approved")).all()
+        assert json.loads(entry.payload)["rejected_before"] == [first["id"]]

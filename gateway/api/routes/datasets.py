@@ -14,6 +14,7 @@ from gateway.contract import Cursor, Label, Name, Note, ResourceId
 from gateway.models import (
     DEFAULT_LICENCE,
     ApprovalPublic,
+    DatasetDetail,
     DatasetEventPublic,
     DatasetPublic,
     DatasetStatus,
@@ -27,10 +28,6 @@ router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
 class ReviewIn(BaseModel):
     note: Note = Field(description="Why; kept in the audit log.")
-
-
-class DatasetDetail(DatasetPublic):
-    reviews: list[ApprovalPublic]
 
 
 @router.post("", status_code=202, response_model=DatasetPublic)
@@ -90,9 +87,8 @@ def review_queue(
 
 @router.get("/{dataset_id}", response_model=DatasetDetail)
 def show_dataset(dataset_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
-    dataset = datasets.get_dataset(rt=rt, session=session, actor=user, dataset_id=dataset_id)
-    reviews = datasets.list_approvals(session=session, dataset_id=dataset_id)
-    return {**DatasetPublic.model_validate(dataset).model_dump(), "reviews": reviews}
+    """The dataset, its reviews, and earlier rejections of the same content in other datasets."""
+    return datasets.dataset_detail(rt=rt, session=session, actor=user, dataset_id=dataset_id)
 
 
 @router.get("/{dataset_id}/events", response_model=Page[DatasetEventPublic])
