@@ -6,12 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import Query
 
-from gateway.contract import PAGE_DEFAULT, PageAfter, PageLimit
+from gateway.contract import PageAfter, PageLimit
 from gateway.store.pages import Listed
 
 Limit = Annotated[PageLimit, Query()]
 After = Annotated[PageAfter | None, Query()]
-DEFAULT_LIMIT = PAGE_DEFAULT
 
 
 def page_body(found: Listed[Any]) -> dict[str, Any]:

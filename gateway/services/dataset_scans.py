@@ -153,6 +153,7 @@ def claim(
                     message=f"its scan worker stopped on each of {dataset.scan_attempts} attempts "
                     f"(last {previous}); not tried again",
                 )
+                discard_received(rt, dataset.raw_sha256)  # no scan of it runs again
                 continue
             hold(dataset, owner, lease_seconds)
             session.add(dataset)
@@ -389,7 +390,6 @@ def _fail(
         payload={"dataset_id": dataset.id, "raw_sha256": dataset.raw_sha256, **error},
     )
     session.commit()
-    discard_received(rt, dataset.raw_sha256)
     log.warning("dataset.failed", dataset_id=dataset.id, code=code)
 
 

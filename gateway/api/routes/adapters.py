@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
-from gateway.api.pages import DEFAULT_LIMIT, After, Limit, page_body
-from gateway.contract import Note, ResourceId
+from gateway.api.pages import After, Limit, page_body
+from gateway.contract import PAGE_DEFAULT, Note, ResourceId
 from gateway.models import AdapterPublic, Page
 from gateway.services import adapters, audit
 
@@ -25,7 +25,7 @@ Format = Annotated[str, Query(max_length=32, pattern="^[a-z0-9-]+$", description
 
 @router.get("/adapters", tags=["adapters"], response_model=Page[AdapterPublic])
 def list_adapters(
-    rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = DEFAULT_LIMIT, after: After = None
+    rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = PAGE_DEFAULT, after: After = None
 ) -> Any:
     return page_body(adapters.list_adapters(rt=rt, session=session, actor=user, limit=limit, after=after))
 

@@ -9,8 +9,8 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, ScanWorkersDep, SessionDep
-from gateway.api.pages import DEFAULT_LIMIT, After, Limit, page_body
-from gateway.contract import Cursor, Label, Name, Note, ResourceId
+from gateway.api.pages import After, Limit, page_body
+from gateway.contract import PAGE_DEFAULT, Cursor, Label, Name, Note, ResourceId
 from gateway.models import (
     DEFAULT_LICENCE,
     ApprovalPublic,
@@ -67,7 +67,7 @@ def list_datasets(
     session: SessionDep,
     user: CurrentUser,
     status: DatasetStatus | None = None,
-    limit: Limit = DEFAULT_LIMIT,
+    limit: Limit = PAGE_DEFAULT,
     after: After = None,
 ) -> Any:
     """The datasets you may see, oldest first; `status` keeps those in one status only."""
@@ -79,7 +79,7 @@ def list_datasets(
 
 @router.get("/queue", response_model=Page[DatasetPublic])
 def review_queue(
-    rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = DEFAULT_LIMIT, after: After = None
+    rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = PAGE_DEFAULT, after: After = None
 ) -> Any:
     """Datasets waiting for your review: pending, not uploaded by you, not reviewed by you yet."""
     return page_body(datasets.review_queue(rt=rt, session=session, actor=user, limit=limit, after=after))

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
-from gateway.api.pages import DEFAULT_LIMIT, After, Limit, page_body
-from gateway.contract import Cursor, Handle, Note, ResourceId
+from gateway.api.pages import After, Limit, page_body
+from gateway.contract import PAGE_DEFAULT, Cursor, Handle, Note, ResourceId
 from gateway.models import JobEventPublic, JobPublic, Page, Verdict
 from gateway.services import job_reviews, jobs
 
@@ -54,14 +54,14 @@ def submit_job(body: JobIn, rt: RuntimeDep, session: SessionDep, user: CurrentUs
 
 @router.get("", response_model=Page[JobPublic])
 def list_jobs(
-    rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = DEFAULT_LIMIT, after: After = None
+    rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = PAGE_DEFAULT, after: After = None
 ) -> Any:
     return page_body(jobs.list_jobs(rt=rt, session=session, actor=user, limit=limit, after=after))
 
 
 @router.get("/queue", response_model=Page[JobPublic])
 def review_queue(
-    rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = DEFAULT_LIMIT, after: After = None
+    rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = PAGE_DEFAULT, after: After = None
 ) -> Any:
     """Jobs the training policy held for sign-off (restricted data, above the auto-approve limit)."""
     return page_body(job_reviews.review_queue(rt=rt, session=session, actor=user, limit=limit, after=after))

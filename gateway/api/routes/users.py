@@ -9,8 +9,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
-from gateway.api.pages import DEFAULT_LIMIT, After, Limit, page_body
-from gateway.contract import Handle, LocalPath
+from gateway.api.pages import After, Limit, page_body
+from gateway.contract import PAGE_DEFAULT, Handle, LocalPath
 from gateway.models import BaseModelPublic, Page, Role, UserCreated, UserPublic
 from gateway.services import catalog, users
 
@@ -42,7 +42,7 @@ def add_user(body: UserIn, rt: RuntimeDep, session: SessionDep, user: CurrentUse
 
 @router.get("/users", tags=["users"], response_model=Page[UserPublic])
 def list_users(
-    rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = DEFAULT_LIMIT, after: After = None
+    rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = PAGE_DEFAULT, after: After = None
 ) -> Any:
     return page_body(users.list_users(rt=rt, session=session, actor=user, limit=limit, after=after))
 
@@ -54,7 +54,7 @@ def add_model(body: ModelIn, rt: RuntimeDep, session: SessionDep, user: CurrentU
 
 @router.get("/models", tags=["models"], response_model=Page[BaseModelPublic])
 def list_models(
-    rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = DEFAULT_LIMIT, after: After = None
+    rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = PAGE_DEFAULT, after: After = None
 ) -> Any:
     """Registered base models, in the order they were registered; `after` is a model's name."""
     return page_body(catalog.list_models(rt=rt, session=session, actor=user, limit=limit, after=after))
