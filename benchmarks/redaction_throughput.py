@@ -16,7 +16,8 @@
    With `--repeat R` the variants run R times, interleaved, and the fastest run of each counts: other
    processes on the machine only ever slow a run down. The load average is printed with the figures.
 2. Findings check: every naive finding at or above 0.5, of a type ftgate redacts, must lie inside a span
-   ftgate acts on (of any type): the count of those that do not is printed; and the pooled scanner's
+   ftgate acts on (of any type): the count of those that do not is printed, and of those, the count
+   whose labelled value (the part of the finding the corpus labels) is not covered; and the pooled scanner's
    findings must equal the in-process scanner's, exactly. Counted on lines apart, because ftgate leaves
    them by design: spaCy DATE_TIME spans that name no calendar point ("next week"; `calendar_only`,
    gateway/redaction/dates.py), and naive findings where the corpus labels nothing of their type (the
@@ -206,6 +207,7 @@ def compare(
     total = missing = by_design = 0
     calendar_only = config.dates_calendar_only()
     missing_by_type: dict[str, int] = {}
+    value_missing_by_type: dict[str, int] = {}
     unlabelled_by_type: dict[str, int] = {}
     labels = gold()
     for record, results in zip(data, naive, strict=True):
@@ -229,6 +231,15 @@ def compare(
                     continue
                 missing += 1
                 missing_by_type[r.entity_type] = missing_by_type.get(r.entity_type, 0) + 1
+                # The labelled part of it: plain Presidio's span often runs past the value ("Bryan
+                # Maclean's", "Anna Josefsen\nAddress"); what matters is whether ftgate covers the value.
+                parts = [
+                    (max(s, r.start), min(e, r.end))
+                    for t, s, e in labels.get(text, [])
+                    if t == r.entity_type and s < r.end and r.start < e
+                ]
+                if not all(any(o.start <= s and e <= o.end for o in ours[text]) for s, e in parts):
+                    value_missing_by_type[r.entity_type] = value_missing_by_type.get(r.entity_type, 0) + 1
 
     n = len(data)
     naive_s = best["naive"]
@@ -260,6 +271,11 @@ def compare(
     print(
         f"\n# Findings: {total} naive findings >= 0.5 of enabled types; not covered by ftgate: {missing} "
         f"{missing_by_type or ''}"
+    )
+    print(
+        f'  of which the labelled value itself is not covered (the rest run past it: "Bryan Maclean\'s", '
+        f"a name and the next line's label): {sum(value_missing_by_type.values())} "
+        f"{value_missing_by_type or ''}"
     )
     print(
         f"  left by the config: {by_design} DATE_TIME spans that name no calendar point "

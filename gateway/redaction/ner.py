@@ -231,6 +231,8 @@ _PERSON_OBJECT_VERBS = frozenset(
         "interview", "promote", "fire", "forward", "copy",
     }
 )  # fmt: skip
+# Pronouns that refer to a person: a product is "it".
+_PERSONAL_PRONOUNS = frozenset({"he", "she", "his", "her", "hers", "him", "himself", "herself"})
 # Words a person's name stands beside ("my husband Richeard", "our driver Ana").
 _KIN = frozenset(
     {
@@ -676,6 +678,11 @@ class _Reader:
             and doc[end + 1].lower_ in _VOCATIVE_NEXT
         ):
             return "called by name"  # "Warrane, can I please speak to your boss?"
+        if doc[start:end].root.dep_ in ("nsubj", "nsubjpass"):
+            sentence_end = doc[start].sent.end
+            pronoun = next((t.lower_ for t in doc[end:sentence_end] if t.lower_ in _PERSONAL_PRONOUNS), None)
+            if pronoun is not None:
+                return f"the subject, then {pronoun}"  # "Adomo began writing ..., publishing her first story"
         return None
 
     def _software_sentence(self, i: int) -> bool:
@@ -689,11 +696,27 @@ class _Reader:
                 t.lemma_.lower() in _SOFTWARE_WORDS
                 or t.lower_ in _SOFTWARE_WORDS
                 or _VERSION.fullmatch(t.text) is not None
-                or (t.is_alpha and self._product_shape(t.text) and not t.is_sent_start)
+                or (
+                    t.is_alpha
+                    and self._product_shape(t.text)
+                    and not t.is_sent_start
+                    and not self._capitals(t)
+                )
                 for t in sentence
             )
             self._software[key] = cached
         return cached
+
+    def _capitals(self, token: Any) -> bool:
+        """A word in capitals that is a company suffix or part of a place ("LLC", "GMBH", "BASHALL
+        TOWN"), not a product's acronym."""
+        folded = token.lower_.strip(".")
+        return (
+            folded in self.gaz.org_suffixes
+            or folded in _PLACE_WORDS
+            or token.ent_type_ in ("GPE", "LOC", "FAC")
+            or self.gaz.is_place(token.text)
+        )
 
     def _product_verb_before(self, start: int) -> bool:
         """ "connect Zapier", "support Ruby", "sync with Xero", "via Okta"."""

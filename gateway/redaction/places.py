@@ -61,6 +61,31 @@ _CAPITALS = regex.compile(
     r"(?<![\w])(?i:in|at|from|near|to)[ \t]++(?P<place>\p{Lu}{5,}+(?:[ \t]++\p{Lu}{2,}+){0,2})(?![\w'’\-])"
 )
 _WORDS = regex.compile(r"[\p{L}\p{M}]++")
+# Cues that say where a person lives: after them a place is often written in lower case ("my sister
+# lives in lisbon", "raised in harburg"), and a word that is not ordinary vocabulary is taken for the
+# place. After "from" a department may stand ("i'm from accounting"): there only a place the gazetteer
+# knows ("i'm from poland"). Cues of travel or software talk stay capitalised only ("moved to zapier").
+RESIDENCE_CUES = [
+    "live in", "lives in", "living in", "lived in", "born in", "raised in", "grew up in", "residing in",
+    "reside in", "resides in", "resident of", "native of", "hometown is",
+]  # fmt: skip
+ORIGIN_CUES = ["originally from", "i am from", "i'm from", "im from", "we are from", "we're from"]
+# Endings of abstract nouns that follow "live in" ("fear", "poverty", "isolation", "harmony").
+_ABSTRACT = regex.compile(r"(?:ion|ness|ment|ity|ty|ance|ence|ism|ship|dom|ing|hood|ure|ony|ery|ary|cy)$")
+_LOWER = r"\p{Ll}[\p{Ll}\p{M}'’\-]*+"
+
+
+def _cues(cues: list[str]) -> str:
+    return "|".join(regex.escape(c).replace(r"\ ", r"[ \t]++") for c in sorted(cues, key=len, reverse=True))
+
+
+_RESIDENCE = regex.compile(
+    r"(?<![\w])(?:(?i:"
+    + _cues(RESIDENCE_CUES)
+    + r")|(?P<origin>(?i:"
+    + _cues(ORIGIN_CUES)
+    + rf")))[ \t]++(?:the[ \t]++)?(?P<place>{_LOWER}(?:[ \t]++{_LOWER}){{0,2}})(?![\w@])"
+)
 
 
 class PlaceCueRecognizer(RuleRecognizer):
@@ -106,5 +131,28 @@ class PlaceCueRecognizer(RuleRecognizer):
             words = _WORDS.findall(text, start, end)
             if words and not any(gaz.is_vocabulary(w) and not gaz.is_place(w) for w in words):
                 results.append(self.result(start, end, "town_and_postcode"))
+        for match in _RESIDENCE.finditer(text):
+            origin = match.group("origin") is not None
+            place = self._lower_case_place(text, *match.span("place"), known_only=origin)
+            if place is not None:
+                results.append(self.result(*place, "residence_in_lower_case"))
         # "based in NAANTALI" is a cue and a town in capitals: one finding.
         return list({(r.start, r.end): r for r in results}.values())
+
+    @staticmethod
+    def _lower_case_place(text: str, start: int, end: int, *, known_only: bool) -> tuple[int, int] | None:
+        """The place in lower-case words after a residence cue: the longest run the gazetteer knows as
+        a place ("rio de janeiro"), else (unless `known_only`) the first word if it is neither ordinary
+        nor abstract ("harburg"; not "fear" in "lives in fear", nor "march" in "born in march"): one
+        word, since the words after it may be anything ("in leeds on weekends")."""
+        gaz = gazetteer()
+        words = list(_WORDS.finditer(text, start, end))
+        for k in range(len(words), 0, -1):
+            if gaz.is_place(text[words[0].start() : words[k - 1].end()]):
+                return words[0].start(), words[k - 1].end()
+        if known_only:
+            return None
+        first = words[0].group() if words else ""
+        if gaz.is_vocabulary(first) or len(first) < 3 or _ABSTRACT.search(first):
+            return None
+        return words[0].start(), words[0].end()

@@ -261,11 +261,17 @@ _LEADING_CAP = r"\p{Lu}[\p{L}'’\-]*+(*SKIP)"
 _BOUNDED_CAP = r"\p{Lu}[\p{L}'’\-]{0,63}+"
 # Inside a street name a word may be an abbreviation ("Mt. Pleasant Rd"); at its end a dot is the sentence's.
 _NAME_WORD = rf"(?:{_CAP}(?:\.(?=\s))?|\d{{1,3}}(?:st|nd|rd|th))"
-_LINK = r"(?:(?:de|des|du|la|le|les|del|dei|degli|della|delle|dello|di|da|do|dos|das|d'|l')\s*)"
+_LINK = r"(?:(?:de|des|du|la|le|les|del|dei|degli|della|delle|dello|di|da|do|dos|das|los|las|d'|l')\s*)"
 # Possessive blanks around the optional '#': two runs that may share the same spaces would otherwise
 # try every split of a long run of them before failing.
 _UNIT = rf"(?:,?\s+(?:{_alternation(UNIT_WORDS)})\.?\s*+#?\s*+{_NUM}\b)"
 _END = r"(?![\w\-])"
+_LOWER_WORD = r"(?:\p{Ll}[\p{Ll}'’\-]*+|\d{1,3}(?:st|nd|rd|th))"
+# Street types rarely anything else after a number and a name, in lower case.
+_LOWER_TYPE = (
+    r"(?:street|avenue|road|lane|boulevard|drive|crescent|terrace|parkway|highway|st|ave|rd|blvd)\b\.?"
+)
+_LOWER_UNIT = rf"(?:,?\s+(?:apartment|apt|suite|ste|flat|unit)\.?\s*+#?\s*+{_NUM}\b)"
 # A street type; only an abbreviation takes the dot after it, so "... Terrace." leaves the full stop.
 _STREET_TYPE = (
     rf"(?:(?:{_alternation(t for t in STREET_TYPES if t not in STREET_ABBREVIATIONS)})\b"
@@ -282,8 +288,8 @@ PATTERNS = [
     # "56 rue La Boétie", "Via Roma 12", "Avenida Paulista, 1000"
     Pattern(
         "romance_type_name",
-        rf"(?:{_HOUSE},?\s+(?i:{_alternation(PREFIX_TYPES)})\s+{_LINK}?{_CAP}(?:\s+{_LINK}?{_CAP}){{0,3}}"
-        rf"|(?<!\w)(?:{_alternation(PREFIX_TYPES)})\s+{_LINK}?{_CAP}(?:\s+{_LINK}?{_CAP}){{0,3}},?\s+{_NUM}{_END}){_UNIT}?",
+        rf"(?:{_HOUSE},?\s+(?i:{_alternation(PREFIX_TYPES)})\s+{_LINK}{{0,2}}{_CAP}(?:\s+{_LINK}{{0,2}}{_CAP}){{0,3}}"
+        rf"|(?<!\w)(?:{_alternation(PREFIX_TYPES)})\s+{_LINK}{{0,2}}{_CAP}(?:\s+{_LINK}{{0,2}}{_CAP}){{0,3}},?\s+{_NUM}{_END}){_UNIT}?",
         0.6,
     ),
     # "Ditscheinergasse 80", "Brucker Bundesstrasse 31", "Hansinegata 120"
@@ -302,6 +308,13 @@ PATTERNS = [
     Pattern(
         "slavic_prefix",
         rf"(?<!\w)(?:{_alternation(SLAVIC_PREFIXES)})\s*{_CAP}(?:\s+{_CAP}){{0,2}}\s+{_NUM}(?:/{_NUM})?{_END}{_UNIT}?",
+        0.6,
+    ),
+    # "3747 fourth avenue suite 112": a street in lower case, as chats write it, with its unit. Without
+    # the unit it is weak ("3 main street locations"): StreetNameRecognizer weighs it by its context.
+    Pattern(
+        "lower_case_street_unit",
+        rf"{_HOUSE},?\s+(?:{_LOWER_WORD}\s+){{1,3}}{_LOWER_TYPE}{_LOWER_UNIT}",
         0.6,
     ),
     # "Apt. 864": an apartment number is an address wherever it stands.
@@ -353,7 +366,8 @@ class StreetAddressRecognizer(PatternRecognizer):
 
 
 class StreetNameRecognizer(PatternRecognizer):
-    """A street named without a number ("lives on Baker Street"), only where an address word is near.
+    """A street named without a number ("lives on Baker Street"), or written in lower case ("i live at
+    42 baker street"), only where an address word is near.
 
     Alone "Wall Street" is a market and "Google Drive" a product, so the pattern scores 0.3 (below
     the default threshold) and only an address word in the sentence lifts it; a recognizer of its own
@@ -371,7 +385,9 @@ class StreetNameRecognizer(PatternRecognizer):
                     "street_name",
                     rf"(?<![\w-]){_LEADING_CAP}(?:\s+{_NAME_WORD}){{0,2}}\s+(?:{_alternation(STRONG_STREET_TYPES)})\b",
                     0.3,
-                )
+                ),
+                # "i live at 42 baker street": a house number and a street in lower case.
+                Pattern("lower_case_street", rf"{_HOUSE},?\s+(?:{_LOWER_WORD}\s+){{1,3}}{_LOWER_TYPE}", 0.3),
             ],
             context=STREET_NAME_CONTEXT,
             global_regex_flags=regex.MULTILINE | regex.VERSION0,
