@@ -231,6 +231,16 @@ _PERSON_OBJECT_VERBS = frozenset(
         "interview", "promote", "fire", "forward", "copy",
     }
 )  # fmt: skip
+# Nouns a surname modifies ("the Dratchev novel", "the Okafor family", "the Lindqvist case").
+_NAMED_AFTER_PEOPLE = frozenset(
+    {
+        "novel", "book", "song", "album", "film", "movie", "poem", "play", "story", "painting", "portrait",
+        "biography", "memoir", "letter", "speech", "interview", "quote", "family", "household", "estate",
+        "residence", "home", "farm", "case", "trial", "murder", "affair", "administration", "campaign",
+        "era", "years", "collection", "archive", "papers", "foundation", "award", "prize", "lecture",
+        "twins", "brothers", "sisters", "siblings", "kids", "children", "wedding", "funeral", "grave",
+    }
+)  # fmt: skip
 # Pronouns that refer to a person: a product is "it".
 _PERSONAL_PRONOUNS = frozenset({"he", "she", "his", "her", "hers", "him", "himself", "herself"})
 # Words a person's name stands beside ("my husband Richeard", "our driver Ana").
@@ -596,6 +606,8 @@ class _Reader:
         role = self._person_signal(start, end)
         if role is not None:
             return PERSON, f"PERSON, {role}"
+        if self._modifies_a_thing(start, end):
+            return None  # "Eval loss", "Kafka cluster": an unknown word naming a kind of thing
         if self._software_sentence(start):
             return None  # "do we need Zapier?", "connect Xero": in talk of software, a product
         if word.islower():
@@ -706,6 +718,21 @@ class _Reader:
             )
             self._software[key] = cached
         return cached
+
+    def _modifies_a_thing(self, start: int, end: int) -> bool:
+        """The word is a compound modifier of a common noun written in lower case ("Eval loss",
+        "Redis cache"): a person's name stands there before a work, a household or a case only ("the
+        Dratchev novel", "the Okafor family"); a known given name is judged before."""
+        token = self.doc[start:end].root
+        head = token.head
+        return (
+            token.dep_ in ("compound", "amod", "nmod")
+            and head.i == end
+            and head.pos_ == "NOUN"
+            and head.text.islower()
+            and head.lemma_.lower() not in _NAMED_AFTER_PEOPLE
+            and head.lower_ not in _PERSONAL_NOUNS
+        )
 
     def _capitals(self, token: Any) -> bool:
         """A word in capitals that is a company suffix or part of a place ("LLC", "GMBH", "BASHALL
