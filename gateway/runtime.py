@@ -7,6 +7,9 @@ not pay.
 
 from __future__ import annotations
 
+import os
+import secrets
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -137,6 +140,29 @@ class Runtime:
         if not path.exists():
             raise ConfigError(f"no pseudonym key at {path}: run `ftgate init` or set FTGATE_PSEUDONYM_KEY")
         return path.read_bytes().strip()
+
+    @cached_property
+    def session_key(self) -> bytes:
+        """The console's cookie-signing secret: the setting, else a random one kept under home (made
+        on first use, readable by its owner only; every process of this home reads the same file)."""
+        if self.settings.session_key:
+            return self.settings.session_key.encode()
+        path = self.settings.session_key_path
+        if not path.exists():
+            # Written whole, then linked into place: a process that loses the race reads the winner's.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".session-key-")
+            try:
+                with os.fdopen(fd, "w") as out:
+                    out.write(secrets.token_hex(32))
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(tmp)
+        key = path.read_bytes().strip()
+        if len(key) < 32:
+            raise ConfigError(f"the session key at {path} is too short; remove it and restart")
+        return key
 
     @cached_property
     def signing_key(self) -> Ed25519PrivateKey:

@@ -40,6 +40,14 @@ class Settings(BaseSettings):
         description="Secret for the HMAC behind redaction placeholders; in local mode `init` writes one"
         " under home, in production it must be set.",
     )
+    session_key: str | None = Field(
+        default=None,
+        description="Secret that signs the console's session cookies and CSRF tokens; unset, a random one"
+        " is kept under home (set it to the same value on every gateway behind one address).",
+    )
+    session_hours: float = Field(
+        default=8.0, gt=0, le=168, description="How long a console sign-in lasts before signing in again."
+    )
     log_level: str = "WARNING"
     scan_workers: int | None = Field(
         default=None,
@@ -180,6 +188,10 @@ class Settings(BaseSettings):
     @property
     def pseudonym_key_path(self) -> Path:
         return self.home / "pseudonym.key"
+
+    @property
+    def session_key_path(self) -> Path:
+        return self.home / "session.key"
 
     @property
     def adapter_key_path(self) -> Path:

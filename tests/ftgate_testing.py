@@ -196,7 +196,7 @@ def scanned(client: Any, headers: dict[str, str], received: Any, *, timeout: flo
     return dataset
 
 
-def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def serve(env: dict[str, str], log: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
     """A real `ftgate serve` on a free loopback port, once it answers /healthz: (the process, its URL).
 
     In its own process group (the server, its forkserver and its scan workers): end it with
@@ -205,11 +205,12 @@ def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
+    output = log.open("ab") if log is not None else subprocess.DEVNULL  # the server's log, if wanted
     server = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli.main", "serve", "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=output,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from gateway import ui
 from gateway.api.limits import BodyLimit
 from gateway.api.problems import document_problems, install_problem_handlers
 from gateway.api.ratelimit import RateLimit
@@ -113,4 +114,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for module in (users, datasets, jobs, adapters, policy, lineage):
         app.include_router(module.router)
     document_problems(app)
+    ui.install(app)  # the console at /ui: after the API's problem handlers, which it defers to
     return app

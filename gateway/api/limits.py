@@ -3,7 +3,8 @@
 `BodyLimit` is pure ASGI: a body whose Content-Length is over the limit is answered 413 before a byte
 of it is read; one without (chunked) or that lies about its length is counted as it arrives and refused
 with 413 the moment it passes the limit, from inside the request's own handling, so nothing of it is
-stored (the upload has not reached the service yet). Uploads (`POST /v1/datasets`) have their own,
+stored (the upload has not reached the service yet). Uploads (`POST /v1/datasets`, and the console's
+`POST /ui/datasets`) have their own,
 larger limit, `FTGATE_MAX_UPLOAD_BYTES`; every other body `FTGATE_MAX_REQUEST_BYTES`.
 """
 
@@ -14,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api.problems import problem
 
-UPLOAD_PATHS = frozenset({"/v1/datasets"})
+UPLOAD_PATHS = frozenset({"/v1/datasets", "/ui/datasets"})  # the API's and the console's upload
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 

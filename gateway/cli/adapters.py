@@ -21,6 +21,9 @@ app = typer.Typer(help="Trained LoRA adapters.", no_args_is_help=True)
 @app.command("list")
 @handles_errors
 def adapters_list(
+    status: Annotated[
+        str | None, typer.Option(help="Only adapters in this status: registered, released or quarantined.")
+    ] = None,
     limit: Limit = PAGE_DEFAULT,
     after: After = None,
     token: Token = None,
@@ -32,7 +35,8 @@ def adapters_list(
 
     with as_user(token) as (rt, session, actor):
         page = to_page(
-            list_adapters(rt=rt, session=session, actor=actor, limit=limit, after=after), AdapterPublic
+            list_adapters(rt=rt, session=session, actor=actor, status=status, limit=limit, after=after),
+            AdapterPublic,
         )
     render(page, as_json=as_json, columns=["id", "job_id", "dataset_id", "base_model", "status"])
 

@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.common import Json, Token, Verbose, as_user, handles_errors
+from gateway.cli.common import Json, Limit, Token, Verbose, as_user, handles_errors
 from gateway.cli.output import check_output, render, write_output
+from gateway.contract import PAGE_DEFAULT
 
 app = typer.Typer(help="Verify the log and export lineage.", no_args_is_help=True)
 
@@ -146,6 +147,37 @@ def audit_verify_bundle(
         raise InvalidInput(f"bundle {bundle} is not JSON: {exc}") from exc
     result = check_proof_bundle(bundle=data, trusted_key=key)
     render({"id": str(bundle), **result}, as_json=as_json)
+
+
+@app.command("log")
+@handles_errors
+def audit_log(
+    action: Annotated[str | None, typer.Option(help="Only this action, e.g. dataset.approved.")] = None,
+    actor: Annotated[str | None, typer.Option(help="Only entries by this user.")] = None,
+    subject: Annotated[str | None, typer.Option(help="Only entries about this id.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this time (ISO 8601; UTC if no zone).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this time (ISO 8601).")] = None,
+    limit: Limit = PAGE_DEFAULT,
+    after: Annotated[int | None, typer.Option(help="The `next` of the previous page.", min=0)] = None,
+    token: Token = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """The log's entries in log order, filtered and paged (read as stored: `audit verify` checks it)."""
+    from gateway.services.audit import EntryFilter, list_entries
+    from gateway.services.lineage import parse_time
+
+    with as_user(token) as (rt, session, actor_user):
+        where = EntryFilter(
+            action=action,
+            actor=actor,
+            subject=subject,
+            since=parse_time(since, "since") if since is not None else None,
+            until=parse_time(until, "until") if until is not None else None,
+        )
+        found = list_entries(rt=rt, session=session, actor=actor_user, where=where, limit=limit, after=after)
+    page = {"data": found.items, "count": len(found.items), "next": found.next}
+    render(page, as_json=as_json, columns=["seq", "time", "actor", "action", "subject"])
 
 
 @app.command("state")

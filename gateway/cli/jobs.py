@@ -13,6 +13,7 @@ from gateway.contract import PAGE_DEFAULT
 from gateway.models import (
     JobEventPublic,
     JobPublic,
+    JobStatus,
     Page,
     Verdict,
 )
@@ -89,6 +90,9 @@ def jobs_submit(
 @app.command("list")
 @handles_errors
 def jobs_list(
+    status: Annotated[
+        JobStatus | None, typer.Option(help="Only jobs in this status, e.g. pending_review or running.")
+    ] = None,
     limit: Limit = PAGE_DEFAULT,
     after: After = None,
     token: Token = None,
@@ -99,7 +103,7 @@ def jobs_list(
     from gateway.services.jobs import list_jobs
 
     with as_user(token) as (rt, session, actor):
-        found = list_jobs(rt=rt, session=session, actor=actor, limit=limit, after=after)
+        found = list_jobs(rt=rt, session=session, actor=actor, status=status, limit=limit, after=after)
         page = to_page(found, JobPublic)
     render(
         page, as_json=as_json, columns=["id", "dataset_id", "submitter", "base_model", "status", "adapter_id"]

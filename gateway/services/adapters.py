@@ -25,12 +25,13 @@ from audit import log as audit_log
 from audit.adapter_signing import AdapterSignatureError
 from audit.history import adapters_trained_on, entry_time
 from audit.models import AuditEntry
-from gateway.contract import PAGE_DEFAULT, ResourceId, require
+from gateway.contract import PAGE_DEFAULT, ResourceId, invalid, require
 from gateway.errors import Conflict, IntegrityError, NotFound, PolicyDenied
 from gateway.models import Adapter, Job, Role, User
 from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
+from gateway.services.authz import permits as authz_permits
 from gateway.services.decisions import record_decision
 from gateway.services.free_text import checked_note
 from gateway.services.lineage import check_signature, verified_entries
@@ -38,16 +39,30 @@ from gateway.store.blobs import file_sha256
 from gateway.store.pages import Listed, page
 
 RELEASE_POLICY = "ftgate.release"
+# An adapter's life: registered by the worker, released by an approver, quarantined by a revocation.
+ADAPTER_STATUSES = ("registered", "released", "quarantined")
 _CHUNK = 1 << 20
 
 
 def list_adapters(
-    *, rt: Runtime, session: Session, actor: User, limit: int = PAGE_DEFAULT, after: str | None = None
+    *,
+    rt: Runtime,
+    session: Session,
+    actor: User,
+    status: str | None = None,
+    limit: int = PAGE_DEFAULT,
+    after: str | None = None,
 ) -> Listed[Adapter]:
+    """The adapters `actor` may see (a submitter: their team's), oldest first, those in `status` only
+    (registered, released, quarantined)."""
     authorize(rt=rt, session=session, actor=actor, action="adapters.list", resource_type="adapter")
     query = select(Adapter)
     if actor.role == Role.submitter:
         query = query.where(col(Adapter.team) == actor.team)
+    if status is not None:
+        if status not in ADAPTER_STATUSES:
+            raise invalid("status", "enum", f"one of {', '.join(ADAPTER_STATUSES)}")
+        query = query.where(col(Adapter.status) == status)
     return page(session, query, Adapter, limit=limit, after=after)
 
 
@@ -218,17 +233,20 @@ def _authorized(*, rt: Runtime, session: Session, actor: User, adapter_id: str, 
     adapter = session.get(Adapter, require(ResourceId, adapter_id, "adapter_id"))
     if adapter is None:
         raise NotFound(f"no adapter {adapter_id!r}")
-    job = session.get(Job, adapter.job_id)
-    authorize(
-        rt=rt,
-        session=session,
-        actor=actor,
-        action=action,
-        resource_type="adapter",
-        team=adapter.team,
-        owner=job.submitter if job is not None else None,
-    )
+    authorize(rt=rt, session=session, actor=actor, action=action, **_resource(session, adapter))
     return adapter
+
+
+def permits(*, rt: Runtime, session: Session, actor: User, adapter: Adapter, action: str) -> Decision:
+    """What `ftgate.authz` would say of `actor` doing `action` on the adapter, asked ahead and stored
+    nowhere (a page's button); the action asks again."""
+    return authz_permits(rt=rt, actor=actor, action=action, **_resource(session, adapter))
+
+
+def _resource(session: Session, adapter: Adapter) -> dict[str, Any]:
+    """The adapter as the authz policy sees it: its team, and its owner, the job's submitter."""
+    job = session.get(Job, adapter.job_id)
+    return {"resource_type": "adapter", "team": adapter.team, "owner": job.submitter if job else None}
 
 
 def _decide(

@@ -78,11 +78,7 @@ def authorize(
     owner: str | None = None,
 ) -> None:
     """Raise AuthzDenied (a PermissionDenied) with the policy's reasons unless `actor` may do `action`."""
-    policy_input = {
-        "subject": {"name": actor.name, "role": actor.role.value, "team": actor.team},
-        "action": action,
-        "resource": {"type": resource_type, "team": team, "owner": owner},
-    }
+    policy_input = _input(actor, action, resource_type, team, owner)
     decision = rt.policy.decide("ftgate.authz", policy_input)
     log.info(
         "policy.authz",
@@ -120,6 +116,31 @@ def authorize(
         policy_input=policy_input,
         details={"reasons": reasons},
     )
+
+
+def permits(
+    *,
+    rt: Runtime,
+    actor: User,
+    action: str,
+    resource_type: str,
+    team: str | None = None,
+    owner: str | None = None,
+) -> Decision:
+    """What the authz policy would say, asked ahead of the action and stored nowhere: a page says why a
+    button is not there ("the uploader may not approve"); the action itself asks again (`authorize`).
+    An engine failure is a deny here too."""
+    return rt.policy.decide("ftgate.authz", _input(actor, action, resource_type, team, owner))
+
+
+def _input(
+    actor: User, action: str, resource_type: str, team: str | None, owner: str | None
+) -> dict[str, Any]:
+    return {
+        "subject": {"name": actor.name, "role": actor.role.value, "team": actor.team},
+        "action": action,
+        "resource": {"type": resource_type, "team": team, "owner": owner},
+    }
 
 
 def record_denial(*, rt: Runtime, error: AuthzDenied) -> None:

@@ -36,9 +36,11 @@ from gateway.models import (
     User,
     Verdict,
 )
+from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
 from gateway.services import dataset_scans
 from gateway.services.authz import authorize
+from gateway.services.authz import permits as authz_permits
 from gateway.services.decisions import record_decision
 from gateway.services.free_text import checked_note, checked_texts
 from gateway.store.pages import Listed, page
@@ -247,6 +249,15 @@ def get_dataset(
     return dataset
 
 
+def permits(*, rt: Runtime, actor: User, dataset: Dataset, action: str) -> Decision:
+    """What `ftgate.authz` would say of `actor` doing `action` on the dataset (its team, its uploader as
+    owner), asked ahead and stored nowhere: a page's button says why it is not there; the action asks
+    again."""
+    return authz_permits(
+        rt=rt, actor=actor, action=action, resource_type="dataset", team=dataset.team, owner=dataset.uploader
+    )
+
+
 def dataset_events(
     *, rt: Runtime, session: Session, actor: User, dataset_id: str, after: int = 0
 ) -> list[DatasetEvent]:
@@ -396,7 +407,19 @@ def review_dataset(
 def _count_approvals(*, rt: Runtime, session: Session, actor: User, dataset: Dataset) -> PolicyDecisionRecord:
     """Ask `ftgate.approvals` whether the current content has the approvals its classification needs;
     the decision is stored (its reason says "1 of 2 approvals" while it has not)."""
-    policy_input = {
+    policy_input = _approvals_input(session=session, dataset=dataset)
+    decision = rt.policy.decide("ftgate.approvals", policy_input)
+    return record_decision(session=session, actor=actor.name, decision=decision, input=policy_input)
+
+
+def approval_progress(*, rt: Runtime, session: Session, dataset: Dataset) -> Decision:
+    """What `ftgate.approvals` says of the dataset now ("1 of 2 approvals"), stored nowhere: for a page
+    that shows how far the review has come. The next review asks again, and keeps that decision."""
+    return rt.policy.decide("ftgate.approvals", _approvals_input(session=session, dataset=dataset))
+
+
+def _approvals_input(*, session: Session, dataset: Dataset) -> dict[str, Any]:
+    return {
         "dataset": {
             "classification": dataset.classification,
             "uploader": dataset.uploader,
@@ -407,8 +430,14 @@ def _count_approvals(*, rt: Runtime, session: Session, actor: User, dataset: Dat
             for a in list_approvals(session=session, dataset_id=dataset.id)
         ],
     }
-    decision = rt.policy.decide("ftgate.approvals", policy_input)
-    return record_decision(session=session, actor=actor.name, decision=decision, input=policy_input)
+
+
+def revocation_preview(*, rt: Runtime, session: Session, actor: User, dataset_id: str) -> list[Adapter]:
+    """The adapters trained on a dataset, which revoking it would quarantine (what `revoke_dataset`
+    quarantines, read without changing anything)."""
+    get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
+    query = select(Adapter).where(col(Adapter.dataset_id) == dataset_id).order_by(col(Adapter.created_at))
+    return list(session.exec(query.limit(PAGE_MAX)))
 
 
 def admission_record(*, session: Session, dataset: Dataset) -> PolicyDecisionRecord:

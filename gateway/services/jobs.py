@@ -16,6 +16,7 @@ from gateway.models import BaseModelEntry, Dataset, Job, JobEvent, JobStatus, Ro
 from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
+from gateway.services.authz import permits as authz_permits
 from gateway.services.costs import estimate_job, team_usage
 from gateway.services.datasets import list_approvals, require_scanned
 from gateway.services.decisions import record_decision
@@ -194,12 +195,21 @@ def submit_job(
 
 
 def list_jobs(
-    *, rt: Runtime, session: Session, actor: User, limit: int = PAGE_DEFAULT, after: str | None = None
+    *,
+    rt: Runtime,
+    session: Session,
+    actor: User,
+    status: JobStatus | None = None,
+    limit: int = PAGE_DEFAULT,
+    after: str | None = None,
 ) -> Listed[Job]:
+    """The jobs `actor` may see (a submitter: their team's), oldest first, those in `status` only."""
     authorize(rt=rt, session=session, actor=actor, action="jobs.list", resource_type="job")
     query = select(Job)
     if actor.role == Role.submitter:
         query = query.where(col(Job.team) == actor.team)
+    if status is not None:
+        query = query.where(col(Job.status) == status)
     return page(session, query, Job, limit=limit, after=after)
 
 
@@ -217,6 +227,14 @@ def get_job(*, rt: Runtime, session: Session, actor: User, job_id: str) -> Job:
         owner=job.submitter,
     )
     return job
+
+
+def permits(*, rt: Runtime, actor: User, job: Job, action: str) -> Decision:
+    """What `ftgate.authz` would say of `actor` doing `action` on the job (its team, its submitter as
+    owner), asked ahead and stored nowhere; the action asks again."""
+    return authz_permits(
+        rt=rt, actor=actor, action=action, resource_type="job", team=job.team, owner=job.submitter
+    )
 
 
 def job_events(*, rt: Runtime, session: Session, actor: User, job_id: str, after: int = 0) -> list[JobEvent]:

@@ -113,13 +113,13 @@ def dataset_impact(*, rt: Runtime, session: Session, actor: User, dataset_id: st
     return adapters_trained_on(entries, dataset_id)
 
 
-def parse_time(text: str) -> datetime:
-    """An ISO 8601 / RFC 3339 time; without a zone it is taken as UTC."""
+def parse_time(text: str, field: str = "at") -> datetime:
+    """An ISO 8601 / RFC 3339 time; without a zone it is taken as UTC. `field` names it in the error."""
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise invalid(
-            "at", "datetime_parsing", "not an ISO 8601 time, such as 2026-11-29T04:00:00Z"
+            field, "datetime_parsing", "not an ISO 8601 time, such as 2026-11-29T04:00:00Z"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import FileResponse
@@ -15,19 +15,31 @@ from starlette.background import BackgroundTask
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
 from gateway.api.pages import After, Limit, page_body
-from gateway.contract import PAGE_DEFAULT, Note, ResourceId
+from gateway.contract import PAGE_DEFAULT, Cursor, Handle, Note, ResourceId
 from gateway.models import AdapterPublic, Page
-from gateway.services import adapters, audit
+from gateway.services import adapters, audit, lineage
 
 router = APIRouter(prefix="/v1")
 Format = Annotated[str, Query(max_length=32, pattern="^[a-z0-9-]+$", description="An export format.")]
 
 
+AdapterStatus = Literal["registered", "released", "quarantined"]
+
+
 @router.get("/adapters", tags=["adapters"], response_model=Page[AdapterPublic])
 def list_adapters(
-    rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = PAGE_DEFAULT, after: After = None
+    rt: RuntimeDep,
+    session: SessionDep,
+    user: CurrentUser,
+    status: AdapterStatus | None = None,
+    limit: Limit = PAGE_DEFAULT,
+    after: After = None,
 ) -> Any:
-    return page_body(adapters.list_adapters(rt=rt, session=session, actor=user, limit=limit, after=after))
+    """The adapters you may see, oldest first; `status` keeps those in one status only."""
+    found = adapters.list_adapters(
+        rt=rt, session=session, actor=user, status=status, limit=limit, after=after
+    )
+    return page_body(found)
 
 
 @router.get("/adapters/{adapter_id}", tags=["adapters"], response_model=AdapterPublic)
@@ -121,3 +133,46 @@ def verify_log_extends(body: CheckpointIn, rt: RuntimeDep, session: SessionDep, 
 def log_checkpoint(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     """Verify the log, then sign a C2SP checkpoint of its tree for a witness (or you) to keep."""
     return audit.make_checkpoint(rt=rt, session=session, actor=user)
+
+
+class AuditEntryOut(BaseModel):
+    seq: int = Field(description="Position in the log, from 1.")
+    time: str
+    actor: str
+    action: str
+    subject: str
+    payload: dict[str, Any]
+    entry_hash: str
+
+
+class AuditPage(BaseModel):
+    data: list[AuditEntryOut]
+    count: int
+    next: str | None = Field(description="Pass as `after` for the next page; null on the last.")
+
+
+@router.get("/audit/entries", tags=["audit"], response_model=AuditPage)
+def audit_entries(
+    rt: RuntimeDep,
+    session: SessionDep,
+    user: CurrentUser,
+    action: Annotated[Handle | None, Query(description="Exact action, e.g. dataset.approved.")] = None,
+    actor: Annotated[Handle | None, Query(description="Who acted.")] = None,
+    subject: Annotated[ResourceId | None, Query(description="The id acted on.")] = None,
+    since: Annotated[
+        str | None, Query(max_length=64, description="From this time (RFC 3339; UTC if no zone).")
+    ] = None,
+    until: Annotated[str | None, Query(max_length=64, description="Before this time (RFC 3339).")] = None,
+    limit: Limit = PAGE_DEFAULT,
+    after: Annotated[Cursor | None, Query(description="The `next` of the previous page.")] = None,
+) -> Any:
+    """The audit log's entries in log order, filtered; read as stored (`/v1/audit/verify` checks it)."""
+    where = audit.EntryFilter(
+        action=action,
+        actor=actor,
+        subject=subject,
+        since=lineage.parse_time(since, "since") if since is not None else None,
+        until=lineage.parse_time(until, "until") if until is not None else None,
+    )
+    found = audit.list_entries(rt=rt, session=session, actor=user, where=where, limit=limit, after=after)
+    return page_body(found)

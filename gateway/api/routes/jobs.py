@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
 from gateway.api.pages import After, Limit, page_body
 from gateway.contract import PAGE_DEFAULT, Cursor, Handle, Note, ResourceId
-from gateway.models import JobEventPublic, JobPublic, Page, Verdict
+from gateway.models import JobEventPublic, JobPublic, JobStatus, Page, Verdict
 from gateway.services import job_reviews, jobs
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -54,9 +54,17 @@ def submit_job(body: JobIn, rt: RuntimeDep, session: SessionDep, user: CurrentUs
 
 @router.get("", response_model=Page[JobPublic])
 def list_jobs(
-    rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = PAGE_DEFAULT, after: After = None
+    rt: RuntimeDep,
+    session: SessionDep,
+    user: CurrentUser,
+    status: JobStatus | None = None,
+    limit: Limit = PAGE_DEFAULT,
+    after: After = None,
 ) -> Any:
-    return page_body(jobs.list_jobs(rt=rt, session=session, actor=user, limit=limit, after=after))
+    """The jobs you may see, oldest first; `status` keeps those in one status only."""
+    return page_body(
+        jobs.list_jobs(rt=rt, session=session, actor=user, status=status, limit=limit, after=after)
+    )
 
 
 @router.get("/queue", response_model=Page[JobPublic])

@@ -1,0 +1,104 @@
+"""Console sign-in: a signed session cookie and the CSRF token every form carries.
+
+The cookie holds no secret of the user's: the user's id, the first characters of their token's hash (so
+a new token, `ftgate users` rotating it, ends every session of the old one), a random session id and the
+expiry, signed with HMAC-SHA256 under the server's session key (`Runtime.session_key`). It is HttpOnly,
+SameSite=Strict, Secure unless the console is reached on a loopback address, and scoped to `/ui`.
+
+CSRF: each form carries a token derived from the session id (HMAC under the same key, under its own
+label), checked on every POST beside the `Origin` header; htmx sends it as the `X-CSRF-Token` header
+(`hx-headers` on the page's body). A request without a valid one is refused before anything runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from ipaddress import ip_address
+
+from sqlmodel import Session
+
+from gateway.errors import AuthenticationError, PermissionDenied
+from gateway.models import User
+from gateway.runtime import Runtime
+
+COOKIE = "ftgate_session"
+COOKIE_PATH = "/ui"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+_TOKEN_PREFIX = 16  # hex characters of the token hash bound into the cookie
+MAX_COOKIE = 512  # longer than any cookie this module writes
+
+
+@dataclass(frozen=True)
+class ConsoleSession:
+    user: User
+    sid: str
+    csrf: str
+
+
+def _sign(key: bytes, label: str, data: bytes) -> str:
+    mac = hmac.new(key, label.encode() + b"\0" + data, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def issue(rt: Runtime, user: User) -> str:
+    """A new session for `user`: the cookie's value."""
+    payload = {
+        "u": user.id,
+        "t": user.token_sha256[:_TOKEN_PREFIX],
+        "s": secrets.token_urlsafe(16),
+        "e": int(time.time() + rt.settings.session_hours * 3600),
+    }
+    data = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).rstrip(b"=")
+    return f"{data.decode()}.{_sign(rt.session_key, 'session', data)}"
+
+
+def read(rt: Runtime, session: Session, value: str | None) -> ConsoleSession:
+    """The session a cookie holds; `AuthenticationError` when there is none, or it is forged, expired or
+    of a token that has since changed."""
+    if not value or len(value) > MAX_COOKIE or value.count(".") != 1:
+        raise AuthenticationError("not signed in")
+    data, signature = value.split(".")
+    if not hmac.compare_digest(signature, _sign(rt.session_key, "session", data.encode())):
+        raise AuthenticationError("not signed in")
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
+        user_id, token, sid, expires = payload["u"], payload["t"], payload["s"], int(payload["e"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AuthenticationError("not signed in") from exc
+    if expires < time.time():
+        raise AuthenticationError("the session has expired; sign in again")
+    user = session.get(User, user_id)
+    if user is None or not hmac.compare_digest(user.token_sha256[:_TOKEN_PREFIX], str(token)):
+        raise AuthenticationError("the token behind this session is no longer valid; sign in again")
+    return ConsoleSession(user=user, sid=str(sid), csrf=_sign(rt.session_key, "csrf", str(sid).encode()))
+
+
+def check_csrf(console: ConsoleSession, supplied: str | None) -> None:
+    """Refuse a form or htmx request whose CSRF token is not this session's."""
+    if not supplied or not hmac.compare_digest(supplied, console.csrf):
+        raise PermissionDenied("the form's CSRF token is missing or not this session's; reload the page")
+
+
+def check_origin(origin: str | None, host: str | None, scheme: str) -> None:
+    """Refuse a POST sent from another site's page (the browser names it in `Origin`)."""
+    if origin is not None and origin != "null" and host is not None and origin != f"{scheme}://{host}":
+        raise PermissionDenied(f"a request from {origin} may not act on this console")
+
+
+def secure_cookie(hostname: str | None, scheme: str) -> bool:
+    """Secure on every address but loopback, where browsers treat plain http as secure anyway."""
+    if scheme == "https":
+        return True
+    if hostname in (None, "localhost"):
+        return hostname is None
+    try:
+        return not ip_address(hostname.strip("[]")).is_loopback
+    except ValueError:
+        return True
