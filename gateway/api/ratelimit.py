@@ -2,9 +2,10 @@
 
 A token bucket per caller: `FTGATE_RATE_LIMIT_BURST` requests at once, refilled at
 `FTGATE_RATE_LIMIT_PER_MINUTE`. The caller is the bearer token (its SHA-256: the token itself is never
-kept), or the client address for requests without one. `/healthz` and the API's own documents are not
-limited. The buckets live in this process, at most `MAX_CALLERS` of them (the longest idle are dropped:
-a dropped bucket was full or nearly so). A limit of 0 turns limiting off.
+kept), the console's session cookie (its SHA-256), or the client address for requests with neither.
+`/healthz`, the API's own documents and the packaged static files are not limited. The buckets live
+in this process, at most `MAX_CALLERS` of them (the longest idle are dropped: a dropped bucket was full
+or nearly so). A limit of 0 turns limiting off.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from gateway.api.problems import problem
 
 MAX_CALLERS = 10_000
 UNLIMITED_PATHS = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+UNLIMITED_PREFIXES = ("/static/", "/ui/static/")  # files from the package, served as they are
+SESSION_COOKIE = b"ftgate_session="  # the console's (gateway/ui/sessions.py)
 
 
 @dataclass
@@ -37,7 +40,13 @@ class RateLimit:
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.rate <= 0 or scope["path"] in UNLIMITED_PATHS:
+        path = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or self.rate <= 0
+            or path in UNLIMITED_PATHS
+            or path.startswith(UNLIMITED_PREFIXES)
+        ):
             await self.app(scope, receive, send)
             return
         wait = self._take(_caller(scope), time.monotonic())
@@ -71,9 +80,14 @@ class RateLimit:
 
 
 def _caller(scope: Scope) -> str:
+    session = None
     for name, value in scope.get("headers") or []:
         if name == b"authorization":
             return "token:" + hashlib.sha256(value).hexdigest()
+        if name == b"cookie" and SESSION_COOKIE in value:
+            session = value
+    if session is not None:  # a console user: their own bucket, not their office's address
+        return "session:" + hashlib.sha256(session).hexdigest()
     client = scope.get("client")
     return f"address:{client[0] if client else 'unknown'}"
 

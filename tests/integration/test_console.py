@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from ftgate_testing import Home, audit_count, queued_job, upload
+from ftgate_testing import Home, approved_dataset, audit_count, queued_job, submit, upload
 
 from gateway.api.app import create_app
 from gateway.runtime import Runtime
@@ -233,6 +233,10 @@ def test_the_audit_log_filters_pages_and_verifies(home: Home) -> None:
         },
     )
     assert "extends the checkpoint" in r.text
+    state = carol.get("/ui/audit/state", params={"at": "2999-01-01T00:00:00Z"})
+    assert state.status_code == 200 and "Datasets (4)" in state.text
+    bad = carol.get("/ui/audit/state", params={"at": "yesterday"})
+    assert bad.status_code == 200 and "not an ISO 8601 time" in bad.text
     # The same entries through the API, paged.
     api = TestClient(create_app(runtime=Runtime(home.settings())))
     first = api.get(
@@ -301,3 +305,45 @@ def test_jobs_and_adapters_lists_filter_by_status_and_the_log_lists_from_the_cli
     bad = cli("audit", "log", "--since", "yesterday", token=home.carol, ok=False)
     assert "since" in bad["error"]["message"]
     assert cli("audit", "log", token=home.alice, ok=False)["error"]["code"] == "forbidden"
+
+
+def test_a_held_job_is_turned_down_in_the_console_and_its_submitter_reads_why(home: Home) -> None:
+    ds = approved_dataset(home, classification="restricted")  # restricted data: every job is held
+    job = submit(home, ds["id"])
+    assert job["status"] == "pending_review"
+    bob = console(home, home.bob)
+    queue = bob.get("/ui/queue")
+    assert job["id"] in queue.text
+    page = bob.get(f"/ui/jobs/{job['id']}")
+    assert "Sign-off" in page.text and "<fieldset disabled" not in page.text
+    r = bob.post(
+        f"/ui/jobs/{job['id']}/review",
+        data={
+            "verdict": "rejected",
+            "note": "Too many steps for restricted data.",
+            "csrf_token": csrf_of(page.text),
+        },
+    )
+    assert r.status_code == 303
+    alice = console(home, home.alice)
+    page = alice.get(f"/ui/jobs/{job['id']}")
+    assert "rejected" in page.text and "Too many steps for restricted data." in page.text
+    # The submitter's own held job: the sign-off form is closed to her, with the reason.
+    other = submit(home, ds["id"])
+    page = alice.get(f"/ui/jobs/{other['id']}")
+    assert "<fieldset disabled" in page.text and "You may not sign off this job" in page.text
+
+
+def test_a_dataset_is_revoked_from_its_page(home: Home) -> None:
+    ds = approved_dataset(home)
+    bob = console(home, home.bob)
+    page = bob.get(f"/ui/datasets/{ds['id']}")
+    assert "Revoke the dataset" in page.text and "No adapter was trained on it" in page.text
+    r = bob.post(
+        f"/ui/datasets/{ds['id']}/revoke",
+        data={"note": "consent withdrawn", "csrf_token": csrf_of(page.text)},
+    )
+    assert r.status_code == 303
+    assert home.cli("datasets", "show", ds["id"], token=home.bob)["status"] == "revoked"
+    page = bob.get(r.headers["location"])
+    assert "The dataset is revoked" in page.text and "Revoke the dataset" not in page.text

@@ -434,6 +434,12 @@ def test_a_token_over_its_rate_gets_429_with_retry_after(tmp_path: Path) -> None
     with rt.session() as session:
         assert session.exec(select(func.count()).select_from(AuditEntry)).one() == entries
     assert api_documents_429(client)
+    # The console: each session its own bucket (not its address's), and the packaged files unlimited.
+    assert all(client.get("/ui/static/console.css").status_code == 200 for _ in range(10))
+    one, two = ({"Cookie": f"ftgate_session={n}.x"} for n in ("one", "two"))
+    answers = [client.get("/ui/login", headers=one).status_code for _ in range(7)]
+    assert answers == [200] * 5 + [429] * 2
+    assert client.get("/ui/login", headers=two).status_code == 200
     rt.engine.dispose()
 
 
