@@ -795,14 +795,32 @@ def proof(rt: RuntimeDep, who: Console, adapter_id: str) -> Response:
 # --- admin -------------------------------------------------------------------------------------------
 
 
-@router.get("/admin")
-def admin(request: Request, rt: RuntimeDep, who: Console) -> HTMLResponse:
+def _admin_page(
+    request: Request, rt: Runtime, who: ConsoleSession, code: int = 200, **extra: Any
+) -> HTMLResponse:
     people, refused = attempt(rt, lambda s: users.list_users(rt=rt, session=s, actor=who.user))
     with service(rt) as session:
         models = catalog.list_models(rt=rt, session=session, actor=who.user)
+    may = {
+        action: authz.permits(rt=rt, actor=who.user, action=f"{kind}s.add", resource_type=kind).allow
+        for action, kind in (("add_user", "user"), ("add_model", "model"))
+    }
     return page(
-        request, who, "admin.html", people=people, models=models, refused=refused, roles_list=list(Role)
+        request,
+        who,
+        "admin.html",
+        code,
+        people=people,
+        models=models,
+        may=may,
+        roles_list=list(Role),
+        **{"refused": refused, **extra},
     )
+
+
+@router.get("/admin")
+def admin(request: Request, rt: RuntimeDep, who: Console) -> HTMLResponse:
+    return _admin_page(request, rt, who)
 
 
 @router.post("/admin/users")
@@ -817,17 +835,23 @@ def add_user(
     created, refused = attempt(
         rt, lambda s: users.add_user(rt=rt, session=s, actor=who.user, name=name, role=role, team=team)
     )
-    with service(rt) as session:
-        people = users.list_users(rt=rt, session=session, actor=who.user)
-        models = catalog.list_models(rt=rt, session=session, actor=who.user)
-    return page(
-        request,
-        who,
-        "admin.html",
-        code=refused["status"] if refused else 201,
-        people=people,
-        models=models,
-        created=created,
-        refused=refused,
-        roles_list=list(Role),
+    if refused is not None:
+        return _admin_page(request, rt, who, refused["status"], refused=refused)
+    return _admin_page(request, rt, who, 201, created=created)
+
+
+@router.post("/admin/models")
+def add_model(
+    request: Request,
+    rt: RuntimeDep,
+    who: Acting,
+    name: Annotated[str, Form(max_length=1000)],
+    path: Annotated[str, Form(max_length=4096)],
+) -> HTMLResponse:
+    """Register a base model from a directory or GGUF file on the gateway's host (its weights hashed)."""
+    added, refused = attempt(
+        rt, lambda s: catalog.add_model(rt=rt, session=s, actor=who.user, name=name, path=Path(path))
     )
+    if refused is not None:
+        return _admin_page(request, rt, who, refused["status"], refused=refused)
+    return _admin_page(request, rt, who, 201, added=added)

@@ -347,3 +347,31 @@ def test_a_dataset_is_revoked_from_its_page(home: Home) -> None:
     assert home.cli("datasets", "show", ds["id"], token=home.bob)["status"] == "revoked"
     page = bob.get(r.headers["location"])
     assert "The dataset is revoked" in page.text and "Revoke the dataset" not in page.text
+
+
+def test_an_admin_adds_a_user_and_a_base_model(home: Home, tiny_model: Any) -> None:
+    admin = console(home, home.admin)
+    page = admin.get("/ui/admin")
+    r = admin.post(
+        "/ui/admin/users",
+        data={"name": "erin", "role": "auditor", "team": "audit", "csrf_token": csrf_of(page.text)},
+    )
+    assert r.status_code == 201 and 'id="new-token"' in r.text
+    token = re.search(r'id="new-token" readonly value="([^"]+)"', r.text)
+    assert token and console(home, token.group(1)).get("/ui/").headers["location"] == "/ui/audit"
+    r = admin.post(
+        "/ui/admin/models",
+        data={"name": "tiny-two", "path": str(tiny_model.path), "csrf_token": csrf_of(page.text)},
+    )
+    assert r.status_code == 201 and "tiny-two" in r.text
+    assert "tiny-two" in [m["name"] for m in home.cli("models", "list", token=home.alice)["data"]]
+    r = admin.post(
+        "/ui/admin/models", data={"name": "nothing", "path": "/no/such/dir", "csrf_token": csrf_of(page.text)}
+    )
+    assert r.status_code == 422 and "neither a GGUF file nor a Hugging Face model directory" in r.text
+    # Not an admin: no form, and the server refuses.
+    bob = console(home, home.bob)
+    assert bob.get("/ui/admin").status_code == 403  # approvers list neither users nor models
+    page = bob.get("/ui/queue")
+    r = bob.post("/ui/admin/users", data={"name": "x", "role": "admin", "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 403
