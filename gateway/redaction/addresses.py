@@ -326,12 +326,26 @@ _TOWN_TAIL = regex.compile(
 )
 
 
+# In lower case, as chats write an address on one line: "... suite 112 calgary alberta". No comma, so
+# the words must run to the end of the clause and none may be an ordinary word ("... street with my wife").
+_LOWER_TOWN_TAIL = regex.compile(
+    r"(?<![ \t])[ \t]++\p{Ll}[\p{Ll}\p{M}'’\-]*+(?:[ \t]++\p{Ll}[\p{Ll}\p{M}'’\-]*+){0,2}"
+    r"(?=[ \t]*+(?:[.,;!?)\n]|$))"
+)
+
+
 def town_after(text: str, end: int) -> int | None:
     """Where the town (region, country, postcode) written after a street ending at `end` ends, or None."""
-    match = _TOWN_TAIL.match(text, end, min(len(text), end + _MAX_LINE))
+    limit = min(len(text), end + _MAX_LINE)
+    gaz = gazetteer()
+    lower = _LOWER_TOWN_TAIL.match(text, end, limit)
+    if lower is not None:
+        words = _LETTERS.findall(text, end, lower.end())
+        if all(len(w) > 2 and (gaz.is_place(w) or not gaz.is_vocabulary(w)) for w in words):
+            return lower.end()
+    match = _TOWN_TAIL.match(text, end, limit)
     if match is None:
         return None
-    gaz = gazetteer()
     words = _LETTERS.findall(text, end, match.end())
     if not words or any(gaz.is_vocabulary(w) and not gaz.is_place(w) for w in words if w[:1].isupper()):
         return None

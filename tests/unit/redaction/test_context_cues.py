@@ -133,6 +133,7 @@ def test_lists_labels_and_menus_of_products_are_not_people(analyzer: AnalyzerEng
         # A lower-case street with a unit, or with an address word near it.
         ("send it to 88 willow crescent apt 4 please", "88 willow crescent apt 4"),
         ("my address is 17 harbour road", "17 harbour road"),
+        ("the form says 2201 maple drive unit 7 saskatoon", "2201 maple drive unit 7 saskatoon"),
         # A French or Spanish street with two articles.
         ("Je suis au 9 rue de la Fontaine", "9 rue de la Fontaine"),
         ("Vivo en la Calle de las Flores 21", "Calle de las Flores 21"),
