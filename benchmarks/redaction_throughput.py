@@ -7,7 +7,8 @@
    synth_dataset_v2.json, each text as the user turn of a two-turn chat with a fixed assistant reply),
    same machine, same process:
    - naive: the loop a Presidio user writes, `AnalyzerEngine.analyze` on every string of every record,
-     plain Presidio (its predefined recognizers, no ftgate ones) on the full spaCy pipeline;
+     plain Presidio (its predefined recognizers, no ftgate ones) on the full spaCy pipeline, with thinc's
+     default operations (blis; ftgate loads its models with `engine.BlasOps`);
    - ftgate in-process: `Scanner.scan` with the shipped config (spaCy batches through `nlp.pipe`, each
      distinct string once, normalising, decoding, recurrence, a second pass);
    - ftgate with N worker processes: the same scan, its analysis split over an `AnalysisPool`
@@ -163,7 +164,7 @@ def compare(
 ) -> int:
     data = records(args.records)
     # Plain Presidio on the full spaCy pipeline, its own copy of the model.
-    naive_analyzer = create_analyzer(create_nlp_engine(), with_ftgate_recognizers=False)
+    naive_analyzer = create_analyzer(create_nlp_engine(blas=False), with_ftgate_recognizers=False)
     scanner.scan(data[:20])  # warm up: spaCy's first documents are slower
     pooled.scan(data[:20])
     for record in data[:20]:

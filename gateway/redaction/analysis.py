@@ -24,6 +24,7 @@ import signal
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import Literal
 
 import regex
@@ -36,6 +37,7 @@ from presidio_analyzer import (
     RecognizerResult,
 )
 from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+from threadpoolctl import ThreadpoolController
 
 from gateway.errors import ConfigError, RedactionError
 from gateway.redaction.config import RedactionConfig
@@ -105,6 +107,23 @@ def _deadline(seconds: float | None) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@cache
+def _blas_libraries() -> ThreadpoolController:
+    return ThreadpoolController()  # the BLAS libraries loaded by now (numpy's, torch's)
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """The block's matrix products (spaCy's, through `engine.BlasOps`) on one BLAS thread.
+
+    OpenBLAS starts a thread per core and its threads spin while they wait; a scan worker already takes
+    a core, so more threads would only contend with the other workers. The previous limits come back
+    after the block (a process that also trains wants its threads).
+    """
+    with _blas_libraries().limit(limits=1, user_api="blas"):
+        yield
 
 
 class Analysis:
@@ -189,6 +208,10 @@ class Analysis:
         return out
 
     def _analyze(self, distinct: Sequence[Unit]) -> Findings:
+        with one_blas_thread():
+            return self._analyze_all(distinct)
+
+    def _analyze_all(self, distinct: Sequence[Unit]) -> Findings:
         found: Findings = {}
         for bare in (False, True):
             texts = [text for text, is_bare in distinct if is_bare == bare]

@@ -309,6 +309,14 @@ def gazetteer() -> Gazetteer:
 
 # Courtesy and academic titles (operators.TITLE_WORDS); a capitalised word after one is a surname.
 TITLES = list(TITLE_WORDS)
+# Letters written after a name: degrees, professions, generations, honours ("Laura Petrov PhD", "Anne
+# Ross, CPA", "Marcus Ellery Jr."), compared without their dots. Not "MA", "PA", "DO", "BA": states and
+# words as often as degrees.
+POST_NOMINALS = [
+    "Jr", "Sr", "II", "III", "IV", "PhD", "DPhil", "MD", "DDS", "DMD", "DVM", "Esq", "CPA", "RN",
+    "LPN", "NP", "JD", "LLB", "LLM", "MBA", "MSc", "BSc", "MPH", "MBBS", "FRCS", "FRCP", "FRS", "OBE",
+    "MBE", "CBE", "KC", "QC", "CFA", "PMP",
+]  # fmt: skip
 # Words that follow "my name is" without being a name ("my name is spelled wrong", "... is not on it").
 NOT_NAMES = [
     "not", "spelled", "spelt", "misspelled", "wrong", "incorrect", "correct", "missing", "listed", "on",

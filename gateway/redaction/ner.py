@@ -55,6 +55,7 @@ from gateway.redaction.names import (
     LOCATIVES,
     PEOPLE_NOUNS,
     PLACE_WORDS,
+    POST_NOMINALS,
     TITLES,
     UI_NOUNS,
     UI_VERBS,
@@ -132,6 +133,7 @@ _AIMED_AT_PEOPLE = frozenset(
     + [("from", v) for v in ("hear", "receive", "get")]
 )  # fmt: skip
 _TITLES = frozenset(t.casefold() for t in TITLES)
+_POST_NOMINALS = frozenset(p.casefold() for p in POST_NOMINALS)
 _GREETING_WORDS = frozenset({"hi", "hello", "hey", "dear", "thanks", "cheers", "bye", "congrats"})
 _VOCATIVE_NEXT = frozenset(
     {"can", "could", "would", "will", "please", "i", "you", "we", "do", "did", "are", "is"}
@@ -271,6 +273,11 @@ _AUTHOR_VERBS = frozenset(
         "report", "raise", "file", "open", "close", "assign", "create", "send", "edit", "check", "verify",
     }
 )  # fmt: skip
+
+
+def _is_post_nominal(token: Any) -> bool:
+    """ "PhD", "Ph.D.", "DDS", "Jr.": letters written after a name (names.POST_NOMINALS)."""
+    return token.text.replace(".", "").casefold() in _POST_NOMINALS and token.text[:1].isupper()
 
 
 def _is_initial(token: Any) -> bool:
@@ -471,14 +478,62 @@ class _Reader:
                 if not ids and not is_product_date(self.text, ent.start_char, ent.end_char):
                     out.append(_Finding(DATE_TIME, ent.start, ent.end, self.ner_score, label))
                 continue  # "INV-2023-9122", "T-1748" are ids, not dates
-            for start, end in self._pieces(ent.start, ent.end):
+            first = self._given_name_before(ent.start) if entity == PERSON else ent.start
+            for start, end in self._pieces(first, ent.end):
                 judged = self._judge(entity, start, end)
                 if judged is not None:
                     out.append(_Finding(judged[0], start, end, self.ner_score, judged[1]))
         out.extend(self._gazetteer_names())
         out.extend(self._untagged_in_a_persons_role())
         out.extend(self._conjoined(out))
-        return self._one_name_one_type(out)
+        return self._with_post_nominals(self._one_name_one_type(out))
+
+    def _given_name_before(self, start: int) -> int:
+        """The start of spaCy's PERSON span, widened over a given name it left out just before it on
+        the same line ("Gunnhildur" of "The Gunnhildur F. Helgadóttir version")."""
+        if start == 0 or (start - 1) in self.taken:
+            return start
+        before = self.doc[start - 1]
+        text = before.text
+        if (
+            before.is_alpha
+            and text[:1].isupper()
+            and not text.isupper()
+            and before.whitespace_ == " "
+            and self.gaz.is_given_name(text)
+            and not self.gaz.is_vocabulary(text)
+        ):
+            self.taken.add(start - 1)
+            return start - 1
+        return start
+
+    def _with_post_nominals(self, findings: list[_Finding]) -> list[_Finding]:
+        """Each person's span widened over the letters after the name, a comma before them allowed
+        ("Laura Petrov PhD", "Anne Ross, CPA", "Kathrine Filemonsen DDS"), but not over a state before
+        its ZIP code ("John Smith, MD 20814"); a finding inside the widened span is the person's."""
+        doc = self.doc
+        widened: list[tuple[int, int]] = []
+        for f in findings:
+            if f.entity != PERSON:
+                continue
+            end = f.end
+            for _ in range(3):  # "John Smith, MD, PhD, FRCS"
+                k = end + 1 if end < len(doc) and doc[end].text == "," else end
+                if k >= len(doc) or not _is_post_nominal(doc[k]) or "\n" in doc[k - 1].whitespace_:
+                    break
+                if k + 1 < len(doc) and doc[k + 1].like_num:
+                    break
+                end = k + 1
+            if end > f.end:
+                f.end = end
+                widened.append((f.start, end))
+        if not widened:
+            return findings
+        return [
+            f
+            for f in findings
+            if f.entity == PERSON or not any(s <= f.start and f.end <= e for s, e in widened)
+        ]
 
     def _one_name_one_type(self, findings: list[_Finding]) -> list[_Finding]:
         """A word of a name found in this text is that person wherever else it stands here, even where
@@ -535,9 +590,12 @@ class _Reader:
         while start < end and (doc[start].is_punct or doc[start].is_space):
             start += 1
         while end > start and (
-            doc[end - 1].is_punct or doc[end - 1].is_space or doc[end - 1].text in _POSSESSIVE
+            doc[end - 1].is_punct
+            or doc[end - 1].is_space
+            or doc[end - 1].text in _POSSESSIVE
+            or (end - start > 1 and _is_post_nominal(doc[end - 1]))
         ):
-            end -= 1
+            end -= 1  # "Laura Petrov PhD" is judged as "Laura Petrov"; `_with_post_nominals` adds "PhD"
         return (start, end) if end > start else None
 
     def _judge(self, entity: str, start: int, end: int) -> tuple[str, str] | None:

@@ -343,7 +343,9 @@ STRONG_STREET_TYPES = [
 # Context for a street name alone: words that say a place is someone's, not a market or a film.
 # (None may be a spaCy stop word: Presidio compares context with non-stop-word lemmas only, so "move"
 # or "call" would never match.)
-STREET_NAME_CONTEXT = ["address", "live", "lives", "living", "reside", "corner", "located"]
+STREET_NAME_CONTEXT = [
+    "address", "live", "lives", "living", "reside", "corner", "located", "intersection", "junction",
+]  # fmt: skip
 
 
 class StreetAddressRecognizer(PatternRecognizer):
@@ -384,6 +386,14 @@ class StreetNameRecognizer(PatternRecognizer):
                 Pattern(
                     "street_name",
                     rf"(?<![\w-]){_LEADING_CAP}(?:\s+{_NAME_WORD}){{0,2}}\s+(?:{_alternation(STRONG_STREET_TYPES)})\b",
+                    0.3,
+                ),
+                # "the corner of Pachergasse 64 and Radolič Harbor": a street beside another, where any
+                # street type names it (the context words still decide).
+                Pattern(
+                    "street_beside_street",
+                    rf"(?<=(?<![\w-])(?:and|&|of)\s)(?<![\w-]){_LEADING_CAP}(?:\s+{_NAME_WORD}){{0,2}}"
+                    rf"\s+(?:{_alternation(t for t in STREET_TYPES if t not in STREET_ABBREVIATIONS)})\b",
                     0.3,
                 ),
                 # "i live at 42 baker street": a house number and a street in lower case.
