@@ -107,6 +107,10 @@ class ArchivingPolicy:
                 self._kept.add(sha256)
         return decision
 
+    def value(self, entrypoint: str, rule: str, input: dict[str, Any]) -> Any:
+        """The backend's `value`: a fact shown beside a decision, which no bundle is kept for."""
+        return self.engine.value(entrypoint, rule, input)
+
     @property
     def bundle_sha256(self) -> str:
         return self.engine.bundle_sha256

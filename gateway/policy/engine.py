@@ -27,6 +27,9 @@ ENGINE_ERROR = "ENGINE_ERROR"
 
 # Rego package paths: dotted identifiers. Anything else never reaches an engine's query string.
 _ENTRYPOINT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_RULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# The rule every entrypoint's decision comes from.
+DECISION_RULE = "decision"
 
 
 class Reason(BaseModel):
@@ -86,15 +89,39 @@ class PolicyEngine(ABC):
         """SHA-256 of the policy bundle this engine currently serves."""
 
     @abstractmethod
-    def evaluate(self, entrypoint: str, input: dict[str, Any]) -> Any:
-        """Evaluate `data.<entrypoint>.decision` for `input` and return it as the policy produced it."""
+    def evaluate(self, entrypoint: str, input: dict[str, Any], rule: str = DECISION_RULE) -> Any:
+        """Evaluate `data.<entrypoint>.<rule>` for `input` and return it as the policy produced it."""
 
-    def evaluate_with_bundle(self, entrypoint: str, input: dict[str, Any]) -> tuple[Any, str]:
+    def evaluate_with_bundle(
+        self, entrypoint: str, input: dict[str, Any], rule: str = DECISION_RULE
+    ) -> tuple[Any, str]:
         """`evaluate`, paired with the hash of the bundle that produced the result.
 
         A backend that reloads its bundle overrides this so the pair cannot straddle a reload.
         """
-        return self.evaluate(entrypoint, input), self.bundle_sha256
+        return self.evaluate(entrypoint, input, rule), self.bundle_sha256
+
+    def value(self, entrypoint: str, rule: str, input: dict[str, Any]) -> Any:
+        """A fact the policy computes for `input` (`data.<entrypoint>.<rule>`), to show a user what a
+        decision rests on, such as a team's budget; None when it is undefined or the engine fails.
+
+        Never a decision: nothing is allowed on it, so it is read without failing closed.
+        """
+        if not _ENTRYPOINT.fullmatch(entrypoint) or not _RULE.fullmatch(rule) or rule == DECISION_RULE:
+            raise ValueError(f"not a policy fact: {entrypoint!r}, {rule!r}")
+        try:
+            return self.evaluate_with_bundle(entrypoint, input, rule)[0]
+        except (KeyboardInterrupt, SystemExit, GeneratorExit, asyncio.CancelledError):
+            raise
+        except BaseException as exc:  # PyO3 panics derive from BaseException
+            log.warning(
+                "policy.value_unavailable",
+                entrypoint=entrypoint,
+                rule=rule,
+                engine=self.name(),
+                error_type=type(exc).__name__,
+            )
+            return None
 
     def decide(self, entrypoint: str, input: dict[str, Any]) -> Decision:
         """Ask the policy; never raises for an engine failure and never allows on one (fail closed)."""

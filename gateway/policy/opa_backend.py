@@ -46,6 +46,7 @@ from gateway.errors import ConfigError
 from gateway.policy.bundle import PolicyBundle
 from gateway.policy.engine import (
     _ENTRYPOINT,
+    DECISION_RULE,
     MalformedDecision,
     PolicyEngine,
     UndefinedDecision,
@@ -226,11 +227,13 @@ class OpaEngine(PolicyEngine):
         """Release the HTTP connections."""
         self._client.close_connection()
 
-    def evaluate(self, entrypoint: str, input: dict[str, Any]) -> Any:
-        return self.evaluate_with_bundle(entrypoint, input)[0]
+    def evaluate(self, entrypoint: str, input: dict[str, Any], rule: str = DECISION_RULE) -> Any:
+        return self.evaluate_with_bundle(entrypoint, input, rule)[0]
 
-    def evaluate_with_bundle(self, entrypoint: str, input: dict[str, Any]) -> tuple[Any, str]:
-        if not _ENTRYPOINT.fullmatch(entrypoint):  # it becomes a URL path below
+    def evaluate_with_bundle(
+        self, entrypoint: str, input: dict[str, Any], rule: str = DECISION_RULE
+    ) -> tuple[Any, str]:
+        if not _ENTRYPOINT.fullmatch(f"{entrypoint}.{rule}"):  # it becomes a URL path below
             raise UnknownEntrypoint(f"not a package path: {entrypoint!r}")
         if not isinstance(input, dict):
             # `{"input": null}` is no input to OPA, and with no input no deny rule fires: every
@@ -246,16 +249,16 @@ class OpaEngine(PolicyEngine):
         verdict = self._verified(local.bundle)
         if verdict.problems:
             raise BundleMismatch(_mismatch_message(self.url, self.policy_dir, verdict.problems))
-        with self._opa_errors(f"POST /v1/data/{entrypoint.replace('.', '/')}/decision"):
+        with self._opa_errors(f"POST /v1/data/{entrypoint.replace('.', '/')}/{rule}"):
             body = self._client.query_rule(
-                input_data=input, package_path=entrypoint, rule_name="decision", query_params=_STRICT
+                input_data=input, package_path=entrypoint, rule_name=rule, query_params=_STRICT
             )
         if not isinstance(body, dict):
             raise OpaServerError("the Data API answer is not a JSON object")
         if "result" not in body:  # OPA's way of saying undefined, also for an unknown package
-            raise UndefinedDecision(f"data.{entrypoint}.decision is undefined on the OPA server")
+            raise UndefinedDecision(f"data.{entrypoint}.{rule} is undefined on the OPA server")
         if body["result"] is None:
-            raise MalformedDecision(f"data.{entrypoint}.decision is null")
+            raise MalformedDecision(f"data.{entrypoint}.{rule} is null")
         return body["result"], local.bundle.sha256
 
     # -- the local bundle -------------------------------------------------------------------------

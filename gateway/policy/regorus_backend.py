@@ -43,7 +43,7 @@ import structlog
 
 from gateway.errors import ConfigError
 from gateway.policy.bundle import PolicyBundle, walk_bundle
-from gateway.policy.engine import PolicyEngine, UnknownEntrypoint, register_backend
+from gateway.policy.engine import DECISION_RULE, PolicyEngine, UnknownEntrypoint, register_backend
 from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -222,10 +222,12 @@ class RegorusEngine(PolicyEngine):
         bundle = self.bundle
         return bundle.sha256 if bundle is not None else "unknown"
 
-    def evaluate(self, entrypoint: str, input: dict[str, Any]) -> Any:
-        return self.evaluate_with_bundle(entrypoint, input)[0]
+    def evaluate(self, entrypoint: str, input: dict[str, Any], rule: str = DECISION_RULE) -> Any:
+        return self.evaluate_with_bundle(entrypoint, input, rule)[0]
 
-    def evaluate_with_bundle(self, entrypoint: str, input: dict[str, Any]) -> tuple[Any, str]:
+    def evaluate_with_bundle(
+        self, entrypoint: str, input: dict[str, Any], rule: str = DECISION_RULE
+    ) -> tuple[Any, str]:
         state = self._current()
         if state.error is not None or state.bundle is None:
             raise PolicyBundleError(
@@ -237,7 +239,7 @@ class RegorusEngine(PolicyEngine):
         try:
             # allow_nan=False: NaN is not JSON, and a value the policy cannot read must not slip through.
             engine.set_input_json(json.dumps(input, allow_nan=False))
-            result = engine.eval_rule(f"data.{entrypoint}.decision")
+            result = engine.eval_rule(f"data.{entrypoint}.{rule}")
         finally:
             del engine  # not left to a traceback that another thread might collect (see compile_bundle)
         return result, state.bundle.sha256

@@ -261,10 +261,13 @@ def permits(*, rt: Runtime, actor: User, dataset: Dataset, action: str) -> Decis
 def dataset_events(
     *, rt: Runtime, session: Session, actor: User, dataset_id: str, after: int = 0
 ) -> list[DatasetEvent]:
-    get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
-    return dataset_scans.dataset_events(
-        session=session, dataset_id=dataset_id, after=require(Cursor, after, "after")
-    )
+    dataset = get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
+    return events_of(session=session, dataset=dataset, after=require(Cursor, after, "after"))
+
+
+def events_of(*, session: Session, dataset: Dataset, after: int = 0) -> list[DatasetEvent]:
+    """The scan events of a dataset the caller was already authorized to read, after `after`."""
+    return dataset_scans.dataset_events(session=session, dataset_id=dataset.id, after=after)
 
 
 def require_scanned(dataset: Dataset) -> str:
@@ -297,9 +300,17 @@ def dataset_file(*, rt: Runtime, session: Session, actor: User, dataset_id: str)
 def dataset_detail(*, rt: Runtime, session: Session, actor: User, dataset_id: str) -> DatasetDetail:
     """A dataset, its reviews, and the rejections of the same content in other datasets: a file turned
     down once and uploaded again, byte for byte, does not come back to a reviewer unannounced."""
-    dataset = get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
+    return describe(
+        session=session,
+        actor=actor,
+        dataset=get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id),
+    )
+
+
+def describe(*, session: Session, actor: User, dataset: Dataset) -> DatasetDetail:
+    """`dataset_detail` of a dataset `actor` was already authorized to read."""
     reviews = [
-        ApprovalPublic.model_validate(a) for a in list_approvals(session=session, dataset_id=dataset_id)
+        ApprovalPublic.model_validate(a) for a in list_approvals(session=session, dataset_id=dataset.id)
     ]
     return DatasetDetail(
         **DatasetPublic.model_validate(dataset).model_dump(),
@@ -435,8 +446,14 @@ def _approvals_input(*, session: Session, dataset: Dataset) -> dict[str, Any]:
 def revocation_preview(*, rt: Runtime, session: Session, actor: User, dataset_id: str) -> list[Adapter]:
     """The adapters trained on a dataset, which revoking it would quarantine (what `revoke_dataset`
     quarantines, read without changing anything)."""
-    get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
-    query = select(Adapter).where(col(Adapter.dataset_id) == dataset_id).order_by(col(Adapter.created_at))
+    return trained_on(
+        session=session, dataset=get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
+    )
+
+
+def trained_on(*, session: Session, dataset: Dataset) -> list[Adapter]:
+    """`revocation_preview` of a dataset the caller was already authorized to read."""
+    query = select(Adapter).where(col(Adapter.dataset_id) == dataset.id).order_by(col(Adapter.created_at))
     return list(session.exec(query.limit(PAGE_MAX)))
 
 

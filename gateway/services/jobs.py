@@ -31,7 +31,8 @@ class SubmitResult:
     decision_id: str | None
     job: Job | None
     estimate: dict[str, Any]
-    """The cost estimate the decision saw, with the team's usage this month (`team_usage`)."""
+    """The cost estimate the decision saw, with the team's usage this month (`team_usage`) and, where
+    the policy says, its monthly budget and what is left of it before this job (`team_budget`)."""
 
 
 def parse_config(values: dict[str, Any]) -> TrainConfig:
@@ -109,6 +110,17 @@ def training_input(
     }
 
 
+def _team_budget(fact: Any) -> dict[str, Any] | None:
+    """The policy's `budget` fact, if it has the shape the forms show ({gpu_hours_per_month,
+    remaining, month}); None otherwise (a policy without one, an engine that failed)."""
+    if not isinstance(fact, dict):
+        return None
+    numbers = [fact.get("gpu_hours_per_month"), fact.get("remaining")]
+    if not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers):
+        return None
+    return {"gpu_hours_per_month": numbers[0], "remaining": numbers[1], "month": str(fact.get("month", ""))}
+
+
 def submit_job(
     *,
     rt: Runtime,
@@ -142,7 +154,11 @@ def submit_job(
         rt=rt, session=session, actor=actor, dataset=dataset, base_model=base_model, config=config
     )
     decision = rt.policy.decide("ftgate.training", policy_input)
-    estimate = {**policy_input["estimate"], "team_usage": policy_input["team_usage"]}
+    estimate = {
+        **policy_input["estimate"],
+        "team_usage": policy_input["team_usage"],
+        "team_budget": _team_budget(rt.policy.value("ftgate.training", "budget", policy_input)),
+    }
     if dry_run:
         return SubmitResult(decision=decision, decision_id=None, job=None, estimate=estimate)
 

@@ -275,8 +275,8 @@ def _dataset_page(
     request: Request, rt: Runtime, who: ConsoleSession, dataset_id: str, status: int = 200, **extra: Any
 ) -> HTMLResponse:
     with service(rt) as session:
-        detail = datasets.dataset_detail(rt=rt, session=session, actor=who.user, dataset_id=dataset_id)
         dataset = datasets.get_dataset(rt=rt, session=session, actor=who.user, dataset_id=dataset_id)
+        detail = datasets.describe(session=session, actor=who.user, dataset=dataset)
         progress = (
             datasets.approval_progress(rt=rt, session=session, dataset=dataset)
             if dataset.redacted_sha256 is not None
@@ -285,8 +285,8 @@ def _dataset_page(
         admission = (
             datasets.admission_record(session=session, dataset=dataset) if dataset.decision_id else None
         )
-        events = datasets.dataset_events(rt=rt, session=session, actor=who.user, dataset_id=dataset_id)
-        preview = datasets.revocation_preview(rt=rt, session=session, actor=who.user, dataset_id=dataset_id)
+        events = datasets.events_of(session=session, dataset=dataset)
+        preview = datasets.trained_on(session=session, dataset=dataset)
     may = {
         action: datasets.permits(rt=rt, actor=who.user, dataset=dataset, action=f"datasets.{action}")
         for action in ("approve", "reject", "revoke", "download")
@@ -324,6 +324,20 @@ def upload_form(request: Request, rt: RuntimeDep, who: Console) -> HTMLResponse:
 @router.get("/datasets/{dataset_id}")
 def dataset_page(request: Request, rt: RuntimeDep, who: Console, dataset_id: str) -> HTMLResponse:
     return _dataset_page(request, rt, who, dataset_id)
+
+
+@router.get("/datasets/{dataset_id}/progress")
+def scan_progress(request: Request, rt: RuntimeDep, who: Console, dataset_id: str) -> Response:
+    """What a scanning dataset's page polls: its scan events alone; once the scan has ended, an empty
+    answer that tells htmx to reload the page (`HX-Refresh`), which then shows the report."""
+    with service(rt) as session:
+        dataset = datasets.get_dataset(rt=rt, session=session, actor=who.user, dataset_id=dataset_id)
+        events = datasets.events_of(session=session, dataset=dataset)
+    if dataset.status is not DatasetStatus.scanning:
+        ended = Response(status_code=200, headers={"HX-Refresh": "true"})
+        ended.headers.update(SECURITY_HEADERS)
+        return ended
+    return page(request, who, "scan_events.html", events=events)
 
 
 @router.post("/datasets/{dataset_id}/review")
@@ -496,17 +510,25 @@ def submit(
 
 
 def _budget(estimate: dict[str, Any]) -> dict[str, Any]:
-    """The team's month so far and this job, in GPU-hours, as the training input holds them."""
+    """The team's month in GPU-hours as a bar: committed before, this job, and (where the policy gives
+    the monthly budget) what is left of it; a job past the budget runs over the end of the bar."""
     usage = estimate.get("team_usage") or {}
     used = float(usage.get("gpu_hours") or 0.0)
     job = float(estimate.get("gpu_hours") or 0.0)
-    scale = 400 / max(used + job, 1e-9)
+    limit = estimate.get("team_budget") or {}
+    monthly = float(limit["gpu_hours_per_month"]) if limit else None
+    remaining = float(limit["remaining"]) if limit else None
+    scale = 400 / max(used + job, monthly or 0.0, 1e-9)
     return {
         "month": usage.get("month", ""),
         "used": used,
         "job": job,
+        "monthly": monthly,
+        "remaining": remaining,
+        "left_after": None if remaining is None else remaining - job,
         "used_px": round(used * scale),
         "job_px": max(1, round(job * scale)),
+        "monthly_px": None if monthly is None else round(monthly * scale),
     }
 
 
@@ -701,7 +723,8 @@ def adapter_list(
         found = adapters.list_adapters(
             rt=rt, session=session, actor=who.user, status=status or None, after=after
         )
-    return page(request, who, "adapters.html", found=found, status=status, statuses=ADAPTER_STATUSES)
+    template = "adapters_rows.html" if request.headers.get("hx-request") else "adapters.html"
+    return page(request, who, template, found=found, status=status, statuses=ADAPTER_STATUSES)
 
 
 def _adapter_page(

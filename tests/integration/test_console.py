@@ -267,6 +267,26 @@ def test_an_upload_from_the_console_is_checked_before_the_scan(home: Home) -> No
     assert home.cli("datasets", "list", token=home.alice)["count"] == 0  # nothing stored
 
 
+def test_a_scanning_datasets_page_polls_its_events_alone_and_reloads_when_the_scan_ends(home: Home) -> None:
+    received = home.cli(
+        "datasets", "upload", "examples/support_chats.jsonl", "--name=chats", "--purpose=style",
+        "--classification=internal", "--no-wait", token=home.alice,
+    )  # fmt: skip
+    assert received["status"] == "scanning"
+    alice = console(home, home.alice)
+    page = alice.get(f"/ui/datasets/{received['id']}")
+    assert f'hx-get="/ui/datasets/{received["id"]}/progress"' in page.text
+    events = alice.get(f"/ui/datasets/{received['id']}/progress", headers={"HX-Request": "true"})
+    assert events.status_code == 200 and "received" in events.text and "<html" not in events.text
+    assert "HX-Refresh" not in events.headers
+    home.cli("worker", "--scan", "--once")  # a scan worker ends the scan
+    ended = alice.get(f"/ui/datasets/{received['id']}/progress", headers={"HX-Request": "true"})
+    assert ended.status_code == 200 and ended.headers["HX-Refresh"] == "true" and not ended.text
+    assert "Scan report" in alice.get(f"/ui/datasets/{received['id']}").text
+    # Another team's submitter reads no progress either.
+    assert console(home, home.mallory).get(f"/ui/datasets/{received['id']}/progress").status_code == 403
+
+
 def test_a_trained_jobs_page_shows_its_curve_evals_and_samples(home: Home) -> None:
     job_id = queued_job(home, "--max-steps", "2", "--max-seq-len", "64")
     home.cli("worker", "--once", token=home.admin)
@@ -332,6 +352,35 @@ def test_a_held_job_is_turned_down_in_the_console_and_its_submitter_reads_why(ho
     other = submit(home, ds["id"])
     page = alice.get(f"/ui/jobs/{other['id']}")
     assert "<fieldset disabled" in page.text and "You may not sign off this job" in page.text
+
+
+def test_the_dry_run_shows_what_is_left_of_the_teams_monthly_budget(home: Home) -> None:
+    ds = approved_dataset(home)
+    alice = console(home, home.alice)
+    form = alice.get(f"/ui/jobs/new?dataset={ds['id']}")
+    page = alice.post(
+        "/ui/jobs",
+        data={
+            "dataset_id": ds["id"],
+            "base_model": "tiny-llama",
+            "max_steps": "2",
+            "max_seq_len": "64",
+            "action": "dry_run",
+            "csrf_token": csrf_of(form.text),
+        },
+    )
+    assert page.status_code == 200 and "Dry run: allowed" in page.text
+    # The shipped policy data gives alice's team 100 GPU-hours a month; nothing committed yet this month.
+    found = re.search(r'<figcaption id="budget-title">(.*?)</figcaption>', page.text, re.S)
+    caption = html.unescape(found[1]) if found else ""
+    assert "of a monthly budget of 100: 100.000 left before this job" in caption, caption
+    assert 'class="budget-end"' in page.text and 'class="job over"' not in page.text
+    # The API's and the CLI's dry run carry the same fact.
+    dry = home.cli(
+        "jobs", "submit", "--dataset", ds["id"], "--base-model", "tiny-llama", "--dry-run", token=home.alice
+    )
+    assert dry["estimate"]["team_budget"]["gpu_hours_per_month"] == 100
+    assert dry["estimate"]["team_budget"]["remaining"] == 100
 
 
 def test_a_dataset_is_revoked_from_its_page(home: Home) -> None:

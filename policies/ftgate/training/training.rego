@@ -356,6 +356,20 @@ deny contains {"code": "BUDGET_EXCEEDED", "message": msg} if {
 }
 
 # METADATA
+# title: Budget
+# description: >-
+#   The team's monthly GPU-hour budget and what its jobs admitted this month leave of it, before this
+#   job: a fact the submit form shows beside the decision (it decides nothing).
+budget := {
+	"gpu_hours_per_month": team.gpu_hours_per_month,
+	"remaining": max([team.gpu_hours_per_month - input.team_usage.gpu_hours, 0]),
+	"month": input.team_usage.month,
+} if {
+	is_number(team.gpu_hours_per_month)
+	is_number(input.team_usage.gpu_hours)
+}
+
+# METADATA
 # title: Restricted data needs review
 # description: Training on data of a classification listed in review_classifications waits for sign-off.
 review contains {"code": "RESTRICTED_DATA", "message": msg} if {

@@ -370,6 +370,11 @@ test_budget_exhausted_reports_nothing_left if {
 	contains(messages(d, "BUDGET_EXCEEDED")[0], "has 0 of its 100")
 }
 
+test_budget_is_what_the_month_leaves_before_the_job if {
+	training.budget == {"gpu_hours_per_month": 100, "remaining": 60, "month": "2026-11"} with input as with_usage(40)
+	training.budget.remaining == 0 with input as with_usage(130)
+}
+
 test_team_budget_comes_from_policy_data if {
 	cfg := object.union(data.ftgate.config, {"teams": {"ml": {"gpu_hours_per_month": 10}}})
 	d := training.decision with input as valid_input with data.ftgate.config as cfg

@@ -196,6 +196,18 @@ def test_evaluate_returns_the_raw_decision(engine: RegorusEngine) -> None:
     assert engine.evaluate("ftgate.dataset", DATASET_INPUT) == {"allow": True, "reasons": []}
 
 
+def test_a_fact_is_read_from_its_rule_and_a_failure_is_none(engine: RegorusEngine) -> None:
+    budget = engine.value("ftgate.training", "budget", TRAINING_INPUT)
+    assert budget == engine.value("ftgate.training", "budget", TRAINING_INPUT)
+    assert budget["gpu_hours_per_month"] == 100
+    assert engine.value("ftgate.training", "no_such_rule", TRAINING_INPUT) is None
+    assert engine.value("no.such.package", "budget", TRAINING_INPUT) is None
+    with pytest.raises(ValueError):
+        engine.value("ftgate.training", "decision", TRAINING_INPUT)  # decisions go through `decide`
+    with pytest.raises(ValueError):
+        engine.value("ftgate.training", "budget/../x", TRAINING_INPUT)
+
+
 def test_decide_works_from_other_threads(engine: RegorusEngine) -> None:
     # regorus engines are bound to the thread that built them; each thread must get its own.
     results: list[bool] = []
@@ -428,7 +440,7 @@ class Panicking(PolicyEngine):
     def bundle_sha256(self) -> str:
         return "f" * 64
 
-    def evaluate(self, entrypoint: str, input: dict[str, Any]) -> Any:
+    def evaluate(self, entrypoint: str, input: dict[str, Any], rule: str = "decision") -> Any:
         raise self.raises("boom")
 
 

@@ -76,6 +76,16 @@ def test_a_decision_is_one_post_to_the_data_api(server: OpaDataApi, opa: OpaEngi
     assert server.queries == ["strict-builtin-errors=true"]  # built-in errors fail, not go undefined
 
 
+def test_a_fact_is_read_from_its_rule_and_an_undefined_is_none(server: OpaDataApi, opa: OpaEngine) -> None:
+    server.requests.clear()
+    budget = opa.value("ftgate.training", "budget", TRAINING_INPUT)
+    assert budget["gpu_hours_per_month"] == 100 and budget["remaining"] <= 100
+    assert server.requests == ["POST /v1/data/ftgate/training/budget"]
+    assert opa.value("ftgate.training", "no_such_rule", TRAINING_INPUT) is None
+    with pytest.raises(ValueError):
+        opa.value("ftgate.training", "decision", TRAINING_INPUT)  # decisions go through `decide`
+
+
 def test_construction_checks_the_served_bundle(server: OpaDataApi) -> None:
     with capture_logs() as logs:
         engine = OpaEngine(server.url, POLICY_DIR)
