@@ -74,11 +74,15 @@ def _field(obj: dict[str, Any], name: str, kind: type) -> Any:
     return value
 
 
-def verify_bundle(bundle: Any, *, trusted_key: str | None = None) -> dict[str, Any]:
+def verify_bundle(
+    bundle: Any, *, trusted_key: str | None = None, trust_embedded_key: bool = False
+) -> dict[str, Any]:
     """Check a bundle offline; raise AuditVerificationError naming the first entry that fails.
 
-    ``trusted_key`` (a verifier key, as ``ftgate audit checkpoint`` prints) pins the log's key; without
-    it the bundle's own key is used, which proves integrity but not whose log it is.
+    ``trusted_key`` (a verifier key, as ``ftgate audit checkpoint`` prints) pins the log's key. Without
+    it the bundle's own key is used, which proves that the bundle is consistent, not whose log it is:
+    anyone can sign a forged bundle with a key of their own. So the answer is then ``untrusted``,
+    unless ``trust_embedded_key`` says that the caller accepts the bundle's key as it is.
     """
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
         raise AuditVerificationError(f"not a proof bundle (expected format {BUNDLE_FORMAT})")
@@ -120,11 +124,21 @@ def verify_bundle(bundle: Any, *, trusted_key: str | None = None) -> dict[str, A
         except (AuditVerificationError, ValueError, TypeError) as exc:
             message = exc.message if isinstance(exc, AuditVerificationError) else str(exc)
             raise AuditVerificationError(f"entry {seq}: {message}", seq=seq) from exc
-    return {
-        "status": "verified",
+    pinned = trusted_key is not None
+    result = {
+        "status": "verified" if pinned or trust_embedded_key else "untrusted",
+        "key": "pinned" if pinned else "embedded",
         "subject": bundle.get("subject"),
         "origin": checkpoint.origin,
         "tree_size": checkpoint.size,
         "entries": len(entries),
         "verifier_key": verifier.encode(),
     }
+    if not pinned and not trust_embedded_key:
+        result["reason"] = (
+            "the bundle is consistent with the key it carries, but nothing says that key is the log's: "
+            "anyone can sign a bundle with a key of their own. Give the log's verifier key (from the "
+            "operator's published keys or a checkpoint you saved) to check whose log it is, or accept "
+            "the bundle's own key explicitly"
+        )
+    return result

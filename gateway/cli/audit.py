@@ -130,12 +130,23 @@ def audit_verify_bundle(
     bundle: Annotated[Path, typer.Argument(help="A bundle written by `ftgate audit proof`.")],
     key: Annotated[
         str | None,
-        typer.Option("--key", help="Trusted verifier key of the log (else the bundle's own is used)."),
+        typer.Option("--key", help="The log's verifier key, as the operator publishes it: whose log it is."),
     ] = None,
+    trust_embedded_key: Annotated[
+        bool,
+        typer.Option(
+            "--trust-embedded-key",
+            help="Accept the key the bundle carries (proves it is consistent, not whose log it is).",
+        ),
+    ] = False,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
-    """Check a proof bundle offline: no database, no server."""
+    """Check a proof bundle offline: no database, no server.
+
+    Exits 0 when it verifies against a key you trust, 1 when it verifies only against its own key
+    (`untrusted`: give --key, or --trust-embedded-key), 1 with an error when it does not verify.
+    """
     import json
 
     from gateway.errors import InvalidInput
@@ -145,8 +156,10 @@ def audit_verify_bundle(
         data = json.loads(_read_text(bundle, "bundle"))
     except ValueError as exc:
         raise InvalidInput(f"bundle {bundle} is not JSON: {exc}") from exc
-    result = check_proof_bundle(bundle=data, trusted_key=key)
+    result = check_proof_bundle(bundle=data, trusted_key=key, trust_embedded_key=trust_embedded_key)
     render({"id": str(bundle), **result}, as_json=as_json)
+    if result["status"] != "verified":
+        raise typer.Exit(1)
 
 
 @app.command("log")

@@ -83,9 +83,12 @@ def proof_bundle(*, rt: Runtime, session: Session, actor: User, adapter_id: str)
     return build_bundle(session, key=rt.signing_key, seqs=seqs, subject=f"adapter:{adapter_id}")
 
 
-def check_proof_bundle(*, bundle: Any, trusted_key: str | None = None) -> dict[str, Any]:
-    """Verify a proof bundle with no database (raises AuditVerificationError)."""
-    return verify_bundle(bundle, trusted_key=trusted_key)
+def check_proof_bundle(
+    *, bundle: Any, trusted_key: str | None = None, trust_embedded_key: bool = False
+) -> dict[str, Any]:
+    """Verify a proof bundle with no database (raises AuditVerificationError); `status` is `untrusted`
+    when no key was given to pin and the bundle's own was not explicitly accepted."""
+    return verify_bundle(bundle, trusted_key=trusted_key, trust_embedded_key=trust_embedded_key)
 
 
 def export_lineage(

@@ -248,6 +248,14 @@ def test_proof_bundle_verifies_offline_and_refuses_any_change(home: Home, tmp_pa
     other_key = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8"
     wrong = home.cli("audit", "verify-bundle", str(out), "--key", other_key, ok=False)
     assert "different key" in wrong["error"]["message"]
+    # Without a key to pin, a consistent bundle is untrusted (anyone can sign one), unless the caller
+    # accepts its own key explicitly.
+    untrusted = home.cli("audit", "verify-bundle", str(out), ok=False)
+    assert untrusted["status"] == "untrusted" and untrusted["key"] == "embedded"
+    assert "--" not in untrusted["reason"]  # a service's message names no CLI flag
+    embedded = home.cli("audit", "verify-bundle", str(out), "--trust-embedded-key")
+    assert embedded["status"] == "verified" and embedded["key"] == "embedded"
+    assert ok["key"] == "pinned"
     (tmp_path / "junk.json").write_text("{")
     assert (
         "not JSON"
