@@ -2,7 +2,10 @@
 
 An auditor checks a bundle with no database and no trust in ftgate's servers: each entry's hash is
 recomputed from its fields, its leaf is proved into the tree by an RFC 9162 inclusion proof, and the
-tree's root is the one the log's key signed in a C2SP checkpoint.
+tree's root is the one the log's key signed in a C2SP checkpoint. Each entry carries its exact bytes
+(`leaf`, base64) and its leaf format: for format 2 they are the RFC 8785 (JCS) bytes of its fields
+but `entry_hash`, `inclusion_proof` and `leaf`, so any JCS implementation re-derives them
+(audit/README.md).
 """
 
 from __future__ import annotations
@@ -16,15 +19,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, col, select
 
 from audit import merkle
-from audit.canonical import sha256_hex
+from audit.canonical import as_doubles, sha256_hex
 from audit.checkpoint import Checkpoint, Verifier, log_origin, open_checkpoint, sign_checkpoint, verifier_for
 from audit.errors import AuditVerificationError
-from audit.log import entry_body
+from audit.log import LEAF_FORMATS, entry_body, stored_bytes
 from audit.models import AuditEntry
 from audit.verify import verify_log
 
-BUNDLE_FORMAT = "ftgate.proof-bundle/v1"
-_ENTRY_FIELDS = ("seq", "time", "actor", "action", "subject", "payload", "prev_hash", "entry_hash")
+# v2: each entry with its leaf format and exact bytes; v1 bundles (leaf format 1, no bytes) still verify.
+BUNDLE_FORMAT = "ftgate.proof-bundle/v2"
+BUNDLE_FORMATS = ("ftgate.proof-bundle/v1", BUNDLE_FORMAT)
+_ENTRY_FIELDS = ("seq", "time", "actor", "action", "subject", "payload", "prev_hash", "entry_hash", "format")
 
 
 def signed_checkpoint(session: Session, key: Ed25519PrivateKey) -> tuple[str, Checkpoint]:
@@ -52,7 +57,13 @@ def build_bundle(
         proof = merkle.inclusion_proof(tree, seq - 1, checkpoint.size)
         fields = {name: getattr(row, name) for name in _ENTRY_FIELDS}
         fields["payload"] = json.loads(row.payload)
-        entries.append({**fields, "inclusion_proof": [base64.b64encode(h).decode() for h in proof]})
+        entries.append(
+            {
+                **fields,
+                "leaf": base64.b64encode(stored_bytes(row)).decode(),
+                "inclusion_proof": [base64.b64encode(h).decode() for h in proof],
+            }
+        )
     verifier = verifier_for(checkpoint.origin, key)
     return {
         "format": BUNDLE_FORMAT,
@@ -84,8 +95,9 @@ def verify_bundle(
     anyone can sign a forged bundle with a key of their own. So the answer is then ``untrusted``,
     unless ``trust_embedded_key`` says that the caller accepts the bundle's key as it is.
     """
-    if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
+    if not isinstance(bundle, dict) or bundle.get("format") not in BUNDLE_FORMATS:
         raise AuditVerificationError(f"not a proof bundle (expected format {BUNDLE_FORMAT})")
+    carries_leaves = bundle["format"] != BUNDLE_FORMATS[0]
     verifier = Verifier.parse(trusted_key or _field(bundle, "verifier_key", str))
     if trusted_key and Verifier.parse(_field(bundle, "verifier_key", str)) != verifier:
         raise AuditVerificationError("bundle is signed by a different key than the trusted one")
@@ -102,14 +114,18 @@ def verify_bundle(
             raise AuditVerificationError("bundle: an entry is not an object")
         seq = _field(item, "seq", int)
         try:
+            leaf_format = _field(item, "format", int) if carries_leaves else 1
+            if leaf_format not in LEAF_FORMATS:
+                raise AuditVerificationError(f"unknown leaf format {leaf_format!r}")
             body = entry_body(
                 seq=seq,
                 time=_field(item, "time", str),
                 actor=_field(item, "actor", str),
                 action=_field(item, "action", str),
                 subject=_field(item, "subject", str),
-                payload=_field(item, "payload", dict),
+                payload=as_doubles(_field(item, "payload", dict)),
                 prev_hash=_field(item, "prev_hash", str),
+                format=leaf_format,
             )
             if sha256_hex(body) != item.get("entry_hash"):
                 raise AuditVerificationError(
@@ -117,6 +133,8 @@ def verify_bundle(
                     expected=str(item.get("entry_hash")),
                     computed=sha256_hex(body),
                 )
+            if carries_leaves and base64.b64decode(_field(item, "leaf", str), validate=True) != body:
+                raise AuditVerificationError("its leaf bytes are not the canonical bytes of its fields")
             proof = [base64.b64decode(h, validate=True) for h in _field(item, "inclusion_proof", list)]
             merkle.verify_inclusion(
                 seq - 1, checkpoint.size, merkle.leaf_hash(body), proof, checkpoint.root_hash

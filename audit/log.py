@@ -15,7 +15,6 @@ that lost the race fails on the primary key and its whole transaction rolls back
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
@@ -24,19 +23,42 @@ from sqlalchemy import Engine, bindparam, text
 from sqlmodel import Session, col, select
 
 from audit import merkle
-from audit.canonical import canonical_json, sha256_hex
+from audit.canonical import canonical_json, jcs, sha256_hex
+from audit.errors import AuditVerificationError
 from audit.models import AuditEntry, AuditTreeNode
 
 GENESIS_HASH = "0" * 64
+# How an entry's bytes (its leaf) are written; audit/README.md, "Leaf formats". 1: Python's sorted-key
+# `json.dumps` (the log's first entries); 2: RFC 8785 (JCS), with "format": 2 among the fields, so the
+# bytes say how they were written. New entries are written in LEAF_FORMAT; every format verifies.
+LEAF_FORMAT = 2
+LEAF_FORMATS = (1, 2)
 # pg_advisory_xact_lock key: any constant 64-bit number, unique to this purpose ("ftgate-a" in ASCII).
 APPEND_LOCK_KEY = 0x6674676174652D61
 
 
+def payload_text(payload: Any, format: int = LEAF_FORMAT) -> str:
+    """The payload as an entry of leaf format `format` stores it."""
+    if format == 1:
+        return canonical_json(payload).decode()
+    if format == 2:
+        return jcs(payload).decode()
+    raise AuditVerificationError(f"unknown leaf format {format!r} (known: {LEAF_FORMATS})")
+
+
 def entry_body(
-    *, seq: int, time: str, actor: str, action: str, subject: str, payload: Any, prev_hash: str
+    *,
+    seq: int,
+    time: str,
+    actor: str,
+    action: str,
+    subject: str,
+    payload: Any,
+    prev_hash: str,
+    format: int = LEAF_FORMAT,
 ) -> bytes:
     """The canonical bytes of one entry: every field but its hash. Hashed for the chain and the tree."""
-    body = {
+    fields = {
         "seq": seq,
         "time": time,
         "actor": actor,
@@ -45,23 +67,41 @@ def entry_body(
         "payload": payload,
         "prev_hash": prev_hash,
     }
-    return canonical_json(body)
+    if format == 1:
+        return canonical_json(fields)
+    if format == 2:
+        return jcs({**fields, "format": 2})
+    raise AuditVerificationError(f"unknown leaf format {format!r} (known: {LEAF_FORMATS})")
 
 
 def stored_entry_body(
-    *, seq: int, time: str, actor: str, action: str, subject: str, payload_text: str, prev_hash: str
+    *,
+    seq: int,
+    time: str,
+    actor: str,
+    action: str,
+    subject: str,
+    payload_text: str,
+    prev_hash: str,
+    format: int = LEAF_FORMAT,
 ) -> bytes:
     """``entry_body`` from a stored row, splicing in the payload text as stored (the verify fast path).
 
-    Byte-identical to ``entry_body`` when the stored text is canonical, which ``append`` guarantees;
-    a non-canonical text is a change to the stored bytes and fails the entry hash like any other. It
-    skips re-serialising the payload, which is most of what verifying 10^5 entries costs.
+    Byte-identical to ``entry_body`` when the stored text is canonical in the entry's format, which
+    ``append`` guarantees; a non-canonical text is a change to the stored bytes and fails the entry hash
+    like any other. It skips re-serialising the payload, which is most of what verifying 10^5 entries
+    costs. The other fields are strings of no surrogate (stored as UTF-8) and a small integer, which
+    both formats write alike (RFC 8785 escapes a string's characters as `json.dumps` does), and their
+    keys are ASCII, which both sort alike.
     """
+    if format not in LEAF_FORMATS:
+        raise AuditVerificationError(f"unknown leaf format {format!r} (known: {LEAF_FORMATS})")
     parts = (
         '{"action":',
         encode_basestring(action),
         ',"actor":',
         encode_basestring(actor),
+        ',"format":2' if format == 2 else "",
         ',"payload":',
         payload_text,
         ',"prev_hash":',
@@ -78,7 +118,15 @@ def stored_entry_body(
 
 
 def entry_digest(
-    *, seq: int, time: str, actor: str, action: str, subject: str, payload: Any, prev_hash: str
+    *,
+    seq: int,
+    time: str,
+    actor: str,
+    action: str,
+    subject: str,
+    payload: Any,
+    prev_hash: str,
+    format: int = LEAF_FORMAT,
 ) -> str:
     """The hash of one entry: SHA-256 of the canonical JSON of every field but the hash itself."""
     return sha256_hex(
@@ -90,23 +138,28 @@ def entry_digest(
             subject=subject,
             payload=payload,
             prev_hash=prev_hash,
+            format=format,
         )
+    )
+
+
+def stored_bytes(entry: AuditEntry) -> bytes:
+    """The bytes a stored entry's hash and leaf are computed over (its payload text as stored)."""
+    return stored_entry_body(
+        seq=entry.seq,
+        time=entry.time,
+        actor=entry.actor,
+        action=entry.action,
+        subject=entry.subject,
+        payload_text=entry.payload,
+        prev_hash=entry.prev_hash,
+        format=entry.format,
     )
 
 
 def entry_leaf_hash(entry: AuditEntry) -> bytes:
     """The entry's Merkle leaf: SHA-256(0x00 || its canonical bytes)."""
-    return merkle.leaf_hash(
-        entry_body(
-            seq=entry.seq,
-            time=entry.time,
-            actor=entry.actor,
-            action=entry.action,
-            subject=entry.subject,
-            payload=json.loads(entry.payload),
-            prev_hash=entry.prev_hash,
-        )
-    )
+    return merkle.leaf_hash(stored_bytes(entry))
 
 
 class StoredTree:
@@ -214,27 +267,20 @@ def append(session: Session, *, actor: str, action: str, subject: str, payload: 
     last = head(session)
     seq, prev_hash = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    # Round-trip through canonical JSON so the stored text is exactly what was hashed.
-    canonical_payload = json.loads(canonical_json(payload))
-    body = entry_body(
-        seq=seq,
-        time=now,
-        actor=actor,
-        action=action,
-        subject=subject,
-        payload=canonical_payload,
-        prev_hash=prev_hash,
-    )
+    # The stored text is exactly what is hashed: the body is built from it.
     entry = AuditEntry(
         seq=seq,
         time=now,
         actor=actor,
         action=action,
         subject=subject,
-        payload=canonical_json(canonical_payload).decode(),
+        payload=payload_text(payload, LEAF_FORMAT),
         prev_hash=prev_hash,
-        entry_hash=sha256_hex(body),
+        entry_hash="",
+        format=LEAF_FORMAT,
     )
+    body = stored_bytes(entry)
+    entry.entry_hash = sha256_hex(body)
     left = _left_siblings(session, seq - 1)
     if seq > 1 and (0, seq - 2) not in left:
         # A log from before the tree: build its nodes once, in this same transaction.

@@ -17,6 +17,11 @@ class AuditEntry(SQLModel, table=True):
     payload: str = Field(sa_type=Text, description="Canonical JSON of the facts recorded.")
     prev_hash: str
     entry_hash: str = Field(unique=True)
+    format: int = Field(
+        default=1,
+        sa_column_kwargs={"server_default": "1"},
+        description="How the entry's bytes are written (audit/README.md): 1 before RFC 8785, 2 since.",
+    )
 
 
 class AuditTreeNode(SQLModel, table=True):

@@ -16,12 +16,12 @@ from typing import Any, Protocol
 from sqlmodel import Session
 
 from audit import merkle
-from audit.canonical import canonical_json, sha256_hex
+from audit.canonical import read_json, sha256_hex
 from audit.checkpoint import Checkpoint
 from audit.errors import AuditVerificationError
-from audit.log import GENESIS_HASH, stored_entry_body
+from audit.log import GENESIS_HASH, LEAF_FORMATS, payload_text, stored_entry_body
 
-ENTRY_COLUMNS = ("seq", "time", "actor", "action", "subject", "payload", "prev_hash", "entry_hash")
+ENTRY_COLUMNS = ("seq", "time", "actor", "action", "subject", "payload", "prev_hash", "entry_hash", "format")
 
 
 class EntryLike(Protocol):
@@ -35,6 +35,7 @@ class EntryLike(Protocol):
     payload: str
     prev_hash: str
     entry_hash: str
+    format: int
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class ChainHead:
     consistency_proof: list[str] = field(default_factory=list)
 
 
-EntryRow = tuple[int, str, str, str, str, str, str, str]
+EntryRow = tuple[int, str, str, str, str, str, str, str, int]
 _SCAN_JSON = json.JSONDecoder().scan_once  # type: ignore[attr-defined] # the C scanner, without loads()'s wrappers
 
 
@@ -63,7 +64,7 @@ def verify_tree(rows: Iterable[EntryRow]) -> tuple[ChainHead, merkle.MemoryTree]
     """
     expected_seq, prev_hash = 1, GENESIS_HASH
     tree = merkle.MemoryTree()
-    for seq, time, actor, action, subject, payload, link, entry_hash in rows:
+    for seq, time, actor, action, subject, payload, link, entry_hash, leaf_format in rows:
         if seq != expected_seq or not isinstance(seq, int) or isinstance(seq, bool):
             raise AuditVerificationError(
                 f"entry {expected_seq}: sequence gap or reorder (found seq {seq})",
@@ -77,6 +78,8 @@ def verify_tree(rows: Iterable[EntryRow]) -> tuple[ChainHead, merkle.MemoryTree]
             )
         if not _is_json(payload):
             raise AuditVerificationError(f"entry {seq}: payload is not JSON", seq=seq)
+        if leaf_format not in LEAF_FORMATS:
+            raise AuditVerificationError(f"entry {seq}: unknown leaf format {leaf_format!r}", seq=seq)
         body = stored_entry_body(
             seq=seq,
             time=time,
@@ -85,10 +88,14 @@ def verify_tree(rows: Iterable[EntryRow]) -> tuple[ChainHead, merkle.MemoryTree]
             subject=subject,
             payload_text=payload,
             prev_hash=link,
+            format=leaf_format,
         )
         computed = sha256_hex(body)
         if computed != entry_hash:
-            canonical = canonical_json(json.loads(payload)).decode()
+            try:
+                canonical: str | None = payload_text(read_json(payload), leaf_format)
+            except ValueError:
+                canonical = None
             what = (
                 "payload is not in canonical form"
                 if canonical != payload
@@ -106,7 +113,8 @@ def verify_tree(rows: Iterable[EntryRow]) -> tuple[ChainHead, merkle.MemoryTree]
 
 def _as_rows(entries: Iterable[EntryLike]) -> Iterable[EntryRow]:
     return (
-        (e.seq, e.time, e.actor, e.action, e.subject, e.payload, e.prev_hash, e.entry_hash) for e in entries
+        (e.seq, e.time, e.actor, e.action, e.subject, e.payload, e.prev_hash, e.entry_hash, e.format)
+        for e in entries
     )
 
 

@@ -31,8 +31,8 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel
 
 from audit import merkle
-from audit.canonical import canonical_json, sha256_hex
-from audit.log import GENESIS_HASH, StoredTree, append, entry_body, install_append_only_guards
+from audit.canonical import jcs, sha256_hex
+from audit.log import GENESIS_HASH, LEAF_FORMAT, StoredTree, append, entry_body, install_append_only_guards
 from audit.models import AuditEntry, AuditTreeNode
 from audit.verify import verify_log
 from gateway.db import make_engine
@@ -65,7 +65,7 @@ def bulk_log(engine: Engine, n: int) -> None:
     """n entries and their tree nodes, as `append` would have written them."""
     _fresh(engine)
     prev, tree, rows = GENESIS_HASH, merkle.MemoryTree(), []
-    payload_text = canonical_json(PAYLOAD).decode()
+    payload_text = jcs(PAYLOAD).decode()
     for seq in range(1, n + 1):
         t = f"2026-01-01T00:00:00.{seq % 1000000:06d}Z"
         body = entry_body(
@@ -88,6 +88,7 @@ def bulk_log(engine: Engine, n: int) -> None:
                 "payload": payload_text,
                 "prev_hash": prev,
                 "entry_hash": h,
+                "format": LEAF_FORMAT,
             }
         )
         tree.append(merkle.leaf_hash(body))

@@ -171,6 +171,8 @@ def list_entries(
             "action": e.action,
             "subject": e.subject,
             "payload": json.loads(e.payload),
+            "prev_hash": e.prev_hash,
+            "format": e.format,
             "entry_hash": e.entry_hash,
         }
         for e in rows[:limit]

@@ -8,8 +8,12 @@ taken earlier does.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import shutil
 import sqlite3
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,7 +48,7 @@ def _checkpoint(home: Home, path: Path) -> dict[str, Any]:
 
 def _rewrite(db: sqlite3.Connection, mutate: Callable[[list[dict[str, Any]]], None]) -> None:
     """The strongest attacker: change rows, then recompute every hash and the whole stored tree."""
-    cols = ["seq", "time", "actor", "action", "subject", "payload", "prev_hash", "entry_hash"]
+    cols = ["seq", "time", "actor", "action", "subject", "payload", "prev_hash", "format", "entry_hash"]
     rows = [
         dict(zip(cols, r, strict=True))
         for r in db.execute(f"SELECT {','.join(cols)} FROM audit_entries ORDER BY seq")
@@ -53,9 +57,8 @@ def _rewrite(db: sqlite3.Connection, mutate: Callable[[list[dict[str, Any]]], No
     prev, tree = GENESIS_HASH, merkle.MemoryTree()
     for seq, row in enumerate(rows, start=1):
         row.update(seq=seq, prev_hash=prev)
-        body = entry_body(
-            **{k: row[k] for k in cols[:-1] if k != "payload"}, payload=json.loads(row["payload"])
-        )
+        fields = {k: row[k] for k in cols if k not in ("payload", "entry_hash")}
+        body = entry_body(**fields, payload=json.loads(row["payload"]))
         row["entry_hash"] = prev = sha256_hex(body)
         tree.append(merkle.leaf_hash(body))
     db.execute("DELETE FROM audit_entries")
@@ -189,6 +192,19 @@ def test_restoring_an_older_copy_is_caught_by_a_later_checkpoint(home: Home, tmp
     assert failed["error"]["message"].startswith(f"entry {size_then + 1}: missing"), failed
 
 
+REHASH = Path(__file__).resolve().parents[1] / "vendor" / "canonicalize" / "rehash.mjs"
+
+
+def _node() -> str:
+    """node, which runs npm's `canonicalize` (an RFC 8785 implementation that is not ftgate's)."""
+    node = shutil.which("node")
+    if node is None:
+        if os.environ.get("FTGATE_REQUIRE_NODE"):
+            pytest.fail("node is required (FTGATE_REQUIRE_NODE) to re-hash the log with npm canonicalize")
+        pytest.skip("node is not installed: the independent RFC 8785 re-hash of the bundle needs it")
+    return node
+
+
 def _train(home: Home) -> str:
     job = submit(home, approved_dataset(home)["id"])
     home.cli("worker", "--once", token=home.admin)
@@ -220,6 +236,16 @@ BUNDLE_TAMPERS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "invalid signature",
     ),
     ("no entries", lambda b: b.update(entries=[]), "bundle proves no entries"),
+    (
+        "leaf bytes not the entry's",
+        lambda b: b["entries"][1].update(leaf=b["entries"][2]["leaf"]),
+        "entry {s1}: its leaf bytes are not the canonical bytes of its fields",
+    ),
+    (
+        "another leaf format claimed",
+        lambda b: b["entries"][1].update(format=1),
+        "entry {s1}: hash does not match",
+    ),
 ]
 
 
@@ -230,6 +256,10 @@ def test_proof_bundle_verifies_offline_and_refuses_any_change(home: Home, tmp_pa
     bundle = json.loads(out.read_text())
     actions = {e["action"] for e in bundle["entries"]}
     assert {"dataset.uploaded", "dataset.approved", "job.submitted", "adapter.registered"} <= actions
+    assert bundle["format"] == "ftgate.proof-bundle/v2" and {e["format"] for e in bundle["entries"]} == {2}
+    # A number written as a float by Python ("epochs": 1.0) is in the bytes as RFC 8785 writes it.
+    submitted = next(e for e in bundle["entries"] if e["action"] == "job.submitted")
+    assert b'"epochs":1,' in base64.b64decode(submitted["leaf"])
     # Offline: the database is gone and verify-bundle needs no token or home.
     (home.path / "ftgate.db").unlink()
     ok = home.cli("audit", "verify-bundle", str(out), "--key", made["verifier_key"])
@@ -261,3 +291,11 @@ def test_proof_bundle_verifies_offline_and_refuses_any_change(home: Home, tmp_pa
         "not JSON"
         in home.cli("audit", "verify-bundle", str(tmp_path / "junk.json"), ok=False)["error"]["message"]
     )
+    # An auditor's own JCS implementation (npm canonicalize, run by node) re-derives every entry's bytes
+    # and hash from its fields alone.
+    rehashed = subprocess.run(
+        [_node(), str(REHASH), str(out)], capture_output=True, text=True, timeout=60, check=True
+    )
+    checks = [json.loads(line) for line in rehashed.stdout.splitlines()]
+    assert len(checks) == len(bundle["entries"])
+    assert all(c["leaf_matches"] and c["hash_matches"] for c in checks), checks

@@ -35,6 +35,8 @@ def test_database_refuses_update_and_delete_on_the_log(home: Home) -> None:
         ("UPDATE audit_entries SET payload = '{}' WHERE seq = 4", "entry 4"),
         ("UPDATE audit_entries SET actor = 'nobody' WHERE seq = 2", "entry 2"),
         ("DELETE FROM audit_entries WHERE seq = 3", "entry 3"),
+        # The leaf format is in the hashed bytes: claiming another one changes them.
+        ("UPDATE audit_entries SET format = 1 WHERE seq = 3", "entry 3"),
     ],
 )
 def test_verify_names_the_first_altered_entry(home: Home, statement: str, names: str) -> None:

@@ -87,6 +87,9 @@ def check_upgrade(cli: Cli, tokens: dict[str, str], counts: Any) -> None:
     # The upgraded home goes on working: a new user is appended to the same log.
     cli("users", "add", "erin", "--role", "submitter", token=tokens["admin"])
     assert cli("audit", "verify", token=tokens["carol"])["entries"] == 13
+    # The old entries keep the bytes they were hashed with (leaf format 1); the new one is RFC 8785.
+    formats = [e["format"] for e in cli("audit", "log", "--limit", "20", token=tokens["carol"])["data"]]
+    assert formats == [1] * 12 + [2]
 
 
 def test_a_sqlite_home_from_before_migrations_upgrades(sqlite_home: tuple[Cli, dict[str, str], Any]) -> None:

@@ -142,7 +142,9 @@ class AuditEntryOut(BaseModel):
     action: str
     subject: str
     payload: dict[str, Any]
-    entry_hash: str
+    prev_hash: str = Field(description="The previous entry's hash; 64 zeros for the first.")
+    format: int = Field(description="Leaf format: how the hashed bytes are written (1, or 2: RFC 8785).")
+    entry_hash: str = Field(description="SHA-256 of the entry's bytes (audit/README.md).")
 
 
 class AuditPage(BaseModel):
