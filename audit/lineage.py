@@ -98,8 +98,9 @@ def _release(entry: AuditEntry | None) -> dict[str, Any] | None:
     }
 
 
-def build_lineage(session: Session, adapter_id: str) -> dict[str, Any]:
-    """Verify the whole log, then assemble the adapter's chain.
+def build_lineage(session: Session, adapter_id: str, *, origin: str) -> dict[str, Any]:
+    """Verify the whole log, then assemble the adapter's chain; `origin` names the log (its checkpoints'
+    origin line), and with it the deployment.
 
     data -> scan -> approvals -> policy -> job -> pre-training check -> weights.
     """
@@ -212,6 +213,7 @@ def build_lineage(session: Session, adapter_id: str) -> dict[str, Any]:
         "quarantine": _quarantine(quarantined_e),
         "release": _release(released_e),
         "log": {
+            "origin": origin,
             "verified": True,
             "size": head.size,
             "head_hash": head.head_hash,

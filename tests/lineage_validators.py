@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from html.parser import HTMLParser
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from google.protobuf import json_format
@@ -21,6 +22,8 @@ from in_toto_attestation.v1.statement import Statement
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import dataset_version_dataset, documentation_job, job_type_job
 from openlineage.client.serde import Serde
+from securesystemslib.dsse import Envelope
+from securesystemslib.signer import SSlibKey
 
 
 def validate_intoto(content: bytes) -> dict[str, Any]:
@@ -34,6 +37,25 @@ def validate_intoto(content: bytes) -> dict[str, Any]:
         ResourceDescriptor.copy_from_pb(rd).validate()
     assert provenance.run_details.metadata.started_on.seconds > 0
     return doc
+
+
+def validate_intoto_envelope(content: bytes) -> dict[str, Any]:
+    """A DSSE envelope (securesystemslib's model) of an in-toto statement that `validate_intoto` takes.
+
+    The signature is checked where the key is known (`verify_intoto_envelope`)."""
+    envelope = Envelope.from_dict(json.loads(content))
+    assert envelope.payload_type == "application/vnd.in-toto+json"
+    assert len(envelope.signatures) == 1
+    return validate_intoto(envelope.payload)
+
+
+def verify_intoto_envelope(content: bytes, public_key: ec.EllipticCurvePublicKey) -> dict[str, Any]:
+    """The statement of an envelope that securesystemslib verifies with `public_key` (threshold 1)."""
+    envelope = Envelope.from_dict(json.loads(content))
+    [keyid] = list(envelope.signatures)
+    key = SSlibKey.from_crypto(public_key, keyid=keyid, scheme="ecdsa-sha2-nistp256")
+    envelope.verify([key], threshold=1)  # raises VerificationError
+    return validate_intoto(envelope.payload)
 
 
 def validate_cyclonedx(content: bytes) -> dict[str, Any]:
@@ -128,7 +150,8 @@ def validate_html(content: bytes) -> _Chain:
 
 VALIDATORS: dict[str, Callable[[bytes], Any]] = {
     "json": json.loads,
-    "intoto": validate_intoto,
+    "intoto": validate_intoto_envelope,
+    "intoto-statement": validate_intoto,
     "cyclonedx": validate_cyclonedx,
     "openlineage": validate_openlineage,
     "html": validate_html,

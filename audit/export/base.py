@@ -5,6 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from audit.errors import AuditError
 
 
@@ -16,6 +18,8 @@ class Exporter(ABC):
     """One lineage file format: a name, a media type, and the one method that matters."""
 
     media_type: ClassVar[str] = "application/json"
+    # A signed format needs the adapter-signing key (`export`'s `key`); the others ignore it.
+    signed: ClassVar[bool] = False
 
     @classmethod
     @abstractmethod
@@ -23,7 +27,7 @@ class Exporter(ABC):
         """The format name users pass as `--format`."""
 
     @abstractmethod
-    def export(self, lineage: dict[str, Any]) -> bytes:
+    def export(self, lineage: dict[str, Any], *, key: ec.EllipticCurvePrivateKey | None = None) -> bytes:
         """Render a lineage (as built by `audit.lineage.build_lineage`) as this format's bytes."""
 
 

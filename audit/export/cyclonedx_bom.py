@@ -12,6 +12,8 @@ import json
 import uuid
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from audit.export.base import Exporter
 
 SPEC_VERSION = "1.6"
@@ -153,5 +155,5 @@ class CycloneDxExporter(Exporter):
     def name(cls) -> str:
         return "cyclonedx"
 
-    def export(self, lineage: dict[str, Any]) -> bytes:
+    def export(self, lineage: dict[str, Any], *, key: ec.EllipticCurvePrivateKey | None = None) -> bytes:
         return (json.dumps(bom(lineage), indent=2) + "\n").encode()

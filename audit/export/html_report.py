@@ -10,6 +10,8 @@ import html
 import json
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from audit.export.base import Exporter
 
 _CSS = """
@@ -160,5 +162,5 @@ class HtmlExporter(Exporter):
     def name(cls) -> str:
         return "html"
 
-    def export(self, lineage: dict[str, Any]) -> bytes:
+    def export(self, lineage: dict[str, Any], *, key: ec.EllipticCurvePrivateKey | None = None) -> bytes:
         return report(lineage).encode()

@@ -1,4 +1,7 @@
-"""in-toto Statement v1 with a SLSA provenance v1 predicate.
+"""in-toto Statement v1 with a SLSA provenance v1 predicate, signed in a DSSE envelope.
+
+`intoto` is the envelope (audit/dsse.py) signed with the adapter-signing key, which cosign,
+slsa-verifier and in-toto's tools take; `intoto-statement` is the bare statement inside it.
 
 Subjects are the adapter's files with their SHA-256 digests; the resolved dependencies are what the
 training run consumed: the redacted dataset (never the raw one, which ftgate does not keep), the base
@@ -11,6 +14,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from audit.dsse import ENVELOPE_MEDIA_TYPE, INTOTO_PAYLOAD_TYPE, sign_envelope
+from audit.errors import AuditError
 from audit.export.base import Exporter
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -92,7 +99,8 @@ def statement(lineage: dict[str, Any]) -> dict[str, Any]:
             },
             "runDetails": {
                 "builder": {
-                    "id": f"ftgate:worker/{training['worker']}",
+                    # The deployment, named by its log (stable; not the worker process that ran it).
+                    "id": f"ftgate:builder/{lineage['log']['origin']}",
                     "version": _versions(training.get("library_versions")),
                 },
                 "metadata": {
@@ -118,12 +126,27 @@ def statement(lineage: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class InTotoStatementExporter(Exporter):
+    media_type = INTOTO_PAYLOAD_TYPE
+
+    @classmethod
+    def name(cls) -> str:
+        return "intoto-statement"
+
+    def export(self, lineage: dict[str, Any], *, key: ec.EllipticCurvePrivateKey | None = None) -> bytes:
+        return (json.dumps(statement(lineage), indent=2) + "\n").encode()
+
+
 class InTotoExporter(Exporter):
-    media_type = "application/vnd.in-toto+json"
+    media_type = ENVELOPE_MEDIA_TYPE
+    signed = True
 
     @classmethod
     def name(cls) -> str:
         return "intoto"
 
-    def export(self, lineage: dict[str, Any]) -> bytes:
-        return (json.dumps(statement(lineage), indent=2) + "\n").encode()
+    def export(self, lineage: dict[str, Any], *, key: ec.EllipticCurvePrivateKey | None = None) -> bytes:
+        if key is None:
+            raise AuditError("the in-toto envelope is signed with the adapter-signing key; none was given")
+        body = json.dumps(statement(lineage), separators=(",", ":")).encode()
+        return (json.dumps(sign_envelope(INTOTO_PAYLOAD_TYPE, body, key), indent=2) + "\n").encode()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from audit.export.base import Exporter
 
 
@@ -15,5 +17,5 @@ class JsonExporter(Exporter):
     def name(cls) -> str:
         return "json"
 
-    def export(self, lineage: dict[str, Any]) -> bytes:
+    def export(self, lineage: dict[str, Any], *, key: ec.EllipticCurvePrivateKey | None = None) -> bytes:
         return (json.dumps(lineage, indent=2) + "\n").encode()

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from audit.adapter_signing import load_key
 from audit.bundle import build_bundle, signed_checkpoint, verify_bundle
 from audit.checkpoint import log_origin, open_checkpoint, verifier_for
 from audit.export import export_formats, get_exporter
@@ -78,7 +79,7 @@ def proof_bundle(*, rt: Runtime, session: Session, actor: User, adapter_id: str)
     """The adapter's lineage entries with inclusion proofs and a signed checkpoint, checkable offline."""
     authorize(rt=rt, session=session, actor=actor, action="audit.export", resource_type="adapter")
     get_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id)
-    lineage = build_lineage(session, adapter_id)
+    lineage = build_lineage(session, adapter_id, origin=log_origin(rt.signing_key))
     seqs = [entry["seq"] for entry in lineage["log"]["entries"]]
     return build_bundle(session, key=rt.signing_key, seqs=seqs, subject=f"adapter:{adapter_id}")
 
@@ -117,9 +118,10 @@ def export_document(
         raise InvalidInput(f"unknown export format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}")
     exporter = get_exporter(fmt)
     get_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id)
-    lineage = build_lineage(session, adapter_id)
+    lineage = build_lineage(session, adapter_id, origin=log_origin(rt.signing_key))
+    key = load_key(rt.settings.adapter_key_path) if exporter.signed else None
     return LineageDocument(
-        fmt=fmt, content=exporter.export(lineage), media_type=exporter.media_type, lineage=lineage
+        fmt=fmt, content=exporter.export(lineage, key=key), media_type=exporter.media_type, lineage=lineage
     )
 
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from ftgate_testing import EXAMPLE, Home
-from lineage_validators import VALIDATORS
+from lineage_validators import VALIDATORS, verify_intoto_envelope
 
+from audit.adapter_signing import load_key
 from gateway.api.app import create_app
 from gateway.runtime import Runtime
 from gateway.services.users import authenticate
@@ -68,7 +69,13 @@ def test_every_export_format_validates_with_its_own_library(home: Home, tmp_path
         docs[fmt] = validate(out.read_bytes())
 
     ds = run["dataset"]
-    statement = docs["intoto"]
+    # The provenance is a DSSE envelope that securesystemslib verifies with the adapter-signing key.
+    public = load_key(home.settings().adapter_key_path).public_key()
+    statement = verify_intoto_envelope((tmp_path / "lineage.intoto").read_bytes(), public)
+    assert statement == docs["intoto"] == docs["intoto-statement"]
+    assert statement["predicate"]["runDetails"]["builder"]["id"].startswith(
+        "ftgate:builder/ftgate.local/audit/"
+    )
     assert {s["name"]: s["digest"]["sha256"] for s in statement["subject"]} == adapter["files"]
     deps = statement["predicate"]["buildDefinition"]["resolvedDependencies"]
     assert deps[0]["digest"]["sha256"] == ds["redacted_sha256"] and deps[0]["annotations"]["redacted"]

@@ -6,6 +6,7 @@ FTGATE_WRITE_LINEAGE_SAMPLE=1 pytest tests/integration/test_lineage.py).
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import shutil
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from google.protobuf.json_format import ParseError
 from lineage_validators import (
     VALIDATORS,
@@ -21,12 +23,15 @@ from lineage_validators import (
     validate_html,
     validate_intoto,
     validate_openlineage,
+    verify_intoto_envelope,
 )
+from securesystemslib.exceptions import VerificationError
 
 from audit.errors import AuditError
 from audit.export import Exporter, ExportersFactory, export_formats, get_exporter
 
 SAMPLE = Path(__file__).parent / "data" / "lineage_sample.json"
+KEY = ec.generate_private_key(ec.SECP256R1())
 
 
 @pytest.fixture
@@ -35,16 +40,17 @@ def lineage() -> dict[str, Any]:
 
 
 def test_registry_lists_every_format() -> None:
-    assert set(export_formats()) == {"json", "html", "intoto", "cyclonedx", "openlineage"}
+    assert set(export_formats()) == {"json", "html", "intoto", "intoto-statement", "cyclonedx", "openlineage"}
     assert set(VALIDATORS) == set(export_formats())
 
 
 @pytest.mark.parametrize("fmt", sorted(VALIDATORS))
 def test_each_format_validates_and_is_deterministic(fmt: str, lineage: dict[str, Any]) -> None:
     exporter = get_exporter(fmt)
-    content = exporter.export(lineage)
+    key = KEY if exporter.signed else None
+    content = exporter.export(lineage, key=key)
     VALIDATORS[fmt](content)
-    assert exporter.export(copy.deepcopy(lineage)) == content  # same log, same file
+    assert exporter.export(copy.deepcopy(lineage), key=key) == content  # same log, same file
 
 
 def test_json_is_the_lineage_unchanged(lineage: dict[str, Any]) -> None:
@@ -80,7 +86,7 @@ def test_a_new_format_registers_by_name_and_names_are_unique() -> None:
 
 
 def _intoto(lineage: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(get_exporter("intoto").export(lineage))
+    return json.loads(get_exporter("intoto-statement").export(lineage))
 
 
 def _bom(lineage: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +135,29 @@ def test_openlineage_validator_rejects_bad_fields(field: str, value: str, lineag
         events[0]["eventTime"] = value
     with pytest.raises(ValueError):
         validate_openlineage("\n".join(json.dumps(e) for e in events).encode())
+
+
+def test_the_intoto_envelope_verifies_with_securesystemslib_and_carries_the_statement(
+    lineage: dict[str, Any],
+) -> None:
+    envelope = get_exporter("intoto").export(lineage, key=KEY)
+    assert verify_intoto_envelope(envelope, KEY.public_key()) == _intoto(lineage)
+    other = ec.generate_private_key(ec.SECP256R1())
+    with pytest.raises(VerificationError):
+        verify_intoto_envelope(envelope, other.public_key())
+    forged = json.loads(envelope)
+    statement = json.loads(base64.b64decode(forged["payload"]))
+    statement["subject"][0]["digest"]["sha256"] = "0" * 64
+    forged["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+    with pytest.raises(VerificationError):
+        verify_intoto_envelope(json.dumps(forged).encode(), KEY.public_key())
+    with pytest.raises(AuditError, match="adapter-signing key"):
+        get_exporter("intoto").export(lineage)  # never unsigned
+
+
+def test_the_builder_is_the_deployment_not_a_worker_process(lineage: dict[str, Any]) -> None:
+    builder = _intoto(lineage)["predicate"]["runDetails"]["builder"]["id"]
+    assert builder == "ftgate:builder/ftgate.local/audit/3f2a9c1e5b7d4a60"
 
 
 def test_intoto_subjects_and_dependencies(lineage: dict[str, Any]) -> None:
