@@ -6,7 +6,10 @@ its home, never with Sigstore's public services: no network, no transparency ser
 supports only NIST curves, so this key is a P-256 key separate from the log's Ed25519 key.
 
 The bundle is kept in the audit log (entry `adapter.signed`), so a verifier trusts the signature as
-much as it trusts the log, and a changed or deleted bundle file cannot hide a changed adapter.
+much as it trusts the log, and a changed or deleted bundle file cannot hide a changed adapter. It is
+also written beside the files as `model.sig` (left out of what is signed, and named so in the signed
+manifest), and downloads carry it, so `model_signing verify key --signature model.sig --public_key
+key.pem <dir>` checks an adapter folder as it stands, with the public key `ftgate keys export` prints.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from model_signing import hashing, signing, verifying
 from audit.canonical import canonical_json
 from audit.errors import AuditError
 from audit.private_files import create_private
+
+# The signature's file in an adapter directory; never part of what it signs.
+SIGNATURE_FILE = "model.sig"
 
 
 class AdapterSignatureError(AuditError):
@@ -68,11 +74,12 @@ def sign_directory(model_dir: Path, key_path: Path) -> dict[str, Any]:
     """Sign every file under model_dir; return what the log records (bundle, key and bundle hashes)."""
     key = ensure_key(key_path)
     with tempfile.TemporaryDirectory(prefix="ftgate-sign-") as tmp:
-        bundle_path = Path(tmp) / "model.sig"
+        bundle_path = Path(tmp) / SIGNATURE_FILE
         signing.Config().use_elliptic_key_signer(private_key=key_path).set_hashing_config(
-            hashing.Config()
+            hashing.Config().set_ignored_paths(paths=[model_dir / SIGNATURE_FILE])
         ).sign(model_dir, bundle_path)
         bundle = json.loads(bundle_path.read_text())
+    (model_dir / SIGNATURE_FILE).write_bytes(signature_file(bundle))
     return {
         "library": f"model-signing {version('model-signing')}",
         "bundle": bundle,
@@ -95,7 +102,8 @@ def verify_directory(model_dir: Path, signed: dict[str, Any], key_path: Path) ->
     if not model_dir.is_dir():
         raise AdapterSignatureError(f"adapter directory {model_dir} is missing")
     with tempfile.TemporaryDirectory(prefix="ftgate-verify-") as tmp:
-        bundle_path, key_file = Path(tmp) / "model.sig", Path(tmp) / "key.pub"
+        # The logged bundle, not the directory's model.sig: the log is what is trusted.
+        bundle_path, key_file = Path(tmp) / SIGNATURE_FILE, Path(tmp) / "key.pub"
         bundle_path.write_text(json.dumps(signed["bundle"]))
         key_file.write_bytes(pem)
         try:
@@ -113,6 +121,11 @@ def verify_directory(model_dir: Path, signed: dict[str, Any], key_path: Path) ->
             raise AdapterSignatureError(f"adapter files do not match their signature: {reason}") from exc
 
 
+def signature_file(bundle: dict[str, Any]) -> bytes:
+    """The bytes of `model.sig` for a logged bundle (as model-signing reads it)."""
+    return json.dumps(bundle).encode()
+
+
 def signed_files(bundle: dict[str, Any]) -> dict[str, str]:
     """File -> sha256 as signed (read from the bundle's in-toto payload)."""
     statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
@@ -124,7 +137,7 @@ def _differences(model_dir: Path, bundle: dict[str, Any]) -> list[str]:
     actual = {
         p.relative_to(model_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(model_dir.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p != model_dir / SIGNATURE_FILE
     }
     out = [
         f"{name} changed: signed {expected[name]}, found {actual[name]}"

@@ -22,7 +22,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
-from audit.adapter_signing import AdapterSignatureError
+from audit.adapter_signing import SIGNATURE_FILE, AdapterSignatureError, signature_file
 from audit.history import adapters_trained_on, entry_time
 from audit.models import AuditEntry
 from gateway.contract import PAGE_DEFAULT, ResourceId, invalid, require
@@ -136,7 +136,8 @@ def _file_problems(root: Path, files: dict[str, str]) -> list[str]:
         elif (actual := file_sha256(path)) != digest:
             problems.append(f"{name} changed (registered sha256 {digest[:12]}, now {actual[:12]})")
     present = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink()}
-    problems += [f"{name} was added" for name in sorted(present - set(files))]
+    # model.sig is the signature's copy, not a file of the adapter; what counts is the logged bundle.
+    problems += [f"{name} was added" for name in sorted(present - set(files) - {SIGNATURE_FILE})]
     return problems
 
 
@@ -315,8 +316,9 @@ def release_adapter(
     return ReleaseOutcome(adapter=adapter, decision=decision, decision_id=decision_id, files=adapter.files)
 
 
-def _copy_verified(src: Path, files: dict[str, str], dest: Path) -> None:
-    """Copy the registered files into dest, hashing the bytes as they are written.
+def _copy_verified(src: Path, files: dict[str, str], dest: Path, extra: dict[str, bytes]) -> None:
+    """Copy the registered files into dest, hashing the bytes as they are written, with the `extra`
+    files (name -> bytes) beside them.
 
     What lands in dest is exactly what was hashed, so a file swapped after the policy check is caught.
     The copy goes to a hidden sibling first and is renamed into place whole; on any error it is removed.
@@ -337,6 +339,8 @@ def _copy_verified(src: Path, files: dict[str, str], dest: Path) -> None:
                     f"adapter file {name} changed while it was copied: "
                     f"expected {digest}, computed {h.hexdigest()}"
                 )
+        for name, content in extra.items():
+            (staging / name).write_bytes(content)
         os.replace(staging, dest)  # an empty existing dest is replaced; a non-empty one was refused
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -361,7 +365,10 @@ def download_adapter(
     if registered is None:  # the policy denies a lineage without it; never copy unregistered files
         raise IntegrityError(f"the audit log registers no files for adapter {adapter.id}")
     files = dict(registered["files"])
-    _copy_verified(Path(adapter.path), files, dest)
+    signed = log.last("adapter.signed", adapter.id)
+    # The signature as the log holds it, for `model_signing verify` on the folder as downloaded.
+    extra = {SIGNATURE_FILE: signature_file(signed["bundle"])} if signed is not None else {}
+    _copy_verified(Path(adapter.path), files, dest, extra)
     audit_log.append(
         session,
         actor=actor.name,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +16,7 @@ from fastapi.testclient import TestClient
 from ftgate_testing import Home, approved_dataset, submit
 from sqlmodel import col, select
 
+from audit.adapter_signing import load_key, public_pem
 from audit.models import AuditEntry
 from gateway.api.app import create_app
 from gateway.runtime import Runtime
@@ -44,11 +47,23 @@ def log_entries(home: Home, policy_dir: Path, subject: str) -> list[tuple[str, d
 
 
 def digests(folder: Path) -> dict[str, str]:
+    """The adapter's files (model.sig, the signature beside them, is no file of the adapter)."""
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in folder.rglob("*")
-        if p.is_file()
+        if p.is_file() and p.name != "model.sig"
     }
+
+
+def model_signing_verifies(folder: Path, home: Home, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """OpenSSF model-signing's own CLI on the folder, with the adapter-signing public key."""
+    key = tmp_path / "adapter-signing.pub.pem"
+    key.write_bytes(public_pem(load_key(home.settings().adapter_key_path)))
+    return subprocess.run(
+        [sys.executable, "-m", "model_signing", "verify", "key", "--signature", str(folder / "model.sig"),
+         "--public_key", str(key), str(folder)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
 
 
 def codes(failed: dict[str, Any]) -> set[str]:
@@ -111,6 +126,12 @@ def test_release_then_download_then_revocation_blocks_it(
     assert got["status"] == "downloaded" and Path(got["path"]) == out.resolve()
     assert digests(out) == adapter["files"] == digests(Path(adapter["path"]))
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+    # The folder as downloaded carries its signature: model-signing's own CLI verifies it, and a
+    # changed file fails it.
+    checked = model_signing_verifies(out, home, tmp_path)
+    assert checked.returncode == 0 and "Verification succeeded" in checked.stdout, checked.stderr
+    (out / "README.md").write_text("changed after download")
+    assert model_signing_verifies(out, home, tmp_path).returncode != 0
 
     actions = [action for action, _ in log_entries(home, policy_dir, adapter_id)]
     assert actions == [
@@ -233,7 +254,9 @@ def test_the_http_api_releases_and_serves_the_same_files(home: Home, policy_dir:
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     assert r.headers["x-ftgate-decision-id"].startswith("dec")
     with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
-        assert {n: hashlib.sha256(zf.read(n)).hexdigest() for n in zf.namelist()} == files
+        names = set(zf.namelist())
+        assert "model.sig" in names
+        assert {n: hashlib.sha256(zf.read(n)).hexdigest() for n in names - {"model.sig"}} == files
     assert client.get(f"/v1/adapters/{adapter_id}/download", headers=as_(home.carol)).status_code == 403
 
     r = client.post(

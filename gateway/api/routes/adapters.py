@@ -68,16 +68,18 @@ def release_adapter(
     responses={200: {"content": {"application/zip": {}}, "description": "The adapter files as a zip."}},
 )
 def download_adapter(adapter_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
-    """The released adapter's files as one zip, built from the copy the service verified byte by byte."""
+    """The released adapter's files as one zip, built from the copy the service verified byte by byte,
+    with their signature (`model.sig`) from the log."""
     workdir = Path(tempfile.mkdtemp(prefix="ftgate-download-"))
     try:
         outcome = adapters.download_adapter(
             rt=rt, session=session, actor=user, adapter_id=adapter_id, dest=workdir / adapter_id
         )
         archive = workdir / f"{adapter_id}.zip"
+        copy = workdir / adapter_id
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name in sorted(outcome.files):
-                zf.write(workdir / adapter_id / name, arcname=name)
+            for path in sorted(p for p in copy.rglob("*") if p.is_file()):
+                zf.write(path, arcname=path.relative_to(copy).as_posix())
         # Commit `adapter.downloaded` before a byte leaves: the session would otherwise commit only
         # after the response is sent, and a failed commit would leave an unlogged download.
         session.commit()
