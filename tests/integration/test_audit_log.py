@@ -261,8 +261,10 @@ def test_proof_bundle_verifies_offline_and_refuses_any_change(home: Home, tmp_pa
     submitted = next(e for e in bundle["entries"] if e["action"] == "job.submitted")
     assert b'"epochs":1,' in base64.b64decode(submitted["leaf"])
     # Offline: the database is gone and verify-bundle needs no token or home.
+    published = home.cli("keys", "export", "--which", "log")["key"]  # as the operator publishes it
+    assert published == made["verifier_key"]
     (home.path / "ftgate.db").unlink()
-    ok = home.cli("audit", "verify-bundle", str(out), "--key", made["verifier_key"])
+    ok = home.cli("audit", "verify-bundle", str(out), "--key", published)
     assert ok["status"] == "verified" and ok["entries"] == made["entries"] == len(bundle["entries"])
 
     seqs = {f"s{i}": e["seq"] for i, e in enumerate(bundle["entries"])}

@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from ftgate_testing import Home, approved_dataset, submit
 from sqlmodel import col, select
 
-from audit.adapter_signing import load_key, public_pem
 from audit.models import AuditEntry
 from gateway.api.app import create_app
 from gateway.runtime import Runtime
@@ -56,9 +55,10 @@ def digests(folder: Path) -> dict[str, str]:
 
 
 def model_signing_verifies(folder: Path, home: Home, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    """OpenSSF model-signing's own CLI on the folder, with the adapter-signing public key."""
+    """OpenSSF model-signing's own CLI on the folder, with the adapter-signing public key as ftgate
+    publishes it (`ftgate keys export --which adapter`, no token)."""
     key = tmp_path / "adapter-signing.pub.pem"
-    key.write_bytes(public_pem(load_key(home.settings().adapter_key_path)))
+    home.cli("keys", "export", "--which", "adapter", "-o", str(key))
     return subprocess.run(
         [sys.executable, "-m", "model_signing", "verify", "key", "--signature", str(folder / "model.sig"),
          "--public_key", str(key), str(folder)],
@@ -253,6 +253,10 @@ def test_the_http_api_releases_and_serves_the_same_files(home: Home, policy_dir:
     r = client.get(f"/v1/adapters/{adapter_id}/download", headers=as_(home.alice))
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     assert r.headers["x-ftgate-decision-id"].startswith("dec")
+    # The keys are published without a token, and the adapter's is the one that signed it.
+    published = client.get("/v1/keys").json()
+    assert published["log"]["verifier_key"].startswith("ftgate.local/audit/") and published["witnesses"] == []
+    assert published["adapter_signing"]["pem"].startswith("-----BEGIN PUBLIC KEY-----")
     with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
         names = set(zf.namelist())
         assert "model.sig" in names

@@ -18,6 +18,7 @@ from gateway.api.pages import After, Limit, page_body
 from gateway.contract import PAGE_DEFAULT, Cursor, Handle, Note, ResourceId
 from gateway.models import AdapterPublic, Page
 from gateway.services import adapters, audit, lineage
+from gateway.services.keys import PublishedKeys, published_keys
 
 router = APIRouter(prefix="/v1")
 Format = Annotated[str, Query(max_length=32, pattern="^[a-z0-9-]+$", description="An export format.")]
@@ -129,6 +130,13 @@ class CheckpointIn(BaseModel):
 def verify_log_extends(body: CheckpointIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     """Verify the log, and that it extends a checkpoint saved earlier (no rollback, no rewrite)."""
     return audit.verify(rt=rt, session=session, actor=user, checkpoint_note=body.checkpoint)
+
+
+@router.get("/keys", tags=["audit"], response_model=PublishedKeys)
+def keys(rt: RuntimeDep) -> PublishedKeys:
+    """The public keys to check ftgate's evidence with: the log's checkpoint verifier key, the
+    adapter-signing key (model.sig, the in-toto envelopes) and the witnesses'. No token: they are public."""
+    return published_keys(rt=rt)
 
 
 @router.get("/audit/checkpoint", tags=["audit"])
