@@ -24,6 +24,29 @@ def bundle(as_json: Json = False, verbose: Verbose = False) -> None:
     render(bundle_manifest(rt=runtime()), as_json=as_json)
 
 
+@app.command("manifest")
+@handles_errors
+def manifest(
+    check: Annotated[
+        bool, typer.Option("--check", help="Only say whether the `.manifest` is current; exit 1 if not.")
+    ] = False,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Write OPA's `.manifest` into the policy directory (revision: the bundle hash; roots), so an OPA
+    serving the directory reports the revision ftgate's decisions name. Run it after editing a policy."""
+    from gateway.services.policy import bundle_manifest, write_opa_manifest
+
+    rt = runtime()
+    if check:
+        state = bundle_manifest(rt=rt)
+        render({"id": state["id"], "status": state["opa_manifest"]}, as_json=as_json)
+        if state["opa_manifest"] != "current":
+            raise typer.Exit(1)
+        return
+    render(write_opa_manifest(rt=rt), as_json=as_json)
+
+
 @app.command("test")
 @handles_errors
 def test(

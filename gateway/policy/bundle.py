@@ -31,6 +31,8 @@ from gateway.errors import ConfigError
 
 DATA_FILE = "data.json"
 TEST_SUFFIX = "_test.rego"
+# OPA's bundle manifest: a hidden file, so never part of the hash it records.
+OPA_MANIFEST = ".manifest"
 
 FileKind = Literal["policy", "test", "data"]
 
@@ -127,3 +129,21 @@ class PolicyBundle:
     def manifest(self) -> dict[str, Any]:
         """The bundle hash and every file's path and digest, for decisions, logs and exports."""
         return {"sha256": self.sha256, "files": [{"path": f.path, "sha256": f.sha256} for f in self.files]}
+
+    def opa_manifest(self) -> dict[str, Any]:
+        """OPA's `.manifest` for this directory: the revision is the bundle hash, so an OPA serving it
+        (`opa run --server --bundle`) reports the revision ftgate's decisions name; the roots are the
+        top-level paths the bundle's files live under (`ftgate`: `data.ftgate.*`)."""
+        roots = sorted({f.path.split("/", 1)[0] for f in self.files if "/" in f.path})
+        return {"revision": self.sha256, "roots": roots}
+
+    def opa_manifest_state(self) -> str:
+        """`current`, `stale` (written for other files) or `missing`: the `.manifest` in the directory."""
+        path = self.root / OPA_MANIFEST
+        if not path.exists():
+            return "missing"
+        try:
+            written = json.loads(path.read_text())
+        except (ValueError, OSError):
+            return "stale"
+        return "current" if written == self.opa_manifest() else "stale"

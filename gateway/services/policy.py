@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ from sqlmodel import Session
 from gateway.contract import ResourceId, require
 from gateway.errors import InvalidInput, NotFound
 from gateway.models import PolicyDecisionRecord, User
-from gateway.policy.bundle import PolicyBundle
+from gateway.policy.bundle import OPA_MANIFEST, PolicyBundle
 from gateway.policy.engine import Decision
 from gateway.policy.regorus_backend import RegorusEngine
 from gateway.policy.testing import RegoTestSuite
@@ -29,8 +31,20 @@ def bundle_manifest(*, rt: Runtime) -> dict[str, Any]:
         "id": bundle.sha256,
         "status": "loaded",
         "policy_dir": str(rt.settings.policy_dir),
+        "opa_manifest": bundle.opa_manifest_state(),
         **bundle.manifest(),
     }
+
+
+def write_opa_manifest(*, rt: Runtime) -> dict[str, Any]:
+    """Write the policy directory's `.manifest` (OPA's) for the bundle now in it."""
+    bundle = PolicyBundle.load(rt.settings.policy_dir)
+    manifest = bundle.opa_manifest()
+    path = rt.settings.policy_dir / OPA_MANIFEST
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(tmp, path)
+    return {"id": bundle.sha256, "status": "written", "path": str(path), **manifest}
 
 
 def evaluate(*, rt: Runtime, entrypoint: str, input: Any) -> Decision:

@@ -32,6 +32,14 @@ def test_bundle_and_rego_tests(tmp_path: Path) -> None:
     failed = cli("policy", "test", ok=False)
     assert [f["test"] for f in failed["failures"]] == ["ftgate.dataset_test::test_deliberately_wrong"]
 
+    # The edit left OPA's .manifest naming the old revision: --check says so (exit 1), and
+    # `policy manifest` writes the new one.
+    assert cli("policy", "bundle")["opa_manifest"] == "stale"
+    assert cli("policy", "manifest", "--check", ok=False)["status"] == "stale"
+    written = cli("policy", "manifest")
+    assert written["revision"] == cli("policy", "bundle")["sha256"] and written["roots"] == ["ftgate"]
+    assert cli("policy", "manifest", "--check")["status"] == "current"
+
 
 def test_eval_explains_a_denial_without_storing_anything(home: Home, tmp_path: Path) -> None:
     document = {

@@ -116,3 +116,26 @@ def test_directory_without_policies(tmp_path: Path) -> None:
     (tmp_path / "data.json").write_text("{}")
     with pytest.raises(ConfigError, match="no .rego policies"):
         PolicyBundle.load(tmp_path)
+
+
+def test_the_shipped_opa_manifest_names_the_bundle_hash_as_its_revision() -> None:
+    # After editing a policy, `ftgate policy manifest` rewrites it; an OPA serving the directory with
+    # --bundle then reports the revision ftgate's decisions name.
+    bundle = PolicyBundle.load(POLICY_DIR)
+    written = json.loads((POLICY_DIR / ".manifest").read_text())
+    assert written == {"revision": bundle.sha256, "roots": ["ftgate"]}, "run `ftgate policy manifest`"
+    assert bundle.opa_manifest_state() == "current"
+
+
+def test_the_opa_manifest_is_not_hashed_and_goes_stale_with_an_edit(policy_copy: Path) -> None:
+    before = PolicyBundle.load(policy_copy).sha256
+    (policy_copy / ".manifest").write_text("{}")
+    assert PolicyBundle.load(policy_copy).sha256 == before  # hidden: never part of what it names
+    assert PolicyBundle.load(policy_copy).opa_manifest_state() == "stale"
+    (policy_copy / ".manifest").unlink()
+    assert PolicyBundle.load(policy_copy).opa_manifest_state() == "missing"
+    (policy_copy / ".manifest").write_text(json.dumps(PolicyBundle.load(policy_copy).opa_manifest()))
+    assert PolicyBundle.load(policy_copy).opa_manifest_state() == "current"
+    data = policy_copy / "ftgate" / "config" / "data.json"
+    data.write_text(data.read_text().replace("100", "101", 1))
+    assert PolicyBundle.load(policy_copy).opa_manifest_state() == "stale"
