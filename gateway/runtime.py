@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from gateway.policy.archive import ArchivingPolicy
+    from gateway.policy.decision_log import DecisionLog
     from gateway.redaction.scanner import Scanner
 
 
@@ -42,7 +44,20 @@ class Runtime:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.db_url)
+        from gateway.policy import decision_log
+
+        engine = make_engine(self.settings.db_url)
+        # Each decision stored through it is logged in OPA's format when its transaction commits.
+        decision_log.attach(engine, self.decision_log)
+        return engine
+
+    @cached_property
+    def decision_log(self) -> DecisionLog:
+        from gateway.policy.decision_log import DecisionLog
+
+        # OPA names an instance by id; here the host and the home it serves.
+        instance = f"{socket.gethostname()}:{self.settings.home}"
+        return DecisionLog(self.settings.decision_log_path, instance=instance)
 
     @cached_property
     def migration_engine(self) -> Engine:

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         default=8.0, gt=0, le=168, description="How long a console sign-in lasts before signing in again."
     )
     log_level: str = "WARNING"
+    decision_log: Path | None = Field(
+        default=None,
+        description="File every policy decision is appended to in OPA's decision-log format (one JSON line"
+        " each), whatever the log level; unset means decisions.jsonl under home.",
+    )
     scan_workers: int | None = Field(
         default=None,
         ge=0,
@@ -192,6 +197,10 @@ class Settings(BaseSettings):
     @property
     def session_key_path(self) -> Path:
         return self.home / "session.key"
+
+    @property
+    def decision_log_path(self) -> Path:
+        return self.decision_log or self.home / "decisions.jsonl"
 
     @property
     def adapter_key_path(self) -> Path:

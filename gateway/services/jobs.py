@@ -160,6 +160,8 @@ def submit_job(
         "team_budget": _team_budget(rt.policy.value("ftgate.training", "budget", policy_input)),
     }
     if dry_run:
+        # Stored nowhere, but in the decision log, marked as a dry run.
+        rt.decision_log.dry_run(actor=actor.name, decision=decision, input=policy_input)
         return SubmitResult(decision=decision, decision_id=None, job=None, estimate=estimate)
 
     row = record_decision(session=session, actor=actor.name, decision=decision, input=policy_input)
