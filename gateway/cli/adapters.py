@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.common import After, Json, Limit, Note, Token, Verbose, as_user, handles_errors, to_page
+from gateway.cli.common import (
+    After,
+    Json,
+    Limit,
+    Note,
+    Token,
+    TokenFile,
+    Verbose,
+    as_user,
+    handles_errors,
+    to_page,
+)
 from gateway.cli.output import render
 from gateway.contract import PAGE_DEFAULT
 from gateway.models import (
@@ -27,13 +38,14 @@ def adapters_list(
     limit: Limit = PAGE_DEFAULT,
     after: After = None,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
     """List adapters you may see."""
     from gateway.services.adapters import list_adapters
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         page = to_page(
             list_adapters(rt=rt, session=session, actor=actor, status=status, limit=limit, after=after),
             AdapterPublic,
@@ -44,12 +56,16 @@ def adapters_list(
 @app.command("show")
 @handles_errors
 def adapters_show(
-    adapter_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False
+    adapter_id: str,
+    token: Token = None,
+    token_file: TokenFile = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
 ) -> None:
     """Show an adapter: files with SHA-256, signature, metrics."""
     from gateway.services.adapters import get_adapter
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         adapter = get_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id)
     render(AdapterPublic.model_validate(adapter), as_json=as_json)
 
@@ -57,12 +73,16 @@ def adapters_show(
 @app.command("verify")
 @handles_errors
 def adapters_verify(
-    adapter_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False
+    adapter_id: str,
+    token: Token = None,
+    token_file: TokenFile = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
 ) -> None:
     """Check the adapter's files against its model-signing signature in the audit log."""
     from gateway.services.lineage import verify_adapter
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         result = verify_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id)
     render(result, as_json=as_json)
 
@@ -70,12 +90,17 @@ def adapters_verify(
 @app.command("release")
 @handles_errors
 def adapters_release(
-    adapter_id: str, note: Note, token: Token = None, as_json: Json = False, verbose: Verbose = False
+    adapter_id: str,
+    note: Note,
+    token: Token = None,
+    token_file: TokenFile = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
 ) -> None:
     """Release an adapter (approvers): allowed only with complete lineage and a standing data approval."""
     from gateway.services.adapters import release_adapter
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         outcome = release_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id, note=note)
         result = outcome.summary("released")
     render(result, as_json=as_json)
@@ -89,6 +114,7 @@ def adapters_download(
         Path, typer.Option("-o", "--output", help="New (or empty) directory to copy the adapter files into.")
     ],
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
@@ -97,7 +123,7 @@ def adapters_download(
 
     outcome = None
     try:
-        with as_user(token) as (rt, session, actor):
+        with as_user(token, token_file) as (rt, session, actor):
             outcome = download_adapter(
                 rt=rt, session=session, actor=actor, adapter_id=adapter_id, dest=output
             )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.common import Json, Limit, Token, Verbose, as_user, handles_errors
+from gateway.cli.common import Json, Limit, Token, TokenFile, Verbose, as_user, handles_errors
 from gateway.cli.output import check_output, render, write_output
 from gateway.contract import PAGE_DEFAULT
 
@@ -22,6 +22,7 @@ def audit_verify(
         typer.Option("--checkpoint", help="A signed checkpoint the current log must extend."),
     ] = None,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
@@ -29,7 +30,7 @@ def audit_verify(
     from gateway.services.audit import verify
 
     note = _read_text(checkpoint, "checkpoint") if checkpoint is not None else None
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         result = verify(rt=rt, session=session, actor=actor, checkpoint_note=note)
     render(result, as_json=as_json)
 
@@ -43,6 +44,7 @@ def audit_export(
         str, typer.Option("--format", help="json | html | intoto | cyclonedx | openlineage")
     ] = "json",
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
@@ -50,7 +52,7 @@ def audit_export(
     check_output(output)
     from gateway.services.audit import export_document
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         document = export_document(rt=rt, session=session, actor=actor, adapter_id=adapter, fmt=fmt)
     write_output(output, document.content)
     lineage = document.lineage
@@ -80,6 +82,7 @@ def _read_text(path: Path, what: str) -> str:
 def audit_checkpoint(
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write the signed checkpoint to.")],
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
@@ -87,7 +90,7 @@ def audit_checkpoint(
     check_output(output)
     from gateway.services.audit import make_checkpoint
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         result = make_checkpoint(rt=rt, session=session, actor=actor)
     write_output(output, result.pop("checkpoint").encode("utf-8"))
     render({**result, "path": str(output)}, as_json=as_json)
@@ -99,6 +102,7 @@ def audit_proof(
     adapter: Annotated[str, typer.Option(help="Adapter id.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Bundle file to write.")],
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
@@ -108,7 +112,7 @@ def audit_proof(
 
     from gateway.services.audit import proof_bundle
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         bundle = proof_bundle(rt=rt, session=session, actor=actor, adapter_id=adapter)
     write_output(output, (json.dumps(bundle, indent=2) + "\n").encode("utf-8"))
     render(
@@ -173,6 +177,7 @@ def audit_log(
     limit: Limit = PAGE_DEFAULT,
     after: Annotated[int | None, typer.Option(help="The `next` of the previous page.", min=0)] = None,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
@@ -180,7 +185,7 @@ def audit_log(
     from gateway.services.audit import EntryFilter, list_entries
     from gateway.services.lineage import parse_time
 
-    with as_user(token) as (rt, session, actor_user):
+    with as_user(token, token_file) as (rt, session, actor_user):
         where = EntryFilter(
             action=action,
             actor=actor,
@@ -200,13 +205,14 @@ def audit_state(
         str, typer.Option("--at", help="ISO 8601 time, e.g. 2026-11-29T04:00:00Z (UTC if no zone).")
     ],
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
     """Which datasets and adapters were approved, registered or quarantined at a moment, from the log."""
     from gateway.services.lineage import log_state
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         state = log_state(rt=rt, session=session, actor=actor, at=at)
     if as_json:
         render(state, as_json=True)

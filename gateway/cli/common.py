@@ -6,6 +6,7 @@ import functools
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -27,7 +28,23 @@ from trainer.errors import TrainerError
 
 Json = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 Token = Annotated[
-    str | None, typer.Option("--token", envvar="FTGATE_TOKEN", help="Your API token.", show_default=False)
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="FTGATE_TOKEN",
+        help="Your API token (prefer --token-file or FTGATE_TOKEN: a command line is visible to every"
+        " local user in `ps`).",
+        show_default=False,
+    ),
+]
+TokenFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--token-file",
+        envvar="FTGATE_TOKEN_FILE",
+        help="A file holding your API token (its first line); keep it readable by you alone.",
+        show_default=False,
+    ),
 ]
 Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Show error details.")]
 Note = Annotated[str, typer.Option(help="Why; kept in the audit log.")]
@@ -89,14 +106,66 @@ def runtime() -> Runtime:
     return Runtime(settings)
 
 
+TokenOut = Annotated[
+    Path | None,
+    typer.Option(
+        "--token-out",
+        help="Write the new token to this file (created readable by you alone; it must not exist) instead"
+        " of printing it.",
+        show_default=False,
+    ),
+]
+
+
+def check_token_out(path: Path) -> None:
+    """Refuse a token file that could not be created, before the token is made (it is shown only once)."""
+    if path.exists() or path.is_symlink():
+        raise InvalidInput(f"{path} already exists: name a new file for the token")
+    if not path.parent.is_dir():
+        raise InvalidInput(f"cannot write {path}: its folder does not exist")
+
+
+def keep_token(result: dict[str, Any], path: Path | None) -> dict[str, Any]:
+    """`result` with its token written to `path` (owner-readable, created new) and left out of what is
+    printed; without a path, `result` as it is. If the file cannot be written, the token is printed:
+    it is shown only once."""
+    if path is None:
+        return result
+    from audit.private_files import create_private
+
+    try:
+        create_private(path, (result["token"] + "\n").encode("ascii"))
+    except OSError as exc:
+        err.print(f"could not write {path} ({exc.strerror or exc}); the token is printed instead")
+        return result
+    return {**{k: v for k, v in result.items() if k != "token"}, "token_file": str(path)}
+
+
+def read_token_file(path: Path) -> str:
+    """The token in `path` (its first line, stripped); InvalidInput saying why when there is none."""
+    try:
+        with path.open("rb") as f:
+            first = f.read(1024).split(b"\n", 1)[0].strip()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the token file {path}: {exc.strerror or exc}") from None
+    if not first:
+        raise InvalidInput(f"the token file {path} is empty")
+    try:
+        return first.decode("ascii")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"the token file {path} does not hold a token") from None
+
+
 @contextmanager
-def as_user(token: str | None) -> Iterator[tuple[Runtime, Session, User]]:
-    """One transaction on behalf of the token's user."""
+def as_user(token: str | None, token_file: Path | None = None) -> Iterator[tuple[Runtime, Session, User]]:
+    """One transaction on behalf of the token's user (the token file's, when one is given)."""
     from gateway.services.authz import AuthzDenied, record_denial
     from gateway.services.users import authenticate
 
+    if token_file is not None:
+        token = read_token_file(token_file)
     if not token:
-        raise AuthenticationError("no token: pass --token or set FTGATE_TOKEN")
+        raise AuthenticationError("no token: pass --token-file or set FTGATE_TOKEN")
     rt = runtime()
     rt.require_initialised()
     try:
@@ -108,9 +177,9 @@ def as_user(token: str | None) -> Iterator[tuple[Runtime, Session, User]]:
         raise
 
 
-def login(token: str | None) -> tuple[Runtime, User]:
+def login(token: str | None, token_file: Path | None = None) -> tuple[Runtime, User]:
     """The token's user, for long-running commands that open their own transactions."""
-    with as_user(token) as (rt, _session, user):
+    with as_user(token, token_file) as (rt, _session, user):
         return rt, user
 
 

@@ -9,7 +9,18 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.common import After, Json, Limit, Note, Token, Verbose, as_user, handles_errors, to_page
+from gateway.cli.common import (
+    After,
+    Json,
+    Limit,
+    Note,
+    Token,
+    TokenFile,
+    Verbose,
+    as_user,
+    handles_errors,
+    to_page,
+)
 from gateway.cli.output import check_output, err, out, render, render_residual, write_output
 from gateway.contract import PAGE_DEFAULT
 from gateway.errors import InvalidInput
@@ -44,6 +55,7 @@ def datasets_upload(
         ),
     ] = True,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
@@ -57,7 +69,7 @@ def datasets_upload(
     if not file.is_file():
         raise InvalidInput(f"{file}: no such file")
     if not wait:
-        with as_user(token) as (rt, session, actor):
+        with as_user(token, token_file) as (rt, session, actor):
             dataset = receive_dataset(
                 rt=rt,
                 session=session,
@@ -76,7 +88,7 @@ def datasets_upload(
             )
         render(DatasetPublic.model_validate(dataset), as_json=as_json)
         return
-    with as_user(token) as (rt, session, actor), _upload_progress(show=not as_json) as progress:
+    with as_user(token, token_file) as (rt, session, actor), _upload_progress(show=not as_json) as progress:
         if not as_json:
             err.print(f"Scanning {file.name} for PII ...")
         dataset = upload_dataset(
@@ -151,6 +163,7 @@ def datasets_logs(
     ] = False,
     poll: Annotated[float, typer.Option(help="Seconds between polls with --follow.", min=0.05)] = 1.0,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
@@ -166,7 +179,7 @@ def datasets_logs(
     seen: list[DatasetEventPublic] = []
     last_id = 0
     while True:
-        with as_user(token) as (rt, session, actor):
+        with as_user(token, token_file) as (rt, session, actor):
             # Status first: events written after it are picked up by this same poll or the next.
             dataset = get_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
             status, error = dataset.status.value, dataset.error
@@ -201,13 +214,14 @@ def datasets_list(
     limit: Limit = PAGE_DEFAULT,
     after: After = None,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
     """List datasets you may see."""
     from gateway.services.datasets import list_datasets
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         page = to_page(
             list_datasets(rt=rt, session=session, actor=actor, status=status, limit=limit, after=after),
             DatasetPublic,
@@ -224,13 +238,14 @@ def datasets_queue(
     limit: Limit = PAGE_DEFAULT,
     after: After = None,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
     """Datasets waiting for your review: pending, not yours, not reviewed by you yet; oldest first."""
     from gateway.services.datasets import review_queue
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         page = to_page(
             review_queue(rt=rt, session=session, actor=actor, limit=limit, after=after), DatasetPublic
         )
@@ -240,12 +255,16 @@ def datasets_queue(
 @app.command("show")
 @handles_errors
 def datasets_show(
-    dataset_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False
+    dataset_id: str,
+    token: Token = None,
+    token_file: TokenFile = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
 ) -> None:
     """Show a dataset, its scan report, its reviews, and rejections of the same content before."""
     from gateway.services.datasets import dataset_detail
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         detail = dataset_detail(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
     render(detail, as_json=as_json)
     if as_json:
@@ -273,6 +292,7 @@ def datasets_download(
     dataset_id: str,
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the redacted JSONL.")],
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
@@ -280,7 +300,7 @@ def datasets_download(
     check_output(output)
     from gateway.services.datasets import dataset_file
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         path = dataset_file(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
         data = path.read_bytes()
     write_output(output, data)
@@ -289,10 +309,12 @@ def datasets_download(
     )
 
 
-def _review(dataset_id: str, verdict: Verdict, note: str, token: str | None, as_json: bool) -> None:
+def _review(
+    dataset_id: str, verdict: Verdict, note: str, token: str | None, token_file: Path | None, as_json: bool
+) -> None:
     from gateway.services.datasets import review_dataset
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         review = review_dataset(
             rt=rt, session=session, actor=actor, dataset_id=dataset_id, verdict=verdict, note=note
         )
@@ -305,11 +327,12 @@ def datasets_approve(
     dataset_id: str,
     note: Note,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
     """Approve a dataset's current redacted content (not your own upload)."""
-    _review(dataset_id, Verdict.approved, note, token, as_json)
+    _review(dataset_id, Verdict.approved, note, token, token_file, as_json)
 
 
 @app.command("reject")
@@ -318,22 +341,27 @@ def datasets_reject(
     dataset_id: str,
     note: Note,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
     """Reject a dataset."""
-    _review(dataset_id, Verdict.rejected, note, token, as_json)
+    _review(dataset_id, Verdict.rejected, note, token, token_file, as_json)
 
 
 @app.command("check")
 @handles_errors
 def datasets_check(
-    dataset_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False
+    dataset_id: str,
+    token: Token = None,
+    token_file: TokenFile = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
 ) -> None:
     """Would today's admission policy still admit this dataset? Every reason, with codes; creates nothing."""
     from gateway.services.policy import check_dataset
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         result = check_dataset(rt=rt, session=session, actor=actor, dataset_id=dataset_id)
     render(result, as_json=as_json)
     if result["status"] != "admissible":
@@ -346,13 +374,14 @@ def datasets_revoke(
     dataset_id: str,
     note: Note,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
     """Withdraw a dataset: no more training on it; every adapter trained on it is quarantined."""
     from gateway.services.datasets import revoke_dataset
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         revocation, adapters = revoke_dataset(
             rt=rt, session=session, actor=actor, dataset_id=dataset_id, note=note
         )

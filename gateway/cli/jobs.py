@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.common import After, Json, Limit, Note, Token, Verbose, as_user, handles_errors, to_page
+from gateway.cli.common import (
+    After,
+    Json,
+    Limit,
+    Note,
+    Token,
+    TokenFile,
+    Verbose,
+    as_user,
+    handles_errors,
+    to_page,
+)
 from gateway.cli.output import err, render
 from gateway.contract import PAGE_DEFAULT
 from gateway.models import (
@@ -36,6 +48,7 @@ def jobs_submit(
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide only; create nothing.")] = False,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
@@ -54,7 +67,7 @@ def jobs_submit(
             "seed": seed,
         }
     )
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         result = submit_job(
             rt=rt,
             session=session,
@@ -96,13 +109,14 @@ def jobs_list(
     limit: Limit = PAGE_DEFAULT,
     after: After = None,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
     """List jobs you may see."""
     from gateway.services.jobs import list_jobs
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         found = list_jobs(rt=rt, session=session, actor=actor, status=status, limit=limit, after=after)
         page = to_page(found, JobPublic)
     render(
@@ -112,11 +126,17 @@ def jobs_list(
 
 @app.command("show")
 @handles_errors
-def jobs_show(job_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+def jobs_show(
+    job_id: str,
+    token: Token = None,
+    token_file: TokenFile = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
     """Show a job."""
     from gateway.services.jobs import get_job
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         job = get_job(rt=rt, session=session, actor=actor, job_id=job_id)
     render(JobPublic.model_validate(job), as_json=as_json)
 
@@ -143,6 +163,7 @@ def jobs_logs(
     ] = False,
     poll: Annotated[float, typer.Option(help="Seconds between polls with --follow.", min=0.05)] = 1.0,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
@@ -153,7 +174,7 @@ def jobs_logs(
     from gateway.services.jobs import get_job, job_events
 
     if not follow:
-        with as_user(token) as (rt, session, actor):
+        with as_user(token, token_file) as (rt, session, actor):
             events = job_events(rt=rt, session=session, actor=actor, job_id=job_id)
         page = to_page(events, JobEventPublic)
         if as_json:
@@ -179,7 +200,7 @@ def jobs_logs(
     task = None
     with bar:
         while True:
-            with as_user(token) as (rt, session, actor):
+            with as_user(token, token_file) as (rt, session, actor):
                 # Status first: events written after it are picked up by this same poll or the next.
                 status = get_job(rt=rt, session=session, actor=actor, job_id=job_id).status.value
                 events = job_events(rt=rt, session=session, actor=actor, job_id=job_id, after=last_id)
@@ -215,19 +236,27 @@ def jobs_logs(
 
 @app.command("cancel")
 @handles_errors
-def jobs_cancel(job_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+def jobs_cancel(
+    job_id: str,
+    token: Token = None,
+    token_file: TokenFile = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
     """Cancel a queued job, or stop a running one at its next training step."""
     from gateway.services.jobs import cancel_job
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         job = cancel_job(rt=rt, session=session, actor=actor, job_id=job_id)
     render(JobPublic.model_validate(job), as_json=as_json)
 
 
-def _review(job_id: str, verdict: Verdict, note: str, token: str | None, as_json: bool) -> None:
+def _review(
+    job_id: str, verdict: Verdict, note: str, token: str | None, token_file: Path | None, as_json: bool
+) -> None:
     from gateway.services.job_reviews import review_job
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         job = review_job(rt=rt, session=session, actor=actor, job_id=job_id, verdict=verdict, note=note)
     render(JobPublic.model_validate(job), as_json=as_json)
 
@@ -238,11 +267,12 @@ def jobs_approve(
     job_id: str,
     note: Note,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
     """Sign off a job the policy held for review (not your own); it is queued for training."""
-    _review(job_id, Verdict.approved, note, token, as_json)
+    _review(job_id, Verdict.approved, note, token, token_file, as_json)
 
 
 @app.command("reject")
@@ -251,11 +281,12 @@ def jobs_reject(
     job_id: str,
     note: Note,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
     """Turn down a job the policy held for review."""
-    _review(job_id, Verdict.rejected, note, token, as_json)
+    _review(job_id, Verdict.rejected, note, token, token_file, as_json)
 
 
 @app.command("queue")
@@ -264,13 +295,14 @@ def jobs_queue(
     limit: Limit = PAGE_DEFAULT,
     after: After = None,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
     """Jobs waiting for a reviewer's sign-off."""
     from gateway.services.job_reviews import review_queue
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         found = review_queue(rt=rt, session=session, actor=actor, limit=limit, after=after)
         page = to_page(found, JobPublic)
     render(page, as_json=as_json, columns=["id", "dataset_id", "submitter", "base_model", "status"])

@@ -12,7 +12,19 @@ from typing import Annotated, Any
 import typer
 
 from gateway.cli import adapters, audit, datasets, db, jobs, keys, lineage, models, policy, users
-from gateway.cli.common import Json, Token, Verbose, handles_errors, login, runtime, to_page
+from gateway.cli.common import (
+    Json,
+    Token,
+    TokenFile,
+    TokenOut,
+    Verbose,
+    check_token_out,
+    handles_errors,
+    keep_token,
+    login,
+    runtime,
+    to_page,
+)
 from gateway.cli.output import err, render
 from gateway.models import JobPublic
 
@@ -25,14 +37,16 @@ for group in (users, models, datasets, jobs, adapters, audit, keys, policy, line
 
 @app.command()
 @handles_errors
-def init(as_json: Json = False, verbose: Verbose = False) -> None:
+def init(token_out: TokenOut = None, as_json: Json = False, verbose: Verbose = False) -> None:
     """Create FTGATE_HOME: database, log signing key, pseudonym key, admin token (shown once)."""
     from gateway.services.users import init_home
 
-    result = init_home(rt=runtime())
+    if token_out is not None:
+        check_token_out(token_out)
+    result = keep_token(init_home(rt=runtime()), token_out)
     render(result, as_json=as_json)
-    if not as_json:
-        err.print("Keep the admin token: it is shown only once. export FTGATE_TOKEN=<token>")
+    if not as_json and "token" in result:
+        err.print("Keep the admin token: it is shown only once (next time: --token-out admin.token).")
 
 
 @app.command()
@@ -58,6 +72,7 @@ def worker(
         ),
     ] = False,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
@@ -73,7 +88,7 @@ def worker(
         )
         return
 
-    rt, actor = login(token)
+    rt, actor = login(token, token_file)
     rt.blobs.sweep()  # what a worker killed while writing left
     progress = Progress(
         TextColumn("{task.description}"),

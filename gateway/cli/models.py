@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from gateway.cli.common import After, Json, Limit, Token, Verbose, as_user, handles_errors, to_page
+from gateway.cli.common import After, Json, Limit, Token, TokenFile, Verbose, as_user, handles_errors, to_page
 from gateway.cli.output import render
 from gateway.contract import PAGE_DEFAULT
 from gateway.models import (
@@ -22,13 +22,14 @@ def models_add(
     name: str,
     path: Path,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
     """Register a local Hugging Face model directory or GGUF file, with the SHA-256 of its weights."""
     from gateway.services.catalog import add_model
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         entry = add_model(rt=rt, session=session, actor=actor, name=name, path=path)
     render(BaseModelPublic.model_validate(entry), as_json=as_json)
 
@@ -39,13 +40,14 @@ def models_list(
     limit: Limit = PAGE_DEFAULT,
     after: After = None,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
     """List registered base models."""
     from gateway.services.catalog import list_models
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         page = to_page(
             list_models(rt=rt, session=session, actor=actor, limit=limit, after=after), BaseModelPublic
         )

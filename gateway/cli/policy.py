@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.common import Json, Token, Verbose, as_user, handles_errors, runtime
+from gateway.cli.common import Json, Token, TokenFile, Verbose, as_user, handles_errors, runtime
 from gateway.cli.output import err, render
 from gateway.errors import InvalidInput
 
@@ -95,11 +95,17 @@ def eval_(
 
 @app.command("replay")
 @handles_errors
-def replay(decision_id: str, token: Token = None, as_json: Json = False, verbose: Verbose = False) -> None:
+def replay(
+    decision_id: str,
+    token: Token = None,
+    token_file: TokenFile = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
     """Re-evaluate a stored decision with the bundle that made it, and with today's policies."""
     from gateway.services.policy import replay as replay_decision
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         result = replay_decision(rt=rt, session=session, actor=actor, decision_id=decision_id)
     render(result, as_json=as_json)
     if result["status"] != "reproduced":

@@ -6,7 +6,20 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.common import After, Json, Limit, Token, Verbose, as_user, handles_errors, to_page
+from gateway.cli.common import (
+    After,
+    Json,
+    Limit,
+    Token,
+    TokenFile,
+    TokenOut,
+    Verbose,
+    as_user,
+    check_token_out,
+    handles_errors,
+    keep_token,
+    to_page,
+)
 from gateway.cli.output import render
 from gateway.contract import PAGE_DEFAULT
 from gateway.models import (
@@ -22,16 +35,20 @@ def users_add(
     name: str,
     role: Annotated[str, typer.Option(help="submitter | approver | auditor | admin")],
     team: Annotated[str, typer.Option(help="The user's team.")] = "default",
+    token_out: TokenOut = None,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
-    """Add a user and print their token once."""
+    """Add a user and print their token once (or write it to --token-out)."""
     from gateway.services.users import add_user
 
-    with as_user(token) as (rt, session, actor):
+    if token_out is not None:
+        check_token_out(token_out)
+    with as_user(token, token_file) as (rt, session, actor):
         created = add_user(rt=rt, session=session, actor=actor, name=name, role=role, team=team)
-    render(created, as_json=as_json)
+    render(keep_token(created.model_dump(mode="json"), token_out), as_json=as_json)
 
 
 @app.command("list")
@@ -40,13 +57,14 @@ def users_list(
     limit: Limit = PAGE_DEFAULT,
     after: After = None,
     token: Token = None,
+    token_file: TokenFile = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
     """List users (tokens are never shown again)."""
     from gateway.services.users import list_users
 
-    with as_user(token) as (rt, session, actor):
+    with as_user(token, token_file) as (rt, session, actor):
         found = list_users(rt=rt, session=session, actor=actor, limit=limit, after=after)
         page = to_page(found, UserPublic)
     render(page, as_json=as_json, columns=["id", "name", "role", "team"])
