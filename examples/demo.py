@@ -153,7 +153,13 @@ def main() -> None:
     print("\n== result")
     print(f"adapter: {adapter['path']}")
     print(f"lineage: {lineage_path}")
-    print(f"try the CLI as the auditor: export FTGATE_HOME={DEMO / 'home'} FTGATE_TOKEN={carol}")
+    # The token in a file only its owner reads, not on a command line (`ps` shows those to everyone).
+    token_file = DEMO / "auditor.token"
+    token_file.unlink(missing_ok=True)
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(carol + "\n")
+    print(f"try the CLI as the auditor: export FTGATE_HOME={DEMO / 'home'} FTGATE_TOKEN_FILE={token_file}")
     print(
         "wall time by stage: "
         + ", ".join(f"{k} {v:.1f}s" for k, v in stages.items())
