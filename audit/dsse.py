@@ -15,11 +15,8 @@ import base64
 import hashlib
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-
-from audit.errors import AuditVerificationError
 
 ENVELOPE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json"
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -44,20 +41,3 @@ def sign_envelope(payload_type: str, body: bytes, key: ec.EllipticCurvePrivateKe
         "payload": base64.b64encode(body).decode(),
         "signatures": [{"keyid": key_id(key.public_key()), "sig": base64.b64encode(signature).decode()}],
     }
-
-
-def open_envelope(envelope: Any, public_key: ec.EllipticCurvePublicKey) -> tuple[str, bytes]:
-    """(payload type, payload) of an envelope that `public_key` signed; AuditVerificationError if not."""
-    try:
-        payload_type = envelope["payloadType"]
-        body = base64.b64decode(envelope["payload"], validate=True)
-        signatures = [base64.b64decode(s["sig"], validate=True) for s in envelope["signatures"]]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise AuditVerificationError(f"not a DSSE envelope: {exc}") from exc
-    for signature in signatures:
-        try:
-            public_key.verify(signature, pae(payload_type, body), ec.ECDSA(hashes.SHA256()))
-            return payload_type, body
-        except InvalidSignature:
-            continue
-    raise AuditVerificationError("no signature of the envelope verifies with the given key")
