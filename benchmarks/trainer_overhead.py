@@ -154,13 +154,13 @@ def _ftgate_run(
     rt = Runtime(Settings(home=root / "home", policy_dir=policy_dir))
     admin_token = init_home(rt=rt)["token"]
     with rt.session() as session:
-        admin = authenticate(session=session, token=admin_token)
+        admin = authenticate(rt=rt, session=session, token=admin_token)
         alice = add_user(rt=rt, session=session, actor=admin, name="alice", role="submitter", team="default")
         bob = add_user(rt=rt, session=session, actor=admin, name="bob", role="approver", team="compliance")
         if tiny_path is not None:
             add_model(rt=rt, session=session, actor=admin, name="tiny-llama", path=tiny_path)
     with rt.session() as session:
-        submitter = authenticate(session=session, token=alice.token)
+        submitter = authenticate(rt=rt, session=session, token=alice.token)
         dataset = upload_dataset(
             rt=rt,
             session=session,
@@ -171,7 +171,7 @@ def _ftgate_run(
             classification="internal",
         )
     with rt.session() as session:
-        approver = authenticate(session=session, token=bob.token)
+        approver = authenticate(rt=rt, session=session, token=bob.token)
         review_dataset(
             rt=rt,
             session=session,
@@ -182,7 +182,7 @@ def _ftgate_run(
         )
     config = TrainConfig(max_steps=steps, epochs=10, max_seq_len=seq, sample_generations=0)
     with rt.session() as session:
-        submitter = authenticate(session=session, token=alice.token)
+        submitter = authenticate(rt=rt, session=session, token=alice.token)
         result = submit_job(
             rt=rt, session=session, actor=submitter, dataset_id=dataset.id, base_model=model, config=config
         )

@@ -61,8 +61,9 @@ def main() -> None:
             "token"
         ]
         carol = ftgate("users", "add", "carol", "--role", "auditor", "--team", "audit", token=admin)["token"]
+        worker = ftgate("users", "add", "gpu-1", "--role", "worker", "--team", "ops", token=admin)["token"]
         print(
-            "admin, alice (submitter), bob (approver), carol (auditor); "
+            "admin, alice (submitter), bob (approver), carol (auditor), gpu-1 (worker); "
             "base model smollm2-135m-instruct registered"
         )
 
@@ -116,7 +117,7 @@ def main() -> None:
         print(f"job {job['id']}: {job['status']} (policy bundle {job['decision']['bundle_sha256'][:16]}...)")
 
     with stage("training"):
-        done = ftgate("worker", "--once", token=admin)["data"][0]
+        done = ftgate("worker", "--once", token=worker)["data"][0]
         if done["status"] != "succeeded":
             raise SystemExit(f"training failed: {done['error']}")
         adapter = ftgate("adapters", "show", done["adapter_id"], token=carol)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -29,6 +29,7 @@ class Role(StrEnum):
     approver = "approver"
     auditor = "auditor"
     admin = "admin"
+    worker = "worker"  # claims and runs approved jobs, nothing else
 
 
 class DatasetStatus(StrEnum):
@@ -78,21 +79,72 @@ class UserBase(SQLModel):
 
 class User(UserBase, table=True):
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_users_issuer_subject"),)
     id: str = Field(default_factory=lambda: new_id("usr"), primary_key=True)
-    token_sha256: str = Field(
-        unique=True, description="SHA-256 of the bearer token; the token is never stored."
-    )
     created_at: datetime = Field(default_factory=utcnow)
+    disabled_at: datetime | None = Field(
+        default=None, description="Set while the user is disabled: every token and sign-in is refused."
+    )
+    issuer: str | None = Field(
+        default=None,
+        max_length=512,
+        description="The OpenID provider that signs this user in; null for local users.",
+    )
+    subject: str | None = Field(
+        default=None, max_length=255, description="The user's `sub` at that provider."
+    )
 
 
 class UserPublic(UserBase):
     id: str
     created_at: datetime
+    disabled_at: datetime | None = None
+    issuer: str | None = None
+    status: str = "active"
+
+    @model_validator(mode="after")
+    def _status(self) -> UserPublic:
+        self.status = "disabled" if self.disabled_at is not None else "active"
+        return self
 
 
 class UserCreated(UserPublic):
     token: str = Field(description="Shown once; only its hash is kept.")
-    status: str = "active"
+    token_id: str = Field(description="The token's id, for `tokens revoke`.")
+    expires_at: datetime | None = Field(description="When the token stops working; null: never.")
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token of a user: only its hash is kept. It works until it expires or is revoked, and
+    only while its user is not disabled."""
+
+    __tablename__ = "tokens"
+    id: str = Field(default_factory=lambda: new_id("tok"), primary_key=True)
+    user_id: str = Field(foreign_key="users.id", index=True)
+    token_sha256: str = Field(unique=True, description="SHA-256 of the token; the token is never stored.")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = Field(default=None, description="Null: it never expires.")
+    revoked_at: datetime | None = None
+    revoked_by: str | None = Field(default=None, max_length=64)
+
+
+class TokenPublic(BaseModel):
+    id: str
+    user: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    revoked_by: str | None
+    status: str = Field(description="active, expired or revoked")
+
+
+class TokenIssued(BaseModel):
+    id: str
+    user: str
+    token: str = Field(description="Shown once; only its hash is kept.")
+    expires_at: datetime | None
+    revoked: list[str] = Field(default_factory=list, description="Tokens this one replaced, now revoked.")
+    status: str = "issued"
 
 
 # --- base models -------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from gateway.store.blobs import BlobStore
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from gateway.oidc import OidcValidator
     from gateway.policy.archive import ArchivingPolicy
     from gateway.policy.decision_log import DecisionLog
     from gateway.redaction.scanner import Scanner
@@ -58,6 +59,15 @@ class Runtime:
         # OPA names an instance by id; here the host and the home it serves.
         instance = f"{socket.gethostname()}:{self.settings.home}"
         return DecisionLog(self.settings.decision_log_path, instance=instance)
+
+    @cached_property
+    def oidc(self) -> OidcValidator | None:
+        """The single sign-on validator when an OpenID provider is configured (FTGATE_OIDC_*)."""
+        if not self.settings.sso:
+            return None
+        from gateway.oidc import OidcValidator
+
+        return OidcValidator(self.settings)
 
     @cached_property
     def migration_engine(self) -> Engine:

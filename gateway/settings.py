@@ -14,6 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRET = "changethis"
 MIN_SECRET_BYTES = 32  # a 256-bit HMAC key
 ADAPTER_KEY_FILE = "adapter-signing-key.pem"
+# Asymmetric JWS algorithms only: with HMAC the provider's public key would be the secret.
+OIDC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 
 
 class Settings(BaseSettings):
@@ -47,6 +49,13 @@ class Settings(BaseSettings):
     )
     session_hours: float = Field(
         default=8.0, gt=0, le=168, description="How long a console sign-in lasts before signing in again."
+    )
+    token_days: float = Field(
+        default=90.0,
+        gt=0,
+        le=3650,
+        description="How long a new token works (days) unless `--expires-days` says otherwise; rotate it"
+        " before then (`ftgate tokens rotate`). Tokens from before tokens had an end never expire.",
     )
     log_level: str = "WARNING"
     decision_log: Path | None = Field(
@@ -134,6 +143,76 @@ class Settings(BaseSettings):
         " job's FLOPs into the GPU-hours that team budgets count (default: an H100/H200 at about 40% of its"
         " 989 dense bf16 TFLOP/s).",
     )
+
+    oidc_issuer: str | None = Field(
+        default=None,
+        max_length=512,
+        description="Single sign-on: the OpenID provider whose ID tokens (JWTs) are accepted as bearer"
+        " tokens, exactly as their `iss` claim says it. Unset: only ftgate's own tokens are.",
+    )
+    oidc_audience: str | None = Field(
+        default=None, max_length=512, description="The `aud` an ID token must carry: ftgate's client id."
+    )
+    oidc_jwks_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="Where the provider publishes its signing keys (JWKS, https; http only on loopback);"
+        " refetched when a token names a key not seen yet (key rotation), at most every"
+        " `oidc_jwks_min_refresh_seconds`.",
+    )
+    oidc_jwks_file: Path | None = Field(
+        default=None, description="The provider's signing keys as a JWKS file, instead of a URL."
+    )
+    oidc_algorithms: list[str] = Field(
+        default=["RS256", "ES256"],
+        description="Signature algorithms accepted (asymmetric only: RS*, PS*, ES*, EdDSA); `none` and"
+        " the HMAC algorithms never are.",
+    )
+    oidc_leeway_seconds: int = Field(
+        default=60, ge=0, le=300, description="Clock skew allowed on `exp`, `nbf` and `iat`."
+    )
+    oidc_jwks_min_refresh_seconds: int = Field(
+        default=30, ge=1, le=3600, description="Fewest seconds between two fetches of the JWKS."
+    )
+    oidc_name_claim: str = Field(
+        default="preferred_username", description="The claim that names the ftgate user."
+    )
+    oidc_role_claim: str = Field(
+        default="ftgate_role",
+        description="The claim that gives the role: a string, or a list (such as `groups`) mapped through"
+        " `oidc_role_map`.",
+    )
+    oidc_role_map: dict[str, str] = Field(
+        default={},
+        description='Claim values to ftgate roles, e.g. {"ml-engineers": "submitter"}; empty: the'
+        " claim must name the role itself.",
+    )
+    oidc_team_claim: str = Field(default="ftgate_team", description="The claim that gives the team.")
+    oidc_default_team: str | None = Field(
+        default=None, description="The team of a user whose token has no team claim; unset: refused."
+    )
+
+    @model_validator(mode="after")
+    def _complete_sso(self) -> Settings:
+        """Single sign-on is configured completely or not at all, and never with a weak algorithm."""
+        named = [self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url, self.oidc_jwks_file]
+        if not any(named):
+            return self
+        if not self.oidc_issuer or not self.oidc_audience:
+            raise ValueError("single sign-on needs both FTGATE_OIDC_ISSUER and FTGATE_OIDC_AUDIENCE")
+        if (self.oidc_jwks_url is None) == (self.oidc_jwks_file is None):
+            raise ValueError("single sign-on needs one of FTGATE_OIDC_JWKS_URL and FTGATE_OIDC_JWKS_FILE")
+        weak = sorted(set(self.oidc_algorithms) - set(OIDC_ALGORITHMS))
+        if weak or not self.oidc_algorithms:
+            raise ValueError(
+                f"FTGATE_OIDC_ALGORITHMS may name only {', '.join(OIDC_ALGORITHMS)}"
+                f" (refused: {', '.join(weak) or 'an empty list'})"
+            )
+        return self
+
+    @property
+    def sso(self) -> bool:
+        return self.oidc_issuer is not None
 
     @model_validator(mode="after")
     def _refuse_weak_production(self) -> Settings:

@@ -34,6 +34,7 @@ from gateway.leases import (
 )
 from gateway.models import Adapter, Dataset, Job, JobEvent, JobStatus, User, new_id
 from gateway.runtime import Runtime
+from gateway.services import tokens
 from gateway.services.authz import authorize
 from gateway.services.catalog import get_model, model_ref
 from gateway.services.decisions import record_decision
@@ -404,13 +405,20 @@ def run_worker(
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    token_id: str | None = None,
 ) -> list[Job]:
-    """Process queued jobs; with `once`, process at most one and return."""
+    """Process queued jobs; with `once`, process at most one and return.
+
+    Before each claim the worker's credential is checked again (`tokens.recheck`: the user not disabled,
+    the token `token_id` neither revoked nor expired), so a revoked worker stops taking jobs; the job it
+    is running goes on to its end."""
     with rt.session() as session:
         authorize(rt=rt, session=session, actor=actor, action="worker.run", resource_type="job")
     owner = f"worker:{actor.name}@{worker_id()}"
     done: list[Job] = []
     while True:
+        with rt.session() as session:
+            tokens.recheck(session=session, user_id=actor.id, token_id=token_id)
         job = claim_next_job(rt=rt, owner=owner, lease_seconds=lease_seconds, max_attempts=max_attempts)
         if job is not None:
             done.append(

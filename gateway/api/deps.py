@@ -45,7 +45,7 @@ def get_current_user(
     # In a transaction of its own: the request's session takes a connection only once the service needs
     # one, so an upload holds none while its file is scanned.
     with rt.session() as session:
-        return authenticate(session=session, token=credentials.credentials if credentials else None)
+        return authenticate(rt=rt, session=session, token=credentials.credentials if credentials else None)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

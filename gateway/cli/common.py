@@ -47,6 +47,16 @@ TokenFile = Annotated[
     ),
 ]
 Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Show error details.")]
+ExpiresDays = Annotated[
+    float | None,
+    typer.Option(
+        "--expires-days",
+        help="Days the new token works (default: FTGATE_TOKEN_DAYS, 90).",
+        min=0.001,
+        max=3650,
+        show_default=False,
+    ),
+]
 Note = Annotated[str, typer.Option(help="Why; kept in the audit log.")]
 Limit = Annotated[int, typer.Option(help="Rows at most (a page; 1-1000).", min=1, max=PAGE_MAX)]
 After = Annotated[str | None, typer.Option(help="Start after this row: the `next` a previous page printed.")]
@@ -170,17 +180,27 @@ def as_user(token: str | None, token_file: Path | None = None) -> Iterator[tuple
     rt.require_initialised()
     try:
         with rt.session() as session:
-            yield rt, session, authenticate(session=session, token=token)
+            yield rt, session, authenticate(rt=rt, session=session, token=token)
     except AuthzDenied as denied:
         # The transaction is rolled back by now; the denial is kept in one of its own.
         record_denial(rt=rt, error=denied)
         raise
 
 
-def login(token: str | None, token_file: Path | None = None) -> tuple[Runtime, User]:
-    """The token's user, for long-running commands that open their own transactions."""
-    with as_user(token, token_file) as (rt, _session, user):
-        return rt, user
+def login(token: str | None, token_file: Path | None = None) -> tuple[Runtime, User, str | None]:
+    """The token's user and the token's id (None after a single sign-on), for long-running commands that
+    open their own transactions and check the credential again as they go (`tokens.recheck`)."""
+    from gateway.services.users import identify
+
+    if token_file is not None:
+        token = read_token_file(token_file)
+    if not token:
+        raise AuthenticationError("no token: pass --token-file or set FTGATE_TOKEN")
+    rt = runtime()
+    rt.require_initialised()
+    with rt.session() as session:
+        user, row = identify(rt=rt, session=session, token=token)
+    return rt, user, row.id if row is not None else None
 
 
 def to_page(found: list[Any] | Listed[Any], model: type[BaseModel]) -> Page[Any]:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli import adapters, audit, datasets, db, jobs, keys, lineage, models, policy, users
+from gateway.cli import adapters, audit, datasets, db, jobs, keys, lineage, models, policy, tokens, users
 from gateway.cli.common import (
     Json,
     Token,
@@ -31,7 +31,7 @@ from gateway.models import JobPublic
 app = typer.Typer(
     help="ftgate: governed LLM fine-tuning.", no_args_is_help=True, pretty_exceptions_enable=False
 )
-for group in (users, models, datasets, jobs, adapters, audit, keys, policy, lineage, db):
+for group in (users, tokens, models, datasets, jobs, adapters, audit, keys, policy, lineage, db):
     app.add_typer(group.app, name=group.__name__.rsplit(".", 1)[1])
 
 
@@ -88,7 +88,7 @@ def worker(
         )
         return
 
-    rt, actor = login(token, token_file)
+    rt, actor, token_id = login(token, token_file)
     rt.blobs.sweep()  # what a worker killed while writing left
     progress = Progress(
         TextColumn("{task.description}"),
@@ -119,6 +119,7 @@ def worker(
             lease_seconds=lease_seconds,
             max_attempts=max_attempts,
             checkpoint_every=checkpoint_every,
+            token_id=token_id,
         )
     page = to_page(jobs, JobPublic)
     render(page, as_json=as_json, columns=["id", "status", "adapter_id", "error"])

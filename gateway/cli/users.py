@@ -8,6 +8,7 @@ import typer
 
 from gateway.cli.common import (
     After,
+    ExpiresDays,
     Json,
     Limit,
     Token,
@@ -33,8 +34,9 @@ app = typer.Typer(help="Users and their tokens (admin).", no_args_is_help=True)
 @handles_errors
 def users_add(
     name: str,
-    role: Annotated[str, typer.Option(help="submitter | approver | auditor | admin")],
+    role: Annotated[str, typer.Option(help="submitter | approver | auditor | admin | worker")],
     team: Annotated[str, typer.Option(help="The user's team.")] = "default",
+    expires_days: ExpiresDays = None,
     token_out: TokenOut = None,
     token: Token = None,
     token_file: TokenFile = None,
@@ -47,7 +49,9 @@ def users_add(
     if token_out is not None:
         check_token_out(token_out)
     with as_user(token, token_file) as (rt, session, actor):
-        created = add_user(rt=rt, session=session, actor=actor, name=name, role=role, team=team)
+        created = add_user(
+            rt=rt, session=session, actor=actor, name=name, role=role, team=team, expires_days=expires_days
+        )
     render(keep_token(created.model_dump(mode="json"), token_out), as_json=as_json)
 
 
@@ -67,4 +71,38 @@ def users_list(
     with as_user(token, token_file) as (rt, session, actor):
         found = list_users(rt=rt, session=session, actor=actor, limit=limit, after=after)
         page = to_page(found, UserPublic)
-    render(page, as_json=as_json, columns=["id", "name", "role", "team"])
+    render(page, as_json=as_json, columns=["id", "name", "role", "team", "status"])
+
+
+@app.command("disable")
+@handles_errors
+def users_disable(
+    name: str,
+    token: Token = None,
+    token_file: TokenFile = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Disable a user: their tokens, console sessions and single sign-on are refused until enabled."""
+    from gateway.services.users import set_disabled
+
+    with as_user(token, token_file) as (rt, session, actor):
+        user = set_disabled(rt=rt, session=session, actor=actor, name=name, disabled=True)
+    render(user.model_dump(mode="json"), as_json=as_json)
+
+
+@app.command("enable")
+@handles_errors
+def users_enable(
+    name: str,
+    token: Token = None,
+    token_file: TokenFile = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Enable a disabled user again (their tokens work again unless expired or revoked)."""
+    from gateway.services.users import set_disabled
+
+    with as_user(token, token_file) as (rt, session, actor):
+        user = set_disabled(rt=rt, session=session, actor=actor, name=name, disabled=False)
+    render(user.model_dump(mode="json"), as_json=as_json)

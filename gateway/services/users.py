@@ -1,8 +1,7 @@
-"""Initialising a home, users and their tokens."""
+"""Initialising a home, users (added, listed, disabled, enabled) and who a request comes from."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from typing import Any
 
@@ -13,24 +12,16 @@ from audit import log as audit_log
 from audit.private_files import create_private, private_dir
 from audit.signing import generate_key, public_key_b64
 from gateway.contract import PAGE_DEFAULT, Handle, invalid, require
-from gateway.errors import AuthenticationError, Conflict
-from gateway.models import Role, User, UserCreated, UserPublic
+from gateway.errors import AuthenticationError, Conflict, NotFound
+from gateway.models import ApiToken, Role, User, UserCreated, UserPublic, utcnow
+from gateway.oidc import SsoIdentity
 from gateway.runtime import Runtime
+from gateway.services import tokens
 from gateway.services.authz import authorize
 from gateway.services.catalog import register_bundled_model
 from gateway.store.pages import Listed, page
 
 log = structlog.get_logger()
-
-TOKEN_PREFIX = "ftg_"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _new_token() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
 def init_home(*, rt: Runtime, admin_name: str = "admin") -> dict[str, Any]:
@@ -51,9 +42,10 @@ def init_home(*, rt: Runtime, admin_name: str = "admin") -> dict[str, Any]:
     with rt.session() as session:
         if session.exec(select(User).limit(1)).first() is not None:
             raise Conflict("the database already has users; refusing to create a second admin")
-        token = _new_token()
-        admin = User(name=admin_name, role=Role.admin, team="admin", token_sha256=hash_token(token))
+        admin = User(name=admin_name, role=Role.admin, team="admin")
         session.add(admin)
+        session.flush()  # the user's row before its token's, which refers to it
+        row, token = tokens.issue(session=session, user=admin, days=tokens.token_days(rt, None))
         key = generate_key(settings.signing_key_path)
         audit_log.append(
             session,
@@ -67,7 +59,7 @@ def init_home(*, rt: Runtime, admin_name: str = "admin") -> dict[str, Any]:
             actor="system",
             action="user.added",
             subject=admin.id,
-            payload={"user_id": admin.id, "name": admin.name, "role": admin.role.value, "team": admin.team},
+            payload=_added(admin, row),
         )
         bundled = register_bundled_model(session=session, actor=admin_name)
     if not settings.pseudonym_key and not settings.pseudonym_key_path.exists():
@@ -80,21 +72,80 @@ def init_home(*, rt: Runtime, admin_name: str = "admin") -> dict[str, Any]:
         "database": settings.db_url if settings.database_url is None else "(configured)",
         "admin": admin.name,
         "token": token,
+        "token_id": row.id,
+        "expires_at": row.expires_at.isoformat() if row.expires_at else None,
         "public_key": public_key_b64(key),
         "base_models": [bundled.name] if bundled else [],
     }
 
 
-def authenticate(*, session: Session, token: str | None) -> User:
+def authenticate(*, rt: Runtime, session: Session, token: str | None) -> User:
+    """The user a request's bearer credential stands for: an ftgate token, or (when single sign-on is
+    configured) an OpenID Connect ID token; AuthenticationError saying why when neither works."""
+    return identify(rt=rt, session=session, token=token)[0]
+
+
+def identify(*, rt: Runtime, session: Session, token: str | None) -> tuple[User, ApiToken | None]:
+    """As `authenticate`, with the ftgate token's row (None for a single sign-on user), which a console
+    session is bound to."""
     if not token:
         raise AuthenticationError("no token given")
-    user = session.exec(select(User).where(col(User.token_sha256) == hash_token(token))).first()
+    if tokens.looks_like_token(token):
+        return tokens.check(session=session, token=token)
+    if rt.oidc is not None:
+        return _sso_user(session, rt.oidc.identity(token)), None
+    raise AuthenticationError("token not recognised")
+
+
+def _sso_user(session: Session, who: SsoIdentity) -> User:
+    """The user an ID token proves, made on their first sign-in and kept in step with the provider's
+    role and team; a disabled one is refused. A name that belongs to another account (a local user, or
+    someone at another provider) is refused rather than taken over."""
+    user = session.exec(
+        select(User).where(col(User.issuer) == who.issuer, col(User.subject) == who.subject)
+    ).first()
     if user is None:
-        raise AuthenticationError("token not recognised")
+        if session.exec(select(User).where(col(User.name) == who.name)).first() is not None:
+            raise AuthenticationError(f"the user name {who.name!r} belongs to another account; ask an admin")
+        user = User(name=who.name, role=Role(who.role), team=who.team, issuer=who.issuer, subject=who.subject)
+        session.add(user)
+        session.flush()
+        payload = {"user_id": user.id, "name": user.name, "role": user.role.value, "team": user.team}
+        audit_log.append(
+            session,
+            actor="sso",
+            action="user.added",
+            subject=user.id,
+            payload={**payload, "issuer": who.issuer},
+        )
+        return user
+    tokens.require_usable(user, None)
+    if (user.name, user.role.value, user.team) != (who.name, who.role, who.team):
+        if user.name != who.name and session.exec(select(User).where(col(User.name) == who.name)).first():
+            raise AuthenticationError(f"the user name {who.name!r} belongs to another account; ask an admin")
+        user.name, user.role, user.team = who.name, Role(who.role), who.team
+        session.add(user)
+        payload = {"user_id": user.id, "name": user.name, "role": user.role.value, "team": user.team}
+        audit_log.append(
+            session,
+            actor="sso",
+            action="user.updated",
+            subject=user.id,
+            payload={**payload, "issuer": who.issuer},
+        )
     return user
 
 
-def add_user(*, rt: Runtime, session: Session, actor: User, name: str, role: str, team: str) -> UserCreated:
+def add_user(
+    *,
+    rt: Runtime,
+    session: Session,
+    actor: User,
+    name: str,
+    role: str,
+    team: str,
+    expires_days: float | None = None,
+) -> UserCreated:
     authorize(rt=rt, session=session, actor=actor, action="users.add", resource_type="user")
     try:
         role_ = Role(role)
@@ -105,18 +156,32 @@ def add_user(*, rt: Runtime, session: Session, actor: User, name: str, role: str
     name, team = require(Handle, name, "name"), require(Handle, team, "team")
     if session.exec(select(User).where(col(User.name) == name)).first() is not None:
         raise Conflict(f"user {name!r} already exists")
-    token = _new_token()
-    user = User(name=name, role=role_, team=team, token_sha256=hash_token(token))
+    lifetime = tokens.token_days(rt, expires_days)
+    user = User(name=name, role=role_, team=team)
     session.add(user)
+    session.flush()  # the user's row before its token's, which refers to it
+    row, token = tokens.issue(session=session, user=user, days=lifetime)
     session.flush()
     audit_log.append(
-        session,
-        actor=actor.name,
-        action="user.added",
-        subject=user.id,
-        payload={"user_id": user.id, "name": name, "role": role_.value, "team": team},
+        session, actor=actor.name, action="user.added", subject=user.id, payload=_added(user, row)
     )
-    return UserCreated(**UserPublic.model_validate(user).model_dump(), token=token)
+    return UserCreated(
+        **UserPublic.model_validate(user).model_dump(),
+        token=token,
+        token_id=row.id,
+        expires_at=row.expires_at,
+    )
+
+
+def _added(user: User, token: ApiToken) -> dict[str, Any]:
+    return {
+        "user_id": user.id,
+        "name": user.name,
+        "role": user.role.value,
+        "team": user.team,
+        "token_id": token.id,
+        "token_expires_at": token.expires_at.isoformat() if token.expires_at else None,
+    }
 
 
 def list_users(
@@ -124,3 +189,35 @@ def list_users(
 ) -> Listed[User]:
     authorize(rt=rt, session=session, actor=actor, action="users.list", resource_type="user")
     return page(session, select(User), User, limit=limit, after=after)
+
+
+def set_disabled(*, rt: Runtime, session: Session, actor: User, name: str, disabled: bool) -> UserPublic:
+    """Disable a user (every token, console session and single sign-on of theirs is refused from the next
+    request on) or enable them again. An admin cannot disable themselves or the last enabled admin."""
+    action = "users.disable" if disabled else "users.enable"
+    authorize(rt=rt, session=session, actor=actor, action=action, resource_type="user")
+    user = session.exec(select(User).where(col(User.name) == require(Handle, name, "name"))).first()
+    if user is None:
+        raise NotFound(f"no user named {name!r}")
+    if (user.disabled_at is not None) == disabled:
+        return UserPublic.model_validate(user)  # already so: nothing to log
+    if disabled:
+        if user.id == actor.id:
+            raise Conflict("you cannot disable yourself; ask another admin")
+        if user.role == Role.admin and _enabled_admins(session) <= 1:
+            raise Conflict(f"{user.name} is the last enabled admin; add another admin first")
+    user.disabled_at = utcnow() if disabled else None
+    session.add(user)
+    audit_log.append(
+        session,
+        actor=actor.name,
+        action="user.disabled" if disabled else "user.enabled",
+        subject=user.id,
+        payload={"user_id": user.id, "name": user.name},
+    )
+    return UserPublic.model_validate(user)
+
+
+def _enabled_admins(session: Session) -> int:
+    query = select(User).where(col(User.role) == Role.admin, col(User.disabled_at).is_(None))
+    return len(session.exec(query).all())

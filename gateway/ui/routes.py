@@ -211,13 +211,13 @@ def login(
     sessions.check_origin(request.headers.get("origin"), request.headers.get("host"), request.url.scheme)
     try:
         with rt.session() as session:
-            user = users.authenticate(session=session, token=token.strip())
+            user, row = users.identify(rt=rt, session=session, token=token.strip())
     except AuthenticationError as exc:
         return page(request, None, "login.html", 401, next=_safe_next(next), error=exc.message)
     response = see_other(_safe_next(next))
     response.set_cookie(
         sessions.COOKIE,
-        sessions.issue(rt, user),
+        sessions.issue(rt, user, row),
         max_age=int(rt.settings.session_hours * 3600),
         path=sessions.COOKIE_PATH,
         httponly=True,

@@ -1,8 +1,9 @@
 """Console sign-in: a signed session cookie and the CSRF token every form carries.
 
-The cookie holds no secret of the user's: the user's id, the first characters of their token's hash (so
-a new token, `ftgate users` rotating it, ends every session of the old one), a random session id and the
-expiry, signed with HMAC-SHA256 under the server's session key (`Runtime.session_key`). It is HttpOnly,
+The cookie holds no secret of the user's: the user's id, the id of the token they signed in with (so
+revoking or rotating it, `ftgate tokens`, ends every session of it; empty after a single sign-on), a
+random session id and the expiry, signed with HMAC-SHA256 under the server's session key
+(`Runtime.session_key`). The user and the token are checked again on every request. It is HttpOnly,
 SameSite=Strict, Secure unless the console is reached on a loopback address, and scoped to `/ui`.
 
 CSRF: each form carries a token derived from the session id (HMAC under the same key, under its own
@@ -24,14 +25,14 @@ from ipaddress import ip_address
 from sqlmodel import Session
 
 from gateway.errors import AuthenticationError, PermissionDenied
-from gateway.models import User
+from gateway.models import ApiToken, User
 from gateway.runtime import Runtime
+from gateway.services import tokens
 
 COOKIE = "ftgate_session"
 COOKIE_PATH = "/ui"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-_TOKEN_PREFIX = 16  # hex characters of the token hash bound into the cookie
 MAX_COOKIE = 512  # longer than any cookie this module writes
 
 
@@ -47,11 +48,11 @@ def _sign(key: bytes, label: str, data: bytes) -> str:
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
-def issue(rt: Runtime, user: User) -> str:
-    """A new session for `user`: the cookie's value."""
+def issue(rt: Runtime, user: User, token: ApiToken | None) -> str:
+    """A new session for `user`, signed in with `token` (None: by single sign-on): the cookie's value."""
     payload = {
         "u": user.id,
-        "t": user.token_sha256[:_TOKEN_PREFIX],
+        "t": token.id if token is not None else "",
         "s": secrets.token_urlsafe(16),
         "e": int(time.time() + rt.settings.session_hours * 3600),
     }
@@ -61,7 +62,7 @@ def issue(rt: Runtime, user: User) -> str:
 
 def read(rt: Runtime, session: Session, value: str | None) -> ConsoleSession:
     """The session a cookie holds; `AuthenticationError` when there is none, or it is forged, expired or
-    of a token that has since changed."""
+    of a token that has since been revoked or has expired, or of a user since disabled."""
     if not value or len(value) > MAX_COOKIE or value.count(".") != 1:
         raise AuthenticationError("not signed in")
     data, signature = value.split(".")
@@ -75,8 +76,10 @@ def read(rt: Runtime, session: Session, value: str | None) -> ConsoleSession:
     if expires < time.time():
         raise AuthenticationError("the session has expired; sign in again")
     user = session.get(User, user_id)
-    if user is None or not hmac.compare_digest(user.token_sha256[:_TOKEN_PREFIX], str(token)):
+    row = session.get(ApiToken, str(token)) if token else None
+    if user is None or (token and (row is None or row.user_id != user.id)):
         raise AuthenticationError("the token behind this session is no longer valid; sign in again")
+    tokens.require_usable(user, row)
     return ConsoleSession(user=user, sid=str(sid), csrf=_sign(rt.session_key, "csrf", str(sid).encode()))
 
 

@@ -75,17 +75,13 @@ def test_a_forged_or_stale_cookie_is_no_session(home: Home) -> None:
     client.cookies.clear()
     client.cookies.set(sessions.COOKIE, value)
     assert client.get("/ui/queue").status_code == 200
-    # A new token for bob (his old one revoked) ends the sessions signed with the old one.
-    from sqlmodel import select
-
-    from gateway.models import User
-    from gateway.services.users import hash_token
-
-    rt = Runtime(home.settings())
-    with rt.session() as session:
-        user = session.exec(select(User).where(User.name == "bob")).one()
-        user.token_sha256 = hash_token("ftg_a-new-token-for-bob")
-        session.add(user)
+    # A new token for bob (his old one revoked: `ftgate tokens rotate`) ends the sessions signed with the
+    # old one; so does disabling him, until he is enabled again.
+    home.cli("users", "disable", "bob", token=home.admin)
+    assert client.get("/ui/queue").status_code == 303
+    home.cli("users", "enable", "bob", token=home.admin)
+    assert client.get("/ui/queue").status_code == 200
+    home.cli("tokens", "rotate", "--user", "bob", token=home.admin)
     assert client.get("/ui/queue").status_code == 303
 
 

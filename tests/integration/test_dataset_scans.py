@@ -39,7 +39,7 @@ def runtime(home: Home) -> Runtime:
 
 def receive(home: Home, rt: Runtime, *, scanner: str | None = None) -> str:
     with rt.session() as session:
-        alice = authenticate(session=session, token=home.alice)
+        alice = authenticate(rt=rt, session=session, token=home.alice)
         dataset = receive_dataset(
             rt=rt,
             session=session,

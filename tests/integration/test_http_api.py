@@ -94,7 +94,7 @@ def test_flow_over_http(api_env: tuple[Api, Runtime, dict[str, str]]) -> None:
     with rt.session() as session:
         from gateway.services.users import authenticate
 
-        admin = authenticate(session=session, token=t["admin"])
+        admin = authenticate(rt=rt, session=session, token=t["admin"])
     [done] = run_worker(rt=rt, actor=admin, once=True)
     assert done.status == "succeeded", done.error
 

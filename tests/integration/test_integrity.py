@@ -132,7 +132,7 @@ def test_scanner_failure_refuses_the_upload_and_stores_nothing(home: Home) -> No
     rt.__dict__["scanner"] = Scanner(pseudonym_key=b"k" * 32, analyzer=broken)
     before = audit_count(home)
     with rt.session() as session, pytest.raises(RedactionError, match="scanner failed"):
-        alice = authenticate(session=session, token=home.alice)
+        alice = authenticate(rt=rt, session=session, token=home.alice)
         upload_dataset(
             rt=rt,
             session=session,

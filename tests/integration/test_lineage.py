@@ -260,7 +260,7 @@ def test_an_adapter_finishing_after_its_data_was_revoked_is_born_quarantined(
     submit(home, ds["id"])
     rt = Runtime(home.settings())
     with rt.session() as session:
-        admin = authenticate(session=session, token=home.admin)
+        admin = authenticate(rt=rt, session=session, token=home.admin)
     revoked: list[Any] = []
 
     def revoke_mid_training(job_id: str, event: dict[str, Any]) -> None:

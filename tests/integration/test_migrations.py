@@ -80,6 +80,9 @@ def check_upgrade(cli: Cli, tokens: dict[str, str], counts: Any) -> None:
 
     verified = cli("audit", "verify", token=tokens["carol"])
     assert verified["status"] == "verified" and verified["entries"] == 12
+    # Each user's token became a row of its own, with no expiry: it works until rotated or revoked.
+    [carols] = cli("tokens", "list", token=tokens["carol"])["data"]
+    assert carols["status"] == "active" and carols["expires_at"] is None
     [dataset] = cli("datasets", "list", token=tokens["alice"])["data"]
     assert dataset["id"] == tokens["dataset"] and dataset["status"] == "approved"
     [job] = cli("jobs", "list", token=tokens["alice"])["data"]

@@ -64,7 +64,7 @@ def test_flow_on_postgres(pg_runtime: Runtime, tiny_model: BaseModelRef) -> None
     body = {"dataset_id": ds["id"], "base_model": "tiny-llama", "config": {"max_steps": 1, "max_seq_len": 64}}
     assert c.post("/v1/jobs", headers=h(tokens["alice"]), json=body).status_code == 201
     with rt.session() as session:
-        actor = authenticate(session=session, token=admin)
+        actor = authenticate(rt=rt, session=session, token=admin)
     [job] = run_worker(rt=rt, actor=actor, once=True)
     assert job.status == "succeeded", job.error
     r = c.get("/v1/audit/verify", headers=h(admin))

@@ -32,7 +32,7 @@ def test_one_user_cannot_have_more_scans_running_than_the_limit(tmp_path: Path) 
     form = {"name": "chats", "purpose": "style", "classification": "internal"}
 
     with rt.session() as session:  # two of alice's uploads are waiting for a scan worker
-        actor = authenticate(session=session, token=token)
+        actor = authenticate(rt=rt, session=session, token=token)
         for name in ("first", "second"):
             receive_dataset(
                 rt=rt,

@@ -170,7 +170,7 @@ class CrashingAnalyzer(AnalyzerEngine):
 
 def service_upload(home: Home, rt: Runtime, path: Path, **options: Any) -> Dataset:
     with rt.session() as session:
-        alice = authenticate(session=session, token=home.alice)
+        alice = authenticate(rt=rt, session=session, token=home.alice)
         return upload_dataset(
             rt=rt,
             session=session,

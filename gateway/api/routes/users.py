@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
 from gateway.api.pages import After, Limit, page_body
-from gateway.contract import PAGE_DEFAULT, Handle, LocalPath
-from gateway.models import BaseModelPublic, Page, Role, UserCreated, UserPublic
-from gateway.services import catalog, users
+from gateway.contract import PAGE_DEFAULT, Handle, LocalPath, ResourceId
+from gateway.models import BaseModelPublic, Page, Role, TokenIssued, TokenPublic, UserCreated, UserPublic
+from gateway.services import catalog, tokens, users
 
 router = APIRouter(prefix="/v1")
+
+
+ExpiresDays = Annotated[float, Field(gt=0, le=3650, description="Days the token works.")]
 
 
 class UserIn(BaseModel):
     name: Handle
     role: Role
     team: Handle = "default"
+    expires_days: ExpiresDays | None = Field(default=None, description="Default: FTGATE_TOKEN_DAYS (90).")
+
+
+class RotateIn(BaseModel):
+    user: Handle | None = Field(default=None, description="Whose tokens (admins only); default: your own.")
+    expires_days: ExpiresDays | None = Field(default=None, description="Default: FTGATE_TOKEN_DAYS (90).")
 
 
 class ModelIn(BaseModel):
@@ -36,7 +45,13 @@ def me(user: CurrentUser) -> Any:
 @router.post("/users", tags=["users"], status_code=201, response_model=UserCreated)
 def add_user(body: UserIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     return users.add_user(
-        rt=rt, session=session, actor=user, name=body.name, role=body.role.value, team=body.team
+        rt=rt,
+        session=session,
+        actor=user,
+        name=body.name,
+        role=body.role.value,
+        team=body.team,
+        expires_days=body.expires_days,
     )
 
 
@@ -45,6 +60,43 @@ def list_users(
     rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = PAGE_DEFAULT, after: After = None
 ) -> Any:
     return page_body(users.list_users(rt=rt, session=session, actor=user, limit=limit, after=after))
+
+
+@router.post("/users/{name}/disable", tags=["users"], response_model=UserPublic)
+def disable_user(name: Handle, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    """Disable a user: their tokens, console sessions and single sign-on are refused until enabled."""
+    return users.set_disabled(rt=rt, session=session, actor=user, name=name, disabled=True)
+
+
+@router.post("/users/{name}/enable", tags=["users"], response_model=UserPublic)
+def enable_user(name: Handle, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    return users.set_disabled(rt=rt, session=session, actor=user, name=name, disabled=False)
+
+
+@router.get("/tokens", tags=["tokens"], response_model=Page[TokenPublic])
+def list_tokens(
+    rt: RuntimeDep,
+    session: SessionDep,
+    user: CurrentUser,
+    owner: Annotated[Handle | None, Query(alias="user", description="Whose (admins); default: yours")] = None,
+    limit: Limit = PAGE_DEFAULT,
+    after: After = None,
+) -> Any:
+    """Tokens (never the tokens themselves): id, status, expiry and revocation, oldest first."""
+    return page_body(
+        tokens.list_tokens(rt=rt, session=session, actor=user, user=owner, limit=limit, after=after)
+    )
+
+
+@router.post("/tokens/rotate", tags=["tokens"], status_code=201, response_model=TokenIssued)
+def rotate_tokens(body: RotateIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    """A new token (shown once) replacing every working token of the user, revoked in the same step."""
+    return tokens.rotate(rt=rt, session=session, actor=user, user=body.user, days=body.expires_days)
+
+
+@router.post("/tokens/{token_id}/revoke", tags=["tokens"], response_model=TokenPublic)
+def revoke_token(token_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    return tokens.revoke(rt=rt, session=session, actor=user, token_id=token_id)
 
 
 @router.post("/models", tags=["models"], status_code=201, response_model=BaseModelPublic)

@@ -1,9 +1,11 @@
 # METADATA
 # title: Authorisation
 # description: >-
-#   Who may do what. Four roles with separate duties: submitters upload data and submit jobs for
+#   Who may do what. Five roles with separate duties: submitters upload data and submit jobs for
 #   their own team; approvers review datasets, never their own; auditors read and verify; admins
-#   manage users, models and the worker but neither approve data nor submit jobs.
+#   manage users, tokens, models and the worker but neither approve data nor submit jobs; workers
+#   claim and run approved jobs and do nothing else. Everyone but a worker may list, rotate and
+#   revoke their own tokens.
 #   Input: {"subject": {"name", "role", "team"}, "action", "resource": {"type", "team", "owner"}}.
 package ftgate.authz
 
@@ -26,7 +28,8 @@ allow if count(deny) == 0
 # title: Actions
 # description: Every action the gateway asks about.
 actions := {
-	"users.add", "users.list",
+	"users.add", "users.list", "users.disable", "users.enable",
+	"tokens.list", "tokens.rotate", "tokens.revoke",
 	"models.add", "models.list",
 	"datasets.upload", "datasets.list", "datasets.read", "datasets.download",
 	"datasets.approve", "datasets.reject", "datasets.revoke",
@@ -42,9 +45,13 @@ actions := {
 # description: >-
 #   What each role may do, and on what: "any" resource; "own_team": the resource's team is the
 #   subject's (list actions may leave it null, the gateway then filters by team); "not_owner": the
-#   subject is not the resource's owner (four eyes). Anything not listed is denied.
+#   subject is not the resource's owner (four eyes); "self": the subject is the resource's owner (their
+#   own tokens). Anything not listed is denied.
 grants := {
 	"submitter": {
+		"tokens.list": "self",
+		"tokens.rotate": "self",
+		"tokens.revoke": "self",
 		"datasets.upload": "own_team",
 		"datasets.list": "own_team",
 		"datasets.read": "own_team",
@@ -59,6 +66,9 @@ grants := {
 		"models.list": "any",
 	},
 	"approver": {
+		"tokens.list": "self",
+		"tokens.rotate": "self",
+		"tokens.revoke": "self",
 		"datasets.approve": "not_owner",
 		"datasets.reject": "not_owner",
 		"jobs.approve": "not_owner",
@@ -75,6 +85,9 @@ grants := {
 		"adapters.read": "any",
 	},
 	"auditor": {
+		"tokens.list": "self",
+		"tokens.rotate": "self",
+		"tokens.revoke": "self",
 		"users.list": "any",
 		"models.list": "any",
 		"datasets.list": "any",
@@ -90,6 +103,11 @@ grants := {
 	"admin": {
 		"users.add": "any",
 		"users.list": "any",
+		"users.disable": "any",
+		"users.enable": "any",
+		"tokens.list": "any",
+		"tokens.rotate": "any",
+		"tokens.revoke": "any",
 		"models.add": "any",
 		"models.list": "any",
 		"worker.run": "any",
@@ -105,6 +123,7 @@ grants := {
 		"audit.export": "any",
 		"policy.replay": "any",
 	},
+	"worker": {"worker.run": "any"},
 }
 
 # METADATA
@@ -115,6 +134,7 @@ duties := {
 	"approver": "approvers review datasets and do not upload data or submit jobs",
 	"auditor": "auditors read and verify and change nothing",
 	"admin": "admins manage users, models and the worker and do not upload or approve data or submit jobs",
+	"worker": "workers claim and run approved jobs and do nothing else",
 }
 
 # METADATA
@@ -259,3 +279,22 @@ deny contains {"code": "RESOURCE_OWNER_UNKNOWN", "message": msg} if {
 		[input.resource.type, input.action],
 	)
 }
+
+# METADATA
+# title: Not self
+# description: An action on one's own things (tokens) asked about someone else's.
+deny contains {"code": "NOT_SELF", "message": msg} if {
+	scope == "self"
+	resource_owner != input.subject.name
+	msg := sprintf(
+		"user %q may %s only for themselves, and this %s is %s; ask an admin",
+		[input.subject.name, input.action, input.resource.type, owner_phrase(resource_owner)],
+	)
+}
+
+# METADATA
+# title: Owner phrase
+# description: Whose a resource is, in words, for messages.
+owner_phrase(owner) := sprintf("%q's", [owner]) if is_string(owner)
+
+owner_phrase(owner) := "nobody's the gateway named" if not is_string(owner)

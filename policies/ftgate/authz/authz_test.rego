@@ -8,26 +8,31 @@ permitted := {
 	"submitter": {
 		"datasets.upload", "datasets.list", "datasets.read", "datasets.download",
 		"jobs.submit", "jobs.list", "jobs.read", "jobs.cancel", "adapters.list", "adapters.read",
-		"adapters.download", "models.list",
+		"adapters.download", "models.list", "tokens.list", "tokens.rotate", "tokens.revoke",
 	},
 	"approver": {
 		"datasets.approve", "datasets.reject", "datasets.list", "datasets.read", "datasets.download",
 		"jobs.list", "jobs.read", "jobs.approve", "jobs.reject", "adapters.list", "adapters.read",
 		"datasets.revoke", "adapters.release", "adapters.download",
+		"tokens.list", "tokens.rotate", "tokens.revoke",
 	},
 	"auditor": {
 		"users.list", "models.list", "datasets.list", "datasets.read", "jobs.list", "jobs.read",
 		"adapters.list", "adapters.read", "audit.verify", "audit.export", "policy.replay",
+		"tokens.list", "tokens.rotate", "tokens.revoke",
 	},
 	"admin": {
 		"users.add", "users.list", "models.add", "models.list", "worker.run", "jobs.cancel", "datasets.revoke",
 		"datasets.list", "datasets.read", "jobs.list", "jobs.read", "adapters.list", "adapters.read",
 		"audit.verify", "audit.export", "policy.replay",
+		"users.disable", "users.enable", "tokens.list", "tokens.rotate", "tokens.revoke",
 	},
+	"worker": {"worker.run"},
 }
 
 all_actions := {
-	"users.add", "users.list", "models.add", "models.list",
+	"users.add", "users.list", "users.disable", "users.enable", "models.add", "models.list",
+	"tokens.list", "tokens.rotate", "tokens.revoke",
 	"datasets.upload", "datasets.list", "datasets.read", "datasets.download",
 	"datasets.approve", "datasets.reject", "datasets.revoke", "jobs.submit", "jobs.list", "jobs.read",
 	"jobs.approve", "jobs.reject", "jobs.cancel",
@@ -51,6 +56,15 @@ adas_dataset := {"type": "dataset", "team": "ml", "owner": "ada"}
 
 ownerless_dataset := {"type": "dataset", "team": "ml", "owner": null}
 
+adas_token := {"type": "token", "team": null, "owner": "ada"}
+
+bobs_token := {"type": "token", "team": null, "owner": "bob"}
+
+# The resource each action of the matrix is asked about: the subject's own token for token actions.
+resource_for(action) := adas_token if startswith(action, "tokens.")
+
+resource_for(action) := own_dataset if not startswith(action, "tokens.")
+
 codes(decision) := {reason.code | some reason in decision.reasons}
 
 test_policy_knows_every_action if {
@@ -60,7 +74,7 @@ test_policy_knows_every_action if {
 test_permission_matrix if {
 	every role, allowed_actions in permitted {
 		every action in all_actions {
-			allowed := authz.allow with input as request(role, action, own_dataset)
+			allowed := authz.allow with input as request(role, action, resource_for(action))
 			allowed == (action in allowed_actions)
 		}
 	}
@@ -69,7 +83,7 @@ test_permission_matrix if {
 test_denied_actions_say_role_not_permitted if {
 	every role, allowed_actions in permitted {
 		every action in all_actions - allowed_actions {
-			d := authz.decision with input as request(role, action, own_dataset)
+			d := authz.decision with input as request(role, action, resource_for(action))
 			codes(d) == {"ROLE_NOT_PERMITTED"}
 		}
 	}
@@ -111,13 +125,46 @@ test_unknown_role if {
 	codes(d) == {"UNKNOWN_ROLE"}
 	d.reasons[0].message == concat("", [
 		"user \"ada\" has role \"superuser\", which is unknown; ",
-		"ask an admin to give the account one of admin, approver, auditor, submitter",
+		"ask an admin to give the account one of admin, approver, auditor, submitter, worker",
 	])
 }
 
 test_unknown_role_not_raised_for_known_roles if {
 	every role, _ in permitted {
 		not "UNKNOWN_ROLE" in codes(authz.decision) with input as request(role, "datasets.list", own_dataset)
+	}
+}
+
+test_tokens_only_ones_own if {
+	every role in ["submitter", "approver", "auditor"] {
+		every action in ["tokens.list", "tokens.rotate", "tokens.revoke"] {
+			authz.allow with input as request(role, action, adas_token)
+			d := authz.decision with input as request(role, action, bobs_token)
+			codes(d) == {"NOT_SELF"}
+			d.reasons[0].message == sprintf(
+				"user \"ada\" may %s only for themselves, and this token is \"bob\"'s; ask an admin",
+				[action],
+			)
+		}
+	}
+}
+
+test_tokens_of_nobody_named_fail_closed if {
+	d := authz.decision with input as request("submitter", "tokens.revoke", {"type": "token", "team": null, "owner": null})
+	codes(d) == {"NOT_SELF"}
+}
+
+test_admin_manages_anyones_tokens if {
+	every action in ["tokens.list", "tokens.rotate", "tokens.revoke"] {
+		authz.allow with input as request("admin", action, bobs_token)
+	}
+}
+
+test_worker_runs_jobs_and_nothing_else if {
+	authz.allow with input as request("worker", "worker.run", {"type": "job", "team": null, "owner": null})
+	every action in all_actions - {"worker.run"} {
+		d := authz.decision with input as request("worker", action, resource_for(action))
+		codes(d) == {"ROLE_NOT_PERMITTED"}
 	}
 }
 
