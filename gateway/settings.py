@@ -63,8 +63,8 @@ class Settings(BaseSettings):
     )
     decision_log_token_file: Path | None = Field(
         default=None,
-        description="File holding the bearer token the decision-log service expects (with"
-        " `decision_log_url`).",
+        description="File holding the bearer token the decision-log service expects (with an https"
+        " `decision_log_url`, or http to localhost).",
     )
     decision_log_upload_interval: float = Field(
         default=5.0,
@@ -199,6 +199,14 @@ class Settings(BaseSettings):
             )
         if self.decision_log_token_file is not None and not self.decision_log_url:
             raise ValueError("FTGATE_DECISION_LOG_TOKEN_FILE is set without FTGATE_DECISION_LOG_URL")
+        if self.decision_log_token_file is not None and self.decision_log_url:
+            parts = urlsplit(self.decision_log_url)
+            # A bearer token in clear text is anyone's on the way; a collector on this host is not.
+            if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+                raise ValueError(
+                    "FTGATE_DECISION_LOG_TOKEN_FILE needs an https:// FTGATE_DECISION_LOG_URL (http only to"
+                    " localhost): the token would cross the network in clear text"
+                )
         return self
 
     @model_validator(mode="after")

@@ -109,6 +109,7 @@ def test_decisions_go_to_opas_upload_api_and_a_hung_service_holds_up_no_request(
             decision_log_url=service.url,
             decision_log_token_file=token,
             decision_log_upload_interval=0.1,
+            log_level="CRITICAL",  # the decision log does not depend on it
         )
         service.release.clear()  # the service takes requests and answers none
         rt, client, admin, alice = _api(settings)

@@ -238,6 +238,7 @@ def test_the_file_is_the_default_sink_and_a_url_chooses_http(tmp_path: Path) -> 
         ({"decision_log_url": "http://h:port"}, "not a URL"),
         ({"decision_log_url": "http://h", "decision_log": "/tmp/d.jsonl"}, "not both"),
         ({"decision_log_token_file": "/tmp/token"}, "without FTGATE_DECISION_LOG_URL"),
+        ({"decision_log_url": "http://logs.example.org", "decision_log_token_file": "/t"}, "needs an https"),
         ({"decision_log_url": "http://h", "decision_log_upload_interval": 0}, "greater than or equal"),
         ({"decision_log_url": "http://h", "decision_log_upload_size_limit_bytes": 10}, "greater than"),
         ({"decision_log_url": "http://h", "decision_log_buffer_size_limit_bytes": 1}, "greater than"),
@@ -253,10 +254,10 @@ def test_bad_decision_log_settings_are_refused_at_start(
 
 
 def test_an_unreadable_token_file_is_refused_at_start(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, decision_log_url="http://h", decision_log_token_file=tmp_path / "none")
+    settings = _settings(tmp_path, decision_log_url="https://h", decision_log_token_file=tmp_path / "none")
     with pytest.raises(ConfigError, match="cannot read it"):
         make_sink(settings)
     (tmp_path / "empty").write_text("\n")
-    settings = _settings(tmp_path, decision_log_url="http://h", decision_log_token_file=tmp_path / "empty")
+    settings = _settings(tmp_path, decision_log_url="https://h", decision_log_token_file=tmp_path / "empty")
     with pytest.raises(ConfigError, match="is empty"):
         make_sink(settings)
