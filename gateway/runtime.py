@@ -54,11 +54,13 @@ class Runtime:
 
     @cached_property
     def decision_log(self) -> DecisionLog:
-        from gateway.policy.decision_log import DecisionLog
+        """Where every decision goes in OPA's format: the file, or OPA's upload API (`make_sink`), whose
+        uploader thread this runtime owns and `close` stops."""
+        from gateway.policy.decision_log import DecisionLog, make_sink
 
         # OPA names an instance by id; here the host and the home it serves.
         instance = f"{socket.gethostname()}:{self.settings.home}"
-        return DecisionLog(self.settings.decision_log_path, instance=instance)
+        return DecisionLog(make_sink(self.settings), instance=instance)
 
     @cached_property
     def oidc(self) -> OidcValidator | None:
@@ -97,9 +99,12 @@ class Runtime:
         return BatchedRows(self.session, buffered=self.serving)
 
     def close(self) -> None:
-        """Write what is still buffered (the server's shutdown)."""
+        """Write what is still buffered (the server's shutdown): the read decisions, then the decision
+        log's events, their own among them, within a short timeout."""
         if "read_decisions" in self.__dict__:
             self.read_decisions.close()
+        if "decision_log" in self.__dict__:
+            self.decision_log.close()
 
     @cached_property
     def scan_slots(self) -> PerUserSlots:

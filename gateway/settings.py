@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -62,6 +63,38 @@ class Settings(BaseSettings):
         default=None,
         description="File every policy decision is appended to in OPA's decision-log format (one JSON line"
         " each), whatever the log level; unset means decisions.jsonl under home.",
+    )
+    decision_log_url: str | None = Field(
+        default=None,
+        description="Send decisions to this OPA decision-log service instead of the file: batches POSTed"
+        " as gzip-compressed JSON arrays to <url>/logs, OPA's upload API, by a background thread (a slow"
+        " or absent service never holds up a request). http or https.",
+    )
+    decision_log_token_file: Path | None = Field(
+        default=None,
+        description="File holding the bearer token the decision-log service expects (with an https"
+        " `decision_log_url`, or http to localhost).",
+    )
+    decision_log_upload_interval: float = Field(
+        default=5.0,
+        ge=0.1,
+        le=600,
+        description="Seconds between uploads to the decision-log service; a failed upload is retried"
+        " sooner, with backoff.",
+    )
+    decision_log_upload_size_limit_bytes: int = Field(
+        default=32768,
+        ge=1024,
+        le=64 << 20,
+        description="Largest compressed body of one upload (OPA's upload_size_limit_bytes, default"
+        " 32768); more events are sent in more uploads, and an event that alone exceeds it is dropped.",
+    )
+    decision_log_buffer_size_limit_bytes: int = Field(
+        default=64 << 20,
+        ge=64 << 10,
+        le=4 << 30,
+        description="Most bytes of events held for the decision-log service while it is slow or down (OPA's"
+        " buffer_size_limit_bytes); past it the oldest are dropped, counted in a warning.",
     )
     scan_workers: int | None = Field(
         default=None,
@@ -213,6 +246,47 @@ class Settings(BaseSettings):
     @property
     def sso(self) -> bool:
         return self.oidc_issuer is not None
+
+    @field_validator("decision_log_url")
+    @classmethod
+    def _decision_log_url(cls, url: str | None) -> str | None:
+        """An http(s) URL with a host and nothing a POST to <url>/logs would lose or leak."""
+        if url is None:
+            return None
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError as exc:
+            raise ValueError(f"FTGATE_DECISION_LOG_URL is not a URL: {exc}") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            # The value is not repeated: a malformed URL may still hold a password.
+            raise ValueError("FTGATE_DECISION_LOG_URL must be an http:// or https:// URL with a host")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            # A token belongs in FTGATE_DECISION_LOG_TOKEN_FILE, not in a URL that ends up in logs.
+            raise ValueError(
+                f"FTGATE_DECISION_LOG_URL must be scheme://host[:port][/path], without credentials, query"
+                f" or fragment (got {parts.scheme}://{parts.hostname}...)"
+            )
+        return url
+
+    @model_validator(mode="after")
+    def _one_decision_log_sink(self) -> Settings:
+        """The file and the service are two sinks; asking for both would leave one silently unused."""
+        if self.decision_log_url and self.decision_log is not None:
+            raise ValueError(
+                "set FTGATE_DECISION_LOG (a file) or FTGATE_DECISION_LOG_URL (a service), not both"
+            )
+        if self.decision_log_token_file is not None and not self.decision_log_url:
+            raise ValueError("FTGATE_DECISION_LOG_TOKEN_FILE is set without FTGATE_DECISION_LOG_URL")
+        if self.decision_log_token_file is not None and self.decision_log_url:
+            parts = urlsplit(self.decision_log_url)
+            # A bearer token in clear text is anyone's on the way; a collector on this host is not.
+            if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+                raise ValueError(
+                    "FTGATE_DECISION_LOG_TOKEN_FILE needs an https:// FTGATE_DECISION_LOG_URL (http only to"
+                    " localhost): the token would cross the network in clear text"
+                )
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_production(self) -> Settings:

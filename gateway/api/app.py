@@ -71,7 +71,7 @@ async def _warm_scan_workers(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         app.state.scan_workers.close()
-        rt.close()  # the read decisions still buffered
+        rt.close()  # the read decisions and decision-log events still buffered
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -80,6 +80,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # This process answers HTTP: it never analyses text itself, its scan workers do (runtime.scanner).
     rt.serving = True
     configure_logging(rt.settings.log_level)
+    # Built now, so a decision-log sink that cannot start (an unreadable token file) stops the server
+    # at start rather than on its first decision.
+    rt.decision_log  # noqa: B018
     app = FastAPI(
         title="ftgate",
         version="0.1.0",

@@ -1,18 +1,28 @@
-"""Decision logs in OPA's format, for every policy decision ftgate stores and every dry run.
+"""Decision logs in OPA's format, for every policy decision ftgate makes, sent to a configurable sink.
 
-Each decision is one JSON line with the fields OPA's decision logs have
-(https://www.openpolicyagent.org/docs/management-decision-logs): `decision_id` (the stored `dec_` id),
-`path` (`ftgate/training/decision`), `input`, `result`, `bundles` (`{"ftgate": {"revision": <bundle
-hash>}}`, the revision `policies/.manifest` gives an OPA), `timestamp`, `labels` (`id`, `version`,
-`app`, `engine`, and `dry_run` on a dry run), `metrics` and `requested_by` (the acting user). They go to
-a file (`FTGATE_DECISION_LOG`, default `FTGATE_HOME/decisions.jsonl`), whatever the log level, each line
-in one `write` to a file opened for appending, so the server, its workers and the CLI can share it.
+Each decision is one event with the fields OPA's decision logs have
+(https://www.openpolicyagent.org/docs/management-decision-logs): `decision_id`, `path`
+(`ftgate/training/decision`), `input`, `result`, `bundles` (`{"ftgate": {"revision": <bundle hash>}}`,
+the revision `policies/.manifest` gives an OPA), `timestamp`, `labels` (`id`, `version`, `app`, `engine`;
+`dry_run` on a dry run, `repeat_of` on a repeated denial), `metrics` and `requested_by` (the acting
+user). Every event goes to the sink, whatever the log level.
 
-A stored decision is logged when its transaction commits (a SQLAlchemy session event), so what the file
-says happened did happen, with the id it was stored under: writes and denials, and the allows of
-metadata reads when their batch is written. A repeated identical denial is counted in its tally, not
-stored again, and is not logged again either. A dry run stores nothing; it is logged with a fresh id
-and `labels.dry_run`.
+Sinks are plug-ins (`DecisionSink`, registered by name with `register_sink`):
+- `file` (the default): one JSON line per event appended to `FTGATE_DECISION_LOG` (default
+  `FTGATE_HOME/decisions.jsonl`), each line in one `write` to a file opened for appending, so the
+  server, its workers and the CLI can share it.
+- `http` (when `FTGATE_DECISION_LOG_URL` is set; `gateway/policy/decision_upload.py`): OPA's
+  decision-log upload API, batches POSTed as gzip-compressed JSON arrays to `<url>/logs` by a
+  background thread; a slow or absent service never holds up or fails a request.
+
+A stored decision is logged when its transaction commits (a SQLAlchemy session event), so what the log
+says happened did happen, with the `dec_` id it was stored under: writes and denials, and the allows of
+metadata reads when their batch is written. Two kinds of decision are logged without being stored,
+each under a fresh id: a dry run (`labels.dry_run`), and a denial that repeats an identical one within
+its minute (`labels.repeat_of`: the id of the stored first, which `ftgate policy replay` can re-decide).
+A repeat gets its own id because OPA's consumers take `decision_id` as the identity of one event (they
+deduplicate uploads retried after a failure by it): the first's id on a second event would be read as
+the same event delivered twice, and the repeat would vanish.
 """
 
 from __future__ import annotations
@@ -21,34 +31,141 @@ import json
 import os
 import threading
 import weakref
+from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session as OrmSession
 
+from gateway.errors import ConfigError
 from gateway.models import PolicyDecisionRecord, new_id
 from gateway.policy.engine import Decision
+from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 _PENDING = "ftgate_decisions_to_log"
 
+# How long closing a sink may take (the server's shutdown, the CLI's exit) before what it still holds
+# is given up, with a warning that says how much.
+CLOSE_TIMEOUT_S = 5.0
+
+
+# -- sinks ------------------------------------------------------------------------------------------
+
+
+class DecisionSink(ABC):
+    """Where decision events go: a name, and `send` for one event (an OPA decision-log event)."""
+
+    @classmethod
+    @abstractmethod
+    def name(cls) -> str:
+        """The name the sink registers under."""
+
+    @classmethod
+    @abstractmethod
+    def from_settings(cls, settings: Settings) -> DecisionSink:
+        """Build the sink from the gateway settings (ConfigError if they do not fit)."""
+
+    @abstractmethod
+    def send(self, event: dict[str, Any]) -> None:
+        """Take one event. Called on the request path: it must neither block for long nor raise."""
+
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:  # noqa: B027 - most sinks hold nothing
+        """Deliver what is still held, within `timeout` seconds; the default holds nothing."""
+
+
+_SINKS: dict[str, type[DecisionSink]] = {}
+
+S = TypeVar("S", bound=type[DecisionSink])
+
+
+def register_sink(cls: S) -> S:
+    """Class decorator: make a sink available to `make_sink` under `cls.name()`."""
+    name = cls.name()
+    if name in _SINKS and _SINKS[name] is not cls:
+        raise ValueError(f"a decision-log sink named {name!r} is already registered")
+    _SINKS[name] = cls
+    return cls
+
+
+def sink_names() -> list[str]:
+    """Names of the registered sinks, sorted."""
+    return sorted(_SINKS)
+
+
+def get_sink(name: str) -> type[DecisionSink]:
+    """The sink class registered under `name`; ConfigError if there is none."""
+    try:
+        return _SINKS[name]
+    except KeyError:
+        raise ConfigError(
+            f"no decision-log sink named {name!r}; available: {', '.join(sink_names()) or 'none'}"
+        ) from None
+
+
+def make_sink(settings: Settings) -> DecisionSink:
+    """The sink the settings ask for: OPA's upload API at `decision_log_url` if set, else the file."""
+    if settings.decision_log_url:
+        # Imported here: the HTTP client costs every CLI command that logs to the file its import.
+        from gateway.policy import decision_upload  # noqa: F401 - registers "http"
+
+        return get_sink("http").from_settings(settings)
+    return get_sink("file").from_settings(settings)
+
+
+def encode(event: dict[str, Any]) -> bytes:
+    """An event as compact JSON (values JSON cannot hold, such as datetimes, as strings)."""
+    return json.dumps(event, separators=(",", ":"), default=str).encode()
+
+
+@register_sink
+class FileSink(DecisionSink):
+    """One JSON line per event, appended to a file readable by its owner only."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "file"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FileSink:
+        return cls(settings.decision_log_path)
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def send(self, event: dict[str, Any]) -> None:
+        data = encode(event) + b"\n"
+        try:
+            with self._lock:
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                try:
+                    os.write(fd, data)
+                finally:
+                    os.close(fd)
+        except OSError as exc:
+            # The decision stands (it is stored, or was a dry run); the operator must hear of the gap.
+            log.error("decision_log.write_failed", path=str(self.path), error=exc.strerror or str(exc))
+
+
+# -- the log ------------------------------------------------------------------------------------------
+
 
 class DecisionLog:
-    """One sink: a file that decision lines are appended to."""
+    """Turns ftgate's decisions into OPA decision-log events and hands them to one sink."""
 
-    def __init__(self, path: Path, *, instance: str) -> None:
-        self.path = path
+    def __init__(self, sink: DecisionSink, *, instance: str) -> None:
+        self.sink = sink
         self.labels = {"id": instance, "app": "ftgate", "version": version("ftgate")}
-        self._lock = threading.Lock()
 
     def stored(self, row: dict[str, Any]) -> None:
         """Log a stored decision (`snapshot` of its row)."""
-        self._write(
+        self._send(
             decision_id=row["id"],
             entrypoint=row["entrypoint"],
             actor=row["actor"],
@@ -62,8 +179,22 @@ class DecisionLog:
 
     def dry_run(self, *, actor: str, decision: Decision, input: dict[str, Any]) -> str:
         """Log a decision that was not stored (a dry run); returns the id it is logged under."""
+        return self._unstored(actor=actor, decision=decision, input=input, labels={"dry_run": "true"})
+
+    def repeated(self, *, actor: str, decision: Decision, input: dict[str, Any], repeat_of: str) -> str:
+        """Log a denial that repeats the stored decision `repeat_of` (counted, not stored again); returns
+        the fresh id it is logged under."""
+        return self._unstored(actor=actor, decision=decision, input=input, labels={"repeat_of": repeat_of})
+
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
+        """Deliver what the sink still holds, within `timeout` seconds (the server's shutdown)."""
+        self.sink.close(timeout)
+
+    def _unstored(
+        self, *, actor: str, decision: Decision, input: dict[str, Any], labels: dict[str, str]
+    ) -> str:
         decision_id = new_id("dec")
-        self._write(
+        self._send(
             decision_id=decision_id,
             entrypoint=decision.entrypoint,
             actor=actor,
@@ -78,11 +209,11 @@ class DecisionLog:
             engine=decision.engine,
             ms=decision.ms,
             at=datetime.now(UTC),
-            dry_run=True,
+            labels=labels,
         )
         return decision_id
 
-    def _write(
+    def _send(
         self,
         *,
         decision_id: str,
@@ -94,51 +225,39 @@ class DecisionLog:
         engine: str,
         ms: float,
         at: datetime,
-        dry_run: bool = False,
+        labels: dict[str, str] | None = None,
     ) -> None:
-        labels = {**self.labels, "engine": engine}
-        if dry_run:
-            labels["dry_run"] = "true"
         when = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-        line = {
-            "decision_id": decision_id,
-            "path": f"{entrypoint.replace('.', '/')}/decision",
-            "input": input,
-            "result": result,
-            "bundles": {"ftgate": {"revision": bundle_sha256}},
-            "timestamp": when.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "labels": labels,
-            "metrics": {"timer_rego_query_eval_ns": int(ms * 1_000_000)},
-            "requested_by": actor,
-        }
-        data = (json.dumps(line, separators=(",", ":"), default=str) + "\n").encode()
-        try:
-            with self._lock:
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-                try:
-                    os.write(fd, data)
-                finally:
-                    os.close(fd)
-        except OSError as exc:
-            # The decision stands (it is stored, or was a dry run); the operator must hear of the gap.
-            log.error("decision_log.write_failed", path=str(self.path), error=exc.strerror or str(exc))
+        self.sink.send(
+            {
+                "decision_id": decision_id,
+                "path": f"{entrypoint.replace('.', '/')}/decision",
+                "input": input,
+                "result": result,
+                "bundles": {"ftgate": {"revision": bundle_sha256}},
+                "timestamp": when.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                "labels": {**self.labels, "engine": engine, **(labels or {})},
+                "metrics": {"timer_rego_query_eval_ns": int(ms * 1_000_000)},
+                "requested_by": actor,
+            }
+        )
 
 
-_SINKS: weakref.WeakKeyDictionary[Engine, DecisionLog] = weakref.WeakKeyDictionary()
+_LOGS: weakref.WeakKeyDictionary[Engine, DecisionLog] = weakref.WeakKeyDictionary()
 
 
-def attach(engine: Engine, sink: DecisionLog) -> None:
-    """Log the decisions stored through `engine`'s sessions to `sink` when they commit."""
-    _SINKS[engine] = sink
+def attach(engine: Engine, decision_log: DecisionLog) -> None:
+    """Log the decisions stored through `engine`'s sessions to `decision_log` when they commit."""
+    _LOGS[engine] = decision_log
 
 
-def _sink_of(session: OrmSession) -> DecisionLog | None:
+def _log_of(session: OrmSession) -> DecisionLog | None:
     try:
         bind = session.get_bind()
     except Exception:  # an unbound session stores nothing of ours
         return None
     engine = bind.engine if hasattr(bind, "engine") else bind
-    return _SINKS.get(engine)  # type: ignore[arg-type]
+    return _LOGS.get(engine)  # type: ignore[arg-type]
 
 
 def snapshot(row: PolicyDecisionRecord) -> dict[str, Any]:
@@ -155,7 +274,7 @@ def snapshot(row: PolicyDecisionRecord) -> dict[str, Any]:
 @event.listens_for(OrmSession, "after_flush")
 def _collect(session: OrmSession, flush_context: Any) -> None:
     rows = [snapshot(obj) for obj in session.new if isinstance(obj, PolicyDecisionRecord)]
-    if rows and _sink_of(session) is not None:
+    if rows and _log_of(session) is not None:
         session.info.setdefault(_PENDING, []).extend(rows)
 
 
@@ -164,11 +283,11 @@ def _log_committed(session: OrmSession) -> None:
     rows = session.info.pop(_PENDING, None)
     if not rows:
         return
-    sink = _sink_of(session)
-    if sink is None:
+    decision_log = _log_of(session)
+    if decision_log is None:
         return
     for row in rows:
-        sink.stored(row)
+        decision_log.stored(row)
 
 
 @event.listens_for(OrmSession, "after_rollback")

@@ -149,10 +149,11 @@ def record_denial(*, rt: Runtime, error: AuthzDenied) -> None:
     Repeats are counted, not logged one by one: the first denial of its kind (same actor, entrypoint,
     policy input, reasons and bundle) is stored and appended to the audit log as always; an identical one
     within a minute of it (`DENIAL_WINDOW`) only adds to that window's count (`DenialTally`), and its error
-    names the first decision (`repeated: true`), which re-decides exactly as it would. Once a window has
-    passed, one `policy.denials_repeated` entry appends the count of its repeats, so every denial is in
-    the log, as itself or in a count that points at its twin, and one caller hammering an endpoint adds at
-    most two entries a minute per kind instead of one per request.
+    names the first decision (`repeated: true`), which re-decides exactly as it would. Each repeat still
+    goes to the decision log (OPA's), under a fresh id with `labels.repeat_of` naming the first. Once a
+    window has passed, one `policy.denials_repeated` entry appends the count of its repeats, so every
+    denial is in the audit log, as itself or in a count that points at its twin, and one caller hammering
+    an endpoint adds at most two entries a minute per kind instead of one per request.
 
     Recording must not turn a clear "forbidden" into a different failure: if it fails, the failure is
     logged and the denial stands.
@@ -161,6 +162,11 @@ def record_denial(*, rt: Runtime, error: AuthzDenied) -> None:
         with rt.session() as session:
             close_denial_windows(session)
             decision_id, repeated = _count_or_record(session, error)
+        if repeated:
+            # Counted, not stored; committed now, so it goes to the decision log like any other.
+            rt.decision_log.repeated(
+                actor=error.actor, decision=error.decision, input=error.policy_input, repeat_of=decision_id
+            )
         details = {**(error.details or {}), "decision_id": decision_id}
         error.details = {**details, "repeated": True} if repeated else details
     except Exception as exc:  # the denial is what the caller must see
