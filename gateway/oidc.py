@@ -6,6 +6,11 @@ allow-list (asymmetric only; `none` and HMAC never), names the configured issuer
 mapped to an ftgate user name, role and team by configuration (`FTGATE_OIDC_*`). Validation is PyJWT's;
 this module fetches and caches the key set and maps the claims.
 
+The console signs in through the provider with the authorization code flow and PKCE (RFC 7636, S256):
+`authorization_url` sends the browser there with a fresh state, nonce and code challenge; `redeem`
+exchanges the code it comes back with at the token endpoint and checks the ID token as above, with its
+nonce.
+
 The key set is fetched on first use and again when a token names a key not in it (the provider rotated
 its keys), at most once every `oidc_jwks_min_refresh_seconds`, so tokens with made-up key ids cannot make
 the gateway hammer the provider; each fetch has a short timeout and a size limit.
@@ -13,14 +18,18 @@ the gateway hammer the provider; each fetch has a short timeout and a size limit
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import ipaddress
 import json
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 import structlog
@@ -34,6 +43,7 @@ log = structlog.get_logger(__name__)
 
 MAX_TOKEN_CHARS = 16_384
 MAX_JWKS_BYTES = 256 * 1024
+MAX_TOKEN_RESPONSE_BYTES = 64 * 1024
 FETCH_TIMEOUT_S = 5.0
 ROLES = frozenset(r.value for r in Role)
 
@@ -76,16 +86,82 @@ class OidcValidator:
         unknown = sorted({r for r in self.role_map.values() if r not in ROLES})
         if unknown:
             raise ConfigError(f"FTGATE_OIDC_ROLE_MAP maps to unknown roles {', '.join(unknown)}")
-        if self.jwks_url is not None:
-            url = urlsplit(self.jwks_url)
+        self.authorization_endpoint = settings.oidc_authorization_endpoint
+        self.token_endpoint = settings.oidc_token_endpoint
+        self.client_id = settings.oidc_client_id or settings.oidc_audience
+        self.client_secret = _secret(settings)
+        self.redirect_uri = settings.oidc_redirect_uri
+        self.scopes = settings.oidc_scopes
+        self.provider_name = settings.oidc_provider_name
+        for name, value in (
+            ("FTGATE_OIDC_JWKS_URL", self.jwks_url),
+            ("FTGATE_OIDC_AUTHORIZATION_ENDPOINT", self.authorization_endpoint),
+            ("FTGATE_OIDC_TOKEN_ENDPOINT", self.token_endpoint),
+        ):
+            url = urlsplit(value or "https://x")
             if url.scheme != "https" and not (url.scheme == "http" and _loopback(url.hostname)):
-                raise ConfigError("FTGATE_OIDC_JWKS_URL must be https (http only on a loopback address)")
+                raise ConfigError(f"{name} must be https (http only on a loopback address)")
         self._keys: dict[str | None, tuple[jwt.PyJWK, dict[str, Any]]] = {}
         self._fetched_at = float("-inf")
         self._lock = threading.Lock()
 
-    def identity(self, token: str) -> SsoIdentity:
-        """The identity an ID token proves; AuthenticationError saying why it does not."""
+    @property
+    def console(self) -> bool:
+        """Whether the console can send people to the provider to sign in."""
+        return self.authorization_endpoint is not None and self.token_endpoint is not None
+
+    def authorization_url(self, *, state: str, nonce: str, verifier: str, redirect_uri: str) -> str:
+        """Where to send the browser to sign in: the code flow with PKCE (S256)."""
+        assert self.authorization_endpoint is not None
+        query = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": redirect_uri,
+            "scope": self.scopes,
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": pkce_challenge(verifier),
+            "code_challenge_method": "S256",
+        }
+        joiner = "&" if "?" in self.authorization_endpoint else "?"
+        return f"{self.authorization_endpoint}{joiner}{urlencode(query)}"
+
+    def redeem(self, *, code: str, verifier: str, redirect_uri: str, nonce: str) -> SsoIdentity:
+        """Exchange an authorization code for the ID token at the token endpoint, and check it."""
+        assert self.token_endpoint is not None
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": self.client_id,
+            "code_verifier": verifier,
+        }
+        if self.client_secret is not None:
+            form["client_secret"] = self.client_secret
+        request = urllib.request.Request(
+            self.token_endpoint,
+            data=urlencode(form).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as response:  # noqa: S310 (scheme checked)
+                body = response.read(MAX_TOKEN_RESPONSE_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            raise AuthenticationError(f"the provider refused the sign-in code (HTTP {exc.code})") from None
+        except OSError as exc:
+            log.warning("sso.token_endpoint_unavailable", error=type(exc).__name__)
+            raise AuthenticationError("the provider's token endpoint did not answer; try again") from None
+        try:
+            token = json.loads(body[:MAX_TOKEN_RESPONSE_BYTES])["id_token"]
+        except (ValueError, KeyError, TypeError):
+            raise AuthenticationError("the provider's token endpoint gave no ID token") from None
+        if not isinstance(token, str):
+            raise AuthenticationError("the provider's token endpoint gave no ID token")
+        return self.identity(token, nonce=nonce)
+
+    def identity(self, token: str, *, nonce: str | None = None) -> SsoIdentity:
+        """The identity an ID token proves; AuthenticationError saying why it does not. With `nonce` (a
+        console sign-in), the token must carry it: a token from another sign-in is refused."""
         if len(token) > MAX_TOKEN_CHARS:
             raise AuthenticationError("the bearer token is too long")
         try:
@@ -122,6 +198,8 @@ class OidcValidator:
             raise AuthenticationError(f"the ID token has no {exc.claim!r} claim") from None
         except jwt.InvalidTokenError:
             raise AuthenticationError("the ID token's signature does not verify") from None
+        if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
+            raise AuthenticationError("the ID token is not from this sign-in (nonce); start again")
         return self._map(claims)
 
     def _key(self, kid: str | None, alg: str) -> jwt.PyJWK:
@@ -210,3 +288,24 @@ def _handle(value: Any, what: str, kind: str) -> str:
         return str(require(Handle, value, kind))
     except InvalidInput:
         raise AuthenticationError(f"{what} is missing or not a valid ftgate {kind}") from None
+
+
+def pkce_challenge(verifier: str) -> str:
+    """RFC 7636's S256 code challenge of a verifier."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _secret(settings: Settings) -> str | None:
+    path = settings.oidc_client_secret_file
+    if path is None:
+        return None
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read FTGATE_OIDC_CLIENT_SECRET_FILE {path}: {exc.strerror or exc}"
+        ) from None
+    if not secret:
+        raise ConfigError(f"FTGATE_OIDC_CLIENT_SECRET_FILE {path} is empty")
+    return secret

@@ -225,16 +225,58 @@ class Settings(BaseSettings):
         default=None, description="The team of a user whose token has no team claim; unset: refused."
     )
 
+    oidc_authorization_endpoint: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="The console's sign-in through the provider: its authorization endpoint (with"
+        " `oidc_token_endpoint`; the authorization code flow with PKCE). Unset: the console takes tokens.",
+    )
+    oidc_token_endpoint: str | None = Field(
+        default=None, max_length=2048, description="The provider's token endpoint, for the console's sign-in."
+    )
+    oidc_client_id: str | None = Field(
+        default=None, max_length=512, description="ftgate's client id at the provider; default: the audience."
+    )
+    oidc_client_secret_file: Path | None = Field(
+        default=None,
+        description="A file holding the client secret, for a confidential client; unset: a public client"
+        " (PKCE alone).",
+    )
+    oidc_redirect_uri: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="Where the provider sends the browser back (`.../ui/sso/callback`), as registered with"
+        " it; default: derived from the request (set it behind a proxy).",
+    )
+    oidc_scopes: str = Field(
+        default="openid profile", max_length=512, description="Scopes the console asks for."
+    )
+    oidc_provider_name: str = Field(
+        default="single sign-on", max_length=64, description="The provider's name on the sign-in button."
+    )
+
     @model_validator(mode="after")
     def _complete_sso(self) -> Settings:
         """Single sign-on is configured completely or not at all, and never with a weak algorithm."""
-        named = [self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url, self.oidc_jwks_file]
+        named = [
+            self.oidc_issuer,
+            self.oidc_audience,
+            self.oidc_jwks_url,
+            self.oidc_jwks_file,
+            self.oidc_authorization_endpoint,
+            self.oidc_token_endpoint,
+        ]
         if not any(named):
             return self
         if not self.oidc_issuer or not self.oidc_audience:
             raise ValueError("single sign-on needs both FTGATE_OIDC_ISSUER and FTGATE_OIDC_AUDIENCE")
         if (self.oidc_jwks_url is None) == (self.oidc_jwks_file is None):
             raise ValueError("single sign-on needs one of FTGATE_OIDC_JWKS_URL and FTGATE_OIDC_JWKS_FILE")
+        if (self.oidc_authorization_endpoint is None) != (self.oidc_token_endpoint is None):
+            raise ValueError(
+                "the console's sign-in needs both FTGATE_OIDC_AUTHORIZATION_ENDPOINT and"
+                " FTGATE_OIDC_TOKEN_ENDPOINT"
+            )
         weak = sorted(set(self.oidc_algorithms) - set(OIDC_ALGORITHMS))
         if weak or not self.oidc_algorithms:
             raise ValueError(

@@ -93,11 +93,11 @@ def identify(*, rt: Runtime, session: Session, token: str | None) -> tuple[User,
     if tokens.looks_like_token(token):
         return tokens.check(session=session, token=token)
     if rt.oidc is not None:
-        return _sso_user(session, rt.oidc.identity(token)), None
+        return sso_user(session, rt.oidc.identity(token)), None
     raise AuthenticationError("token not recognised")
 
 
-def _sso_user(session: Session, who: SsoIdentity) -> User:
+def sso_user(session: Session, who: SsoIdentity) -> User:
     """The user an ID token proves, made on their first sign-in and kept in step with the provider's
     role and team; a disabled one is refused. A name that belongs to another account (a local user, or
     someone at another provider) is refused rather than taken over."""

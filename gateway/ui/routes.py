@@ -9,6 +9,7 @@ route decides nothing of its own.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -195,10 +196,11 @@ def _safe_next(target: str | None) -> str:
 @router.get("/login")
 def login_form(
     request: Request,
+    rt: RuntimeDep,
     next: Annotated[str | None, Query(max_length=512)] = None,
     reason: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
-    return page(request, None, "login.html", next=_safe_next(next), reason=reason)
+    return page(request, None, "login.html", next=_safe_next(next), reason=reason, sso=_sso_name(rt))
 
 
 @router.post("/login")
@@ -213,17 +215,96 @@ def login(
         with rt.session() as session:
             user, row = users.identify(rt=rt, session=session, token=token.strip())
     except AuthenticationError as exc:
-        return page(request, None, "login.html", 401, next=_safe_next(next), error=exc.message)
+        return page(
+            request, None, "login.html", 401, next=_safe_next(next), error=exc.message, sso=_sso_name(rt)
+        )
     response = see_other(_safe_next(next))
+    _keep_session(request, rt, response, sessions.issue(rt, user, row))
+    return response
+
+
+def _keep_session(request: Request, rt: Runtime, response: Response, cookie: str) -> None:
     response.set_cookie(
         sessions.COOKIE,
-        sessions.issue(rt, user, row),
+        cookie,
         max_age=int(rt.settings.session_hours * 3600),
         path=sessions.COOKIE_PATH,
         httponly=True,
         samesite="strict",
         secure=sessions.secure_cookie(request.url.hostname, request.url.scheme),
     )
+
+
+def _sso_name(rt: Runtime) -> str | None:
+    """The provider's name when the console can sign in through it (FTGATE_OIDC_AUTHORIZATION_ENDPOINT)."""
+    return rt.oidc.provider_name if rt.oidc is not None and rt.oidc.console else None
+
+
+def _redirect_uri(request: Request, rt: Runtime) -> str:
+    return rt.settings.oidc_redirect_uri or str(request.url_for("sso_callback"))
+
+
+@router.get("/sso")
+def sso_start(
+    request: Request, rt: RuntimeDep, next: Annotated[str | None, Query(max_length=512)] = None
+) -> Response:
+    """Send the browser to the OpenID provider (authorization code flow with PKCE)."""
+    if rt.oidc is None or not rt.oidc.console:
+        error = "single sign-on is not configured here; sign in with your ftgate token"
+        return page(request, None, "login.html", 404, next=_safe_next(next), error=error, sso=None)
+    pending, cookie = sessions.start_sign_in(rt, _safe_next(next))
+    url = rt.oidc.authorization_url(
+        state=pending.state,
+        nonce=pending.nonce,
+        verifier=pending.verifier,
+        redirect_uri=_redirect_uri(request, rt),
+    )
+    response = see_other(url)
+    response.set_cookie(
+        sessions.SSO_COOKIE,
+        cookie,
+        max_age=sessions.SSO_SECONDS,
+        path=sessions.SSO_COOKIE_PATH,
+        httponly=True,
+        samesite="lax",  # it must come back with the provider's top-level redirect to the callback
+        secure=sessions.secure_cookie(request.url.hostname, request.url.scheme),
+    )
+    return response
+
+
+@router.get("/sso/callback", name="sso_callback")
+def sso_callback(
+    request: Request,
+    rt: RuntimeDep,
+    code: Annotated[str | None, Query(max_length=4096)] = None,
+    state: Annotated[str | None, Query(max_length=512)] = None,
+    error: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9_.\-]*$")] = None,
+) -> Response:
+    """Where the provider sends the browser back: the code is redeemed, its ID token checked (signature,
+    issuer, audience, expiry, this sign-in's nonce), and the user signed in as the API would sign them in."""
+    try:
+        if rt.oidc is None or not rt.oidc.console:
+            raise AuthenticationError("single sign-on is not configured here")
+        pending = sessions.pending_sign_in(rt, request.cookies.get(sessions.SSO_COOKIE))
+        if error:
+            raise AuthenticationError(f"the provider did not sign you in ({error})")
+        if not code or not state or not hmac.compare_digest(state, pending.state):
+            raise AuthenticationError("the provider's answer is not for the sign-in this browser started")
+        who = rt.oidc.redeem(
+            code=code, verifier=pending.verifier, redirect_uri=_redirect_uri(request, rt), nonce=pending.nonce
+        )
+        with rt.session() as session:
+            user = users.sso_user(session=session, who=who)
+    except AuthenticationError as exc:
+        response = page(request, None, "login.html", 401, next="/ui/", error=exc.message, sso=_sso_name(rt))
+        response.delete_cookie(sessions.SSO_COOKIE, path=sessions.SSO_COOKIE_PATH)
+        return response
+    # A page rather than a redirect: the browser arrived here from the provider's site, and a browser
+    # that counts a whole redirect chain as cross-site would not send the SameSite=Strict session cookie
+    # on a redirect that follows; a navigation this page starts is same-site in every browser.
+    response = page(request, None, "signed_in.html", next=pending.next)
+    _keep_session(request, rt, response, sessions.issue(rt, user, None))
+    response.delete_cookie(sessions.SSO_COOKIE, path=sessions.SSO_COOKIE_PATH)
     return response
 
 

@@ -105,3 +105,51 @@ def secure_cookie(hostname: str | None, scheme: str) -> bool:
         return not ip_address(hostname.strip("[]")).is_loopback
     except ValueError:
         return True
+
+
+SSO_COOKIE = "ftgate_sso"
+SSO_COOKIE_PATH = "/ui/sso"
+SSO_SECONDS = 600  # a sign-in at the provider must come back within ten minutes
+MAX_SSO_COOKIE = 2048  # longer than any sign-in cookie this module writes (`next` is at most 512)
+
+
+@dataclass(frozen=True)
+class PendingSignIn:
+    """A sign-in sent to the OpenID provider: what its answer must match, and where to go after."""
+
+    state: str
+    nonce: str
+    verifier: str
+    next: str
+
+
+def start_sign_in(rt: Runtime, next_page: str) -> tuple[PendingSignIn, str]:
+    """A new sign-in at the provider (fresh state, nonce and PKCE verifier) and the cookie that keeps it
+    in this browser until the provider sends it back: signed, so it cannot be made up."""
+    pending = PendingSignIn(
+        state=secrets.token_urlsafe(24),
+        nonce=secrets.token_urlsafe(24),
+        verifier=secrets.token_urlsafe(48),
+        next=next_page,
+    )
+    payload = {**pending.__dict__, "e": int(time.time() + SSO_SECONDS)}
+    data = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).rstrip(b"=")
+    return pending, f"{data.decode()}.{_sign(rt.session_key, 'sso', data)}"
+
+
+def pending_sign_in(rt: Runtime, value: str | None) -> PendingSignIn:
+    """The sign-in this browser started; AuthenticationError when there is none, or it is forged or old."""
+    if not value or len(value) > MAX_SSO_COOKIE or value.count(".") != 1:
+        raise AuthenticationError("no sign-in was started in this browser (or it took too long); start again")
+    data, signature = value.split(".")
+    if not hmac.compare_digest(signature, _sign(rt.session_key, "sso", data.encode())):
+        raise AuthenticationError("no sign-in was started in this browser; start again")
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
+        expires = int(payload.pop("e"))
+        pending = PendingSignIn(**{k: str(payload[k]) for k in ("state", "nonce", "verifier", "next")})
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AuthenticationError("no sign-in was started in this browser; start again") from exc
+    if expires < time.time():
+        raise AuthenticationError("the sign-in took too long; start again")
+    return pending

@@ -7,82 +7,21 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi.testclient import TestClient
 from ftgate_testing import Home
+from oidc_provider import AUDIENCE, ISSUER, Provider
 
 from gateway.api.app import create_app
 from gateway.runtime import Runtime
-
-ISSUER = "https://idp.example.test/realms/acme"
-AUDIENCE = "ftgate"
-
-
-class Provider:
-    """An OpenID provider's key publication: a JWKS on a loopback port, whose keys can be rotated."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, Any] = {}
-        self.fetches = 0
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                provider.fetches += 1
-                body = json.dumps({"keys": [provider.public_jwk(k) for k in provider.keys]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/protocol/openid-connect/certs"
-
-    def add_key(self, kid: str, kind: str = "rsa") -> None:
-        self.keys[kid] = (
-            rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            if kind == "rsa"
-            else ec.generate_private_key(ec.SECP256R1())
-        )
-
-    def public_jwk(self, kid: str) -> dict[str, Any]:
-        key = self.keys[kid]
-        alg = "RS256" if isinstance(key, rsa.RSAPrivateKey) else "ES256"
-        algorithm = jwt.get_algorithm_by_name(alg)
-        return {**json.loads(algorithm.to_jwk(key.public_key())), "kid": kid, "use": "sig", "alg": alg}
-
-    def token(self, kid: str, **claims: Any) -> str:
-        key = self.keys[kid]
-        alg = "RS256" if isinstance(key, rsa.RSAPrivateKey) else "ES256"
-        now = int(time.time())
-        body = {
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "sub": "f3a1c2d4-0000-4000-8000-000000000001",
-            "iat": now,
-            "exp": now + 300,
-            "preferred_username": "erin",
-            "ftgate_role": "submitter",
-            "ftgate_team": "default",
-            **claims,
-        }
-        return jwt.encode(
-            {k: v for k, v in body.items() if v is not None}, key, algorithm=alg, headers={"kid": kid}
-        )
 
 
 def b64(data: bytes) -> str:
@@ -295,3 +234,88 @@ def test_incomplete_or_weak_sso_configuration_is_refused(home: Home, provider: P
     ):
         with pytest.raises(ValidationError):
             home.settings(**overrides)
+
+
+def console(home: Home, provider: Provider, **overrides: Any) -> TestClient:
+    settings = home.settings(
+        oidc_issuer=ISSUER,
+        oidc_audience=AUDIENCE,
+        oidc_jwks_url=provider.url,
+        oidc_authorization_endpoint=f"{provider.base}/auth",
+        oidc_token_endpoint=f"{provider.base}/token",
+        oidc_provider_name="Acme SSO",
+        **overrides,
+    )
+    app = create_app(runtime=Runtime(settings))
+    return TestClient(app, base_url="https://ftgate.example.test", follow_redirects=False)
+
+
+def sign_in(client: TestClient, next_page: str = "/ui/") -> httpx.Response:
+    """Click the button, let the provider sign in at once, and follow it back to the callback."""
+    out = client.get("/ui/sso", params={"next": next_page})
+    assert out.status_code == 303, out.text
+    back = httpx.get(out.headers["location"], follow_redirects=False)
+    assert back.status_code == 302, back.text
+    return client.get(back.headers["location"])
+
+
+def test_the_console_signs_in_through_the_provider_with_pkce(home: Home, provider: Provider) -> None:
+    client = console(home, provider)
+    login = client.get("/ui/login", params={"next": "/ui/datasets"})
+    assert login.status_code == 200 and "Sign in with Acme SSO" in login.text
+    out = client.get("/ui/sso", params={"next": "/ui/datasets"})
+    asked = {k: v[0] for k, v in parse_qs(urlsplit(out.headers["location"]).query).items()}
+    assert out.headers["location"].startswith(f"{provider.base}/auth?")
+    assert asked["client_id"] == AUDIENCE and asked["code_challenge_method"] == "S256"
+    assert asked["redirect_uri"] == "https://ftgate.example.test/ui/sso/callback"
+    assert len(asked["state"]) >= 32 and len(asked["nonce"]) >= 32 and len(asked["code_challenge"]) == 43
+    cookie = out.headers["set-cookie"]
+    assert (
+        "Path=/ui/sso" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" in cookie
+    )
+
+    back = httpx.get(out.headers["location"], follow_redirects=False).headers["location"]
+    done = client.get(back)
+    assert done.status_code == 200, done.text
+    assert 'http-equiv="refresh" content="0;url=/ui/datasets"' in done.text
+    assert "SameSite=strict" in done.headers["set-cookie"]
+    page = client.get("/ui/datasets")
+    assert page.status_code == 200 and "erin" in page.text
+    assert provider.redeemed[-1]["code_verifier"]  # PKCE: the provider checked the verifier
+    # The code was redeemed once; the same answer again finds no sign-in in this browser.
+    again = client.get(back)
+    assert again.status_code == 401 and "start again" in again.text
+
+
+def test_a_console_sign_in_that_does_not_hold_is_refused(home: Home, provider: Provider) -> None:
+    client = console(home, provider)
+    # An answer with another sign-in's state (a login CSRF): refused.
+    out = client.get("/ui/sso")
+    back = httpx.get(out.headers["location"], follow_redirects=False).headers["location"]
+    forged = back.split("&state=")[0] + "&state=" + "x" * 32
+    r = client.get(forged)
+    assert r.status_code == 401 and "not for the sign-in this browser started" in r.text
+    # No sign-in started in this browser at all.
+    fresh = console(home, provider)
+    assert fresh.get(back).status_code == 401
+    # The provider says no.
+    client.get("/ui/sso")
+    r = client.get("/ui/sso/callback", params={"error": "access_denied", "state": "x"})
+    assert r.status_code == 401 and "did not sign you in (access_denied)" in r.text
+    # An ID token without this sign-in's nonce (one replayed from another sign-in).
+    provider.claims = {"nonce": "another-sign-in"}
+    assert sign_in(client).status_code == 401
+    provider.claims = {}
+    # A user disabled in ftgate, whatever the provider says.
+    assert sign_in(client).status_code == 200
+    home.cli("users", "disable", "erin", token=home.admin)
+    r = sign_in(console(home, provider))
+    assert r.status_code == 401 and "is disabled" in r.text
+    # ...and the session erin already had ends too.
+    assert client.get("/ui/datasets").status_code == 303
+
+
+def test_without_endpoints_the_console_offers_tokens_only(home: Home, provider: Provider) -> None:
+    client = TestClient(create_app(runtime=Runtime(home.settings())), follow_redirects=False)
+    assert "Sign in with" not in client.get("/ui/login").text
+    assert client.get("/ui/sso").status_code == 404
