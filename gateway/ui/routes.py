@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Path as Path_
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
@@ -39,6 +40,7 @@ from gateway.services import (
     job_reviews,
     jobs,
     lineage,
+    tokens,
     users,
 )
 from gateway.services.adapters import ADAPTER_STATUSES
@@ -906,8 +908,12 @@ def _admin_page(
     with service(rt) as session:
         models = catalog.list_models(rt=rt, session=session, actor=who.user)
     may = {
-        action: authz.permits(rt=rt, actor=who.user, action=f"{kind}s.add", resource_type=kind).allow
-        for action, kind in (("add_user", "user"), ("add_model", "model"))
+        action: authz.permits(rt=rt, actor=who.user, action=name, resource_type=kind).allow
+        for action, name, kind in (
+            ("add_user", "users.add", "user"),
+            ("add_model", "models.add", "model"),
+            ("manage", "users.disable", "user"),
+        )
     }
     return page(
         request,
@@ -942,6 +948,29 @@ def add_user(
     if refused is not None:
         return _admin_page(request, rt, who, refused["status"], refused=refused)
     return _admin_page(request, rt, who, 201, created=created)
+
+
+@router.post("/admin/users/{name}/{change}")
+def change_user(
+    request: Request,
+    rt: RuntimeDep,
+    who: Acting,
+    name: Annotated[str, Path_(max_length=64)],
+    change: Annotated[str, Path_(pattern="^(disable|enable|rotate)$")],
+) -> HTMLResponse:
+    """Disable or enable a user, or give them a new token (their old ones revoked), as the CLI does."""
+    if change == "rotate":
+        rotated, refused = attempt(rt, lambda s: tokens.rotate(rt=rt, session=s, actor=who.user, user=name))
+        if refused is not None:
+            return _admin_page(request, rt, who, refused["status"], refused=refused)
+        return _admin_page(request, rt, who, rotated=rotated)
+    disable = change == "disable"
+    changed, refused = attempt(
+        rt, lambda s: users.set_disabled(rt=rt, session=s, actor=who.user, name=name, disabled=disable)
+    )
+    if refused is not None:
+        return _admin_page(request, rt, who, refused["status"], refused=refused)
+    return _admin_page(request, rt, who, changed=changed)
 
 
 @router.post("/admin/models")

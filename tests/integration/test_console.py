@@ -420,3 +420,32 @@ def test_an_admin_adds_a_user_and_a_base_model(home: Home, tiny_model: Any) -> N
     page = bob.get("/ui/queue")
     r = bob.post("/ui/admin/users", data={"name": "x", "role": "admin", "csrf_token": csrf_of(page.text)})
     assert r.status_code == 403
+
+
+def test_an_admin_disables_enables_and_gives_a_new_token(home: Home) -> None:
+    admin = console(home, home.admin)
+    page = admin.get("/ui/admin")
+    assert page.status_code == 200 and 'aria-label="Disable alice"' in page.text
+    csrf = csrf_of(page.text)
+    alice = console(home, home.alice)
+    r = admin.post("/ui/admin/users/alice/disable", data={"csrf_token": csrf})
+    assert (
+        r.status_code == 200 and "alice is now disabled" in r.text and 'aria-label="Enable alice"' in r.text
+    )
+    assert alice.get("/ui/datasets").status_code == 303  # her session ended with her account
+    assert home.cli("datasets", "list", token=home.alice, ok=False)["error"]["code"] == "unauthenticated"
+    r = admin.post("/ui/admin/users/alice/enable", data={"csrf_token": csrf})
+    assert r.status_code == 200 and "alice is now active" in r.text
+    r = admin.post("/ui/admin/users/alice/rotate", data={"csrf_token": csrf})
+    new = re.search(r'id="new-token" readonly value="([^"]+)"', r.text)
+    assert r.status_code == 200 and new and "1 old one(s) revoked" in r.text
+    assert home.cli("datasets", "list", token=new.group(1))["count"] == 0
+    assert home.cli("datasets", "list", token=home.alice, ok=False)["error"]["code"] == "unauthenticated"
+    # The admin cannot lock themselves out; nobody else sees the buttons or may press them.
+    r = admin.post("/ui/admin/users/admin/disable", data={"csrf_token": csrf})
+    assert r.status_code == 409 and "yourself" in r.text
+    carol = console(home, home.carol)
+    page = carol.get("/ui/admin")
+    assert page.status_code == 200 and "Disable" not in page.text
+    r = carol.post("/ui/admin/users/bob/disable", data={"csrf_token": csrf_of(page.text)})
+    assert r.status_code == 403
