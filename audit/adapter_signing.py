@@ -2,8 +2,9 @@
 
 model-signing hashes every file of the directory into a manifest and signs it as a Sigstore bundle
 (a DSSE envelope over an in-toto statement). ftgate signs with an elliptic-curve key it holds under
-its home, never with Sigstore's public services: no network, no transparency service. The library
-supports only NIST curves, so this key is a P-256 key separate from the log's Ed25519 key.
+its home or in a signer process (audit/signer.py), never with Sigstore's public services: no network,
+no transparency service. The library supports only NIST curves, so this key is a P-256 key separate
+from the log's Ed25519 key.
 
 The bundle is kept in the audit log (entry `adapter.signed`), so a verifier trusts the signature as
 much as it trusts the log, and a changed or deleted bundle file cannot hide a changed adapter. It is
@@ -23,13 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from model_signing import hashing, signing, verifying
+from model_signing._signing import sign_ec_key
 
 from audit.canonical import canonical_json
 from audit.errors import AuditError
 from audit.private_files import create_private
+from audit.signer import Signer, load_private_key
 
 # The signature's file in an adapter directory; never part of what it signs.
 SIGNATURE_FILE = "model.sig"
@@ -52,46 +55,64 @@ def ensure_key(path: Path) -> ec.EllipticCurvePrivateKey:
         return key
     except FileExistsError:
         # Another worker created it first: use theirs, so all adapters verify with one key.
-        return load_key(path)
+        theirs = load_private_key(path)
+        if not isinstance(theirs, ec.EllipticCurvePrivateKey):
+            raise AdapterSignatureError(f"{path} is not an elliptic-curve private key") from None
+        return theirs
 
 
-def load_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    if not path.exists():
-        raise AdapterSignatureError(f"no adapter signing key at {path}; no adapter has been signed here")
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise AdapterSignatureError(f"{path} is not an elliptic-curve private key")
-    return key
+def public_pem(key: ec.EllipticCurvePublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def public_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-
-def sign_directory(model_dir: Path, key_path: Path) -> dict[str, Any]:
-    """Sign every file under model_dir; return what the log records (bundle, key and bundle hashes)."""
-    key = ensure_key(key_path)
+def sign_directory(model_dir: Path, signer: Signer) -> dict[str, Any]:
+    """Sign every file under model_dir with the adapter-signing key (`signer`, in a file or a signer
+    process); return what the log records (bundle, key and bundle hashes)."""
+    public = signer.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise AdapterSignatureError("adapters are signed with a P-256 key")
     with tempfile.TemporaryDirectory(prefix="ftgate-sign-") as tmp:
         bundle_path = Path(tmp) / SIGNATURE_FILE
-        signing.Config().use_elliptic_key_signer(private_key=key_path).set_hashing_config(
+        config = signing.Config().set_hashing_config(
             hashing.Config().set_ignored_paths(paths=[model_dir / SIGNATURE_FILE])
-        ).sign(model_dir, bundle_path)
+        )
+        # model-signing's own elliptic-key signer, handed the key through the two calls it makes of it
+        # (`sign` and `public_key`) instead of a PEM path, so the key may live in a signer process.
+        # model-signing has no public hook for that; the version is pinned and tests sign and verify.
+        ec_signer = sign_ec_key.Signer.__new__(sign_ec_key.Signer)
+        ec_signer._private_key = _HeldKey(signer, public)  # type: ignore[assignment] # it quacks alike
+        config._signer = ec_signer
+        config.sign(model_dir, bundle_path)
         bundle = json.loads(bundle_path.read_text())
     (model_dir / SIGNATURE_FILE).write_bytes(signature_file(bundle))
+    pem = public_pem(public)
     return {
         "library": f"model-signing {version('model-signing')}",
         "bundle": bundle,
         "bundle_sha256": hashlib.sha256(canonical_json(bundle)).hexdigest(),
-        "public_key_sha256": hashlib.sha256(public_pem(key)).hexdigest(),
+        "public_key_sha256": hashlib.sha256(pem).hexdigest(),
     }
 
 
-def verify_directory(model_dir: Path, signed: dict[str, Any], key_path: Path) -> None:
-    """Check model_dir against a logged signature with the held key; raise naming what differs."""
-    key = load_key(key_path)
-    pem = public_pem(key)
+class _HeldKey:
+    """An EC private key as model-signing's signer uses one, signing through a `Signer`."""
+
+    def __init__(self, signer: Signer, public: ec.EllipticCurvePublicKey) -> None:
+        self._signer, self._public = signer, public
+
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        return self._public
+
+    def sign(self, data: bytes, algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
+        if not isinstance(algorithm, ec.ECDSA) or not isinstance(algorithm.algorithm, hashes.SHA256):
+            raise AdapterSignatureError("the adapter-signing key signs ECDSA over SHA-256 only")
+        return self._signer.sign(data)
+
+
+def verify_directory(model_dir: Path, signed: dict[str, Any], public_key: ec.EllipticCurvePublicKey) -> None:
+    """Check model_dir against a logged signature with the adapter-signing public key; raise naming what
+    differs."""
+    pem = public_pem(public_key)
     if hashlib.sha256(pem).hexdigest() != signed["public_key_sha256"]:
         raise AdapterSignatureError(
             "the adapter was signed with a different key than the one ftgate holds: expected "

@@ -15,7 +15,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, col, select
 
 from audit import merkle
@@ -24,6 +23,7 @@ from audit.checkpoint import Checkpoint, Verifier, log_origin, open_checkpoint, 
 from audit.errors import AuditVerificationError
 from audit.log import LEAF_FORMATS, entry_body, stored_bytes
 from audit.models import AuditEntry
+from audit.signer import SignsBytes
 from audit.verify import verify_log
 
 # v2: each entry with its leaf format and exact bytes; v1 bundles (leaf format 1, no bytes) still verify.
@@ -32,16 +32,14 @@ BUNDLE_FORMATS = ("ftgate.proof-bundle/v1", BUNDLE_FORMAT)
 _ENTRY_FIELDS = ("seq", "time", "actor", "action", "subject", "payload", "prev_hash", "entry_hash", "format")
 
 
-def signed_checkpoint(session: Session, key: Ed25519PrivateKey) -> tuple[str, Checkpoint]:
+def signed_checkpoint(session: Session, key: SignsBytes) -> tuple[str, Checkpoint]:
     """Verify the whole log, then sign a checkpoint of its current tree."""
     head = verify_log(session)
     checkpoint = Checkpoint(log_origin(key), head.size, bytes.fromhex(head.root_hash))
     return sign_checkpoint(checkpoint, key=key), checkpoint
 
 
-def build_bundle(
-    session: Session, *, key: Ed25519PrivateKey, seqs: Sequence[int], subject: str
-) -> dict[str, Any]:
+def build_bundle(session: Session, *, key: SignsBytes, seqs: Sequence[int], subject: str) -> dict[str, Any]:
     """A bundle proving the entries ``seqs`` are in the log the key signed a checkpoint of."""
     from audit.log import StoredTree
 

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.errors import AuditVerificationError
+from audit.signer import SignsBytes
 
 ALG_ED25519 = 1
 SIG_PREFIX = "\u2014 "  # an em dash and a space, as the spec requires
@@ -77,12 +78,12 @@ class Verifier:
         return True
 
 
-def verifier_for(name: str, key: Ed25519PrivateKey) -> Verifier:
+def verifier_for(name: str, key: SignsBytes) -> Verifier:
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return Verifier(name, key_id(name, raw), raw)
 
 
-def sign_note(text: str, *, name: str, key: Ed25519PrivateKey) -> str:
+def sign_note(text: str, *, name: str, key: SignsBytes) -> str:
     """Append one signature line to a note text (which must end in a newline)."""
     if not text.endswith("\n") or "\n\n" in text:
         raise ValueError("note text must end in one newline and contain no blank line")
@@ -169,7 +170,7 @@ class Checkpoint:
         return cls(origin, int(size_s), root, tuple(extensions))
 
 
-def sign_checkpoint(checkpoint: Checkpoint, *, key: Ed25519PrivateKey) -> str:
+def sign_checkpoint(checkpoint: Checkpoint, *, key: SignsBytes) -> str:
     """The signed note of a checkpoint; the key name is the origin, as tlog-checkpoint recommends."""
     return sign_note(checkpoint.text(), name=checkpoint.origin, key=key)
 
@@ -182,7 +183,7 @@ def open_checkpoint(note: str, verifiers: list[Verifier], *, origin: str | None 
     return checkpoint
 
 
-def log_origin(key: Ed25519PrivateKey) -> str:
+def log_origin(key: SignsBytes) -> str:
     """This log's origin (and key name): stable for the key, with no spaces or '+' in it."""
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return f"ftgate.local/audit/{hashlib.sha256(raw).hexdigest()[:16]}"

@@ -15,8 +15,10 @@ import base64
 import hashlib
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from audit.signer import Signer, SignerError
 
 ENVELOPE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json"
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -33,11 +35,14 @@ def key_id(public_key: ec.EllipticCurvePublicKey) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-def sign_envelope(payload_type: str, body: bytes, key: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
-    """An envelope of `body` with one signature by `key`."""
-    signature = key.sign(pae(payload_type, body), ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+def sign_envelope(payload_type: str, body: bytes, signer: Signer) -> dict[str, Any]:
+    """An envelope of `body` with one signature by the adapter-signing key (`signer`, wherever it is)."""
+    public = signer.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise SignerError("DSSE envelopes are signed with the P-256 adapter-signing key")
+    signature = signer.sign(pae(payload_type, body))
     return {
         "payloadType": payload_type,
         "payload": base64.b64encode(body).decode(),
-        "signatures": [{"keyid": key_id(key.public_key()), "sig": base64.b64encode(signature).decode()}],
+        "signatures": [{"keyid": key_id(public), "sig": base64.b64encode(signature).decode()}],
     }

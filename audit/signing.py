@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from audit.errors import AuditVerificationError
 from audit.private_files import create_private
+from audit.signer import SignsBytes
 
 
 def generate_key(path: Path) -> Ed25519PrivateKey:
@@ -30,12 +31,12 @@ def load_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
-def public_key_b64(key: Ed25519PrivateKey) -> str:
+def public_key_b64(key: SignsBytes) -> str:
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode()
 
 
-def sign(key: Ed25519PrivateKey, message: bytes) -> str:
+def sign(key: SignsBytes, message: bytes) -> str:
     return base64.b64encode(key.sign(message)).decode()
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from audit.signing import load_key
+from audit.signer import KeyFileSigner, ProcessSigner, Signer
 from gateway.db import make_engine, session_scope
 from gateway.errors import ConfigError
 from gateway.settings import Settings
@@ -28,8 +28,6 @@ from gateway.store.batches import BatchedRows
 from gateway.store.blobs import BlobStore
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     from gateway.oidc import OidcValidator
     from gateway.policy.archive import ArchivingPolicy
     from gateway.policy.decision_log import DecisionLog
@@ -195,16 +193,39 @@ class Runtime:
         return key
 
     @cached_property
-    def signing_key(self) -> Ed25519PrivateKey:
+    def signing_key(self) -> Signer:
+        """The log's key (Ed25519): a file under the home, or the signer process (FTGATE_SIGNER_URL)."""
+        if self.settings.signer_url is not None:
+            return self._signer_process("log")
         path = self.settings.signing_key_path
         if not path.exists():
             raise ConfigError(f"no log signing key at {path}: run `ftgate init` first")
-        return load_key(path)
+        return KeyFileSigner(path)
+
+    @cached_property
+    def adapter_signer(self) -> Signer:
+        """The adapter-signing key (P-256): a file under the home, made when the first adapter is signed,
+        or the signer process (FTGATE_SIGNER_URL)."""
+        if self.settings.signer_url is not None:
+            return self._signer_process("adapter")
+        from audit.adapter_signing import ensure_key
+
+        return KeyFileSigner(self.settings.adapter_key_path, make=ensure_key)
+
+    def _signer_process(self, key: str) -> Signer:
+        token_file = self.settings.signer_token_file
+        assert self.settings.signer_url is not None and token_file is not None  # settings checked both
+        try:
+            token = token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            why = exc.strerror or exc
+            raise ConfigError(f"cannot read FTGATE_SIGNER_TOKEN_FILE {token_file}: {why}") from None
+        return ProcessSigner(self.settings.signer_url, key, token)
 
     def require_initialised(self) -> None:
         """An initialised home whose database has this ftgate's schema (else `ConfigError` saying which
         command to run)."""
-        if not self.settings.signing_key_path.exists():
+        if self.settings.signer_url is None and not self.settings.signing_key_path.exists():
             raise ConfigError(f"ftgate home {self.settings.home} is not initialised: run `ftgate init`")
         if not self._schema_checked:
             from gateway import migrations

@@ -177,6 +177,17 @@ class Settings(BaseSettings):
         " 989 dense bf16 TFLOP/s).",
     )
 
+    signer_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="A signer process (`ftgate signer serve`) that holds the log's and the adapter-signing"
+        " private keys, so they need not live beside the database (https; http only on loopback). Unset:"
+        " key files under home.",
+    )
+    signer_token_file: Path | None = Field(
+        default=None, description="The file holding the signer process's bearer token."
+    )
+
     oidc_issuer: str | None = Field(
         default=None,
         max_length=512,
@@ -254,6 +265,18 @@ class Settings(BaseSettings):
     oidc_provider_name: str = Field(
         default="single sign-on", max_length=64, description="The provider's name on the sign-in button."
     )
+
+    @model_validator(mode="after")
+    def _complete_signer(self) -> Settings:
+        """A signer process needs its URL and its token, and the token never crosses a network in clear."""
+        if (self.signer_url is None) != (self.signer_token_file is None):
+            raise ValueError("a signer process needs both FTGATE_SIGNER_URL and FTGATE_SIGNER_TOKEN_FILE")
+        if self.signer_url is not None:
+            parts = urlsplit(self.signer_url)
+            loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+            if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+                raise ValueError("FTGATE_SIGNER_URL must be https:// (http:// only on loopback)")
+        return self
 
     @model_validator(mode="after")
     def _complete_sso(self) -> Settings:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from audit.errors import AuditError
+from audit.signer import Signer
 
 
 class UnknownExportFormat(AuditError):
@@ -27,7 +26,7 @@ class Exporter(ABC):
         """The format name users pass as `--format`."""
 
     @abstractmethod
-    def export(self, lineage: dict[str, Any], *, key: ec.EllipticCurvePrivateKey | None = None) -> bytes:
+    def export(self, lineage: dict[str, Any], *, key: Signer | None = None) -> bytes:
         """Render a lineage (as built by `audit.lineage.build_lineage`) as this format's bytes."""
 
 

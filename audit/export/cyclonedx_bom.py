@@ -12,9 +12,8 @@ import json
 import uuid
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from audit.export.base import Exporter
+from audit.signer import Signer
 
 SPEC_VERSION = "1.6"
 # A fixed namespace so exporting the same lineage twice yields the same serial number.
@@ -155,5 +154,5 @@ class CycloneDxExporter(Exporter):
     def name(cls) -> str:
         return "cyclonedx"
 
-    def export(self, lineage: dict[str, Any], *, key: ec.EllipticCurvePrivateKey | None = None) -> bytes:
+    def export(self, lineage: dict[str, Any], *, key: Signer | None = None) -> bytes:
         return (json.dumps(bom(lineage), indent=2) + "\n").encode()

@@ -10,9 +10,8 @@ import html
 import json
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from audit.export.base import Exporter
+from audit.signer import Signer
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:60rem;color:#1b1f24}
@@ -162,5 +161,5 @@ class HtmlExporter(Exporter):
     def name(cls) -> str:
         return "html"
 
-    def export(self, lineage: dict[str, Any], *, key: ec.EllipticCurvePrivateKey | None = None) -> bytes:
+    def export(self, lineage: dict[str, Any], *, key: Signer | None = None) -> bytes:
         return report(lineage).encode()

@@ -14,11 +14,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from audit.dsse import ENVELOPE_MEDIA_TYPE, INTOTO_PAYLOAD_TYPE, sign_envelope
 from audit.errors import AuditError
 from audit.export.base import Exporter
+from audit.signer import Signer
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
@@ -133,7 +132,7 @@ class InTotoStatementExporter(Exporter):
     def name(cls) -> str:
         return "intoto-statement"
 
-    def export(self, lineage: dict[str, Any], *, key: ec.EllipticCurvePrivateKey | None = None) -> bytes:
+    def export(self, lineage: dict[str, Any], *, key: Signer | None = None) -> bytes:
         return (json.dumps(statement(lineage), indent=2) + "\n").encode()
 
 
@@ -145,7 +144,7 @@ class InTotoExporter(Exporter):
     def name(cls) -> str:
         return "intoto"
 
-    def export(self, lineage: dict[str, Any], *, key: ec.EllipticCurvePrivateKey | None = None) -> bytes:
+    def export(self, lineage: dict[str, Any], *, key: Signer | None = None) -> bytes:
         if key is None:
             raise AuditError("the in-toto envelope is signed with the adapter-signing key; none was given")
         body = json.dumps(statement(lineage), separators=(",", ":")).encode()

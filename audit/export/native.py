@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from audit.export.base import Exporter
+from audit.signer import Signer
 
 
 class JsonExporter(Exporter):
@@ -17,5 +16,5 @@ class JsonExporter(Exporter):
     def name(cls) -> str:
         return "json"
 
-    def export(self, lineage: dict[str, Any], *, key: ec.EllipticCurvePrivateKey | None = None) -> bytes:
+    def export(self, lineage: dict[str, Any], *, key: Signer | None = None) -> bytes:
         return (json.dumps(lineage, indent=2) + "\n").encode()

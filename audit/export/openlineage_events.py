@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from audit.export.base import Exporter
+from audit.signer import Signer
 
 
 class OpenLineageExporter(Exporter):
@@ -23,7 +22,7 @@ class OpenLineageExporter(Exporter):
     def name(cls) -> str:
         return "openlineage"
 
-    def export(self, lineage: dict[str, Any], *, key: ec.EllipticCurvePrivateKey | None = None) -> bytes:
+    def export(self, lineage: dict[str, Any], *, key: Signer | None = None) -> bytes:
         # Imported here: openlineage-python takes a noticeable part of a second to import, and most
         # commands that load the registry never export this format.
         from audit.export._openlineage import export_jsonl

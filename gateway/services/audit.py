@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from audit.adapter_signing import load_key
 from audit.bundle import build_bundle, signed_checkpoint, verify_bundle
 from audit.checkpoint import log_origin, open_checkpoint, verifier_for
 from audit.export import export_formats, get_exporter
@@ -119,7 +118,7 @@ def export_document(
     exporter = get_exporter(fmt)
     get_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id)
     lineage = build_lineage(session, adapter_id, origin=log_origin(rt.signing_key))
-    key = load_key(rt.settings.adapter_key_path) if exporter.signed else None
+    key = rt.adapter_signer if exporter.signed else None
     return LineageDocument(
         fmt=fmt, content=exporter.export(lineage, key=key), media_type=exporter.media_type, lineage=lineage
     )

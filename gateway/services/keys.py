@@ -6,7 +6,8 @@
   envelopes are signed with it (`model_signing verify key --public_key`, securesystemslib, cosign);
 - the witnesses' keys: none until witnesses are configured.
 
-Only public halves are read; nothing here needs a token, and the keys are the same for every caller.
+Only public halves are read (from the key files, or from the signer process that holds the keys);
+nothing here needs a token, and the keys are the same for every caller.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from __future__ import annotations
 import base64
 import hashlib
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import BaseModel, Field
 
-from audit.adapter_signing import load_key, public_pem
+from audit.adapter_signing import public_pem
 from audit.checkpoint import log_origin, verifier_for
 from audit.dsse import key_id
 from gateway.runtime import Runtime
@@ -47,11 +49,11 @@ def published_keys(*, rt: Runtime) -> PublishedKeys:
     origin = log_origin(log_key)
     verifier = verifier_for(origin, log_key)
     adapter = None
-    if rt.settings.adapter_key_path.exists():
-        key = load_key(rt.settings.adapter_key_path)
-        pem = public_pem(key)
+    public = rt.adapter_signer.public_key() if rt.adapter_signer.exists() else None
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        pem = public_pem(public)
         adapter = AdapterSigningKey(
-            pem=pem.decode(), keyid=key_id(key.public_key()), pem_sha256=hashlib.sha256(pem).hexdigest()
+            pem=pem.decode(), keyid=key_id(public), pem_sha256=hashlib.sha256(pem).hexdigest()
         )
     return PublishedKeys(
         log=LogKey(

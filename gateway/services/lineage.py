@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
-from audit.adapter_signing import sign_directory, verify_directory
+from audit.adapter_signing import AdapterSignatureError, sign_directory, verify_directory
 from audit.history import adapters_trained_on, state_at
 from audit.models import AuditEntry
 from audit.verify import verify_entries
@@ -27,7 +28,7 @@ from gateway.services.authz import authorize
 
 def sign_adapter(*, rt: Runtime, session: Session, actor: str, adapter_id: str, out_dir: Path) -> None:
     """Sign the adapter directory with model-signing and log the signature in the caller's transaction."""
-    signed = sign_directory(out_dir, rt.settings.adapter_key_path)
+    signed = sign_directory(out_dir, rt.adapter_signer)
     audit_log.append(
         session,
         actor=actor,
@@ -72,6 +73,15 @@ def verified_entries(session: Session) -> list[AuditEntry]:
     return entries
 
 
+def _adapter_public_key(rt: Runtime) -> ec.EllipticCurvePublicKey:
+    if not rt.adapter_signer.exists():
+        raise AdapterSignatureError("no adapter signing key here: no adapter has been signed")
+    public = rt.adapter_signer.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise AdapterSignatureError("the adapter-signing key is not a P-256 key")
+    return public
+
+
 def check_signature(*, rt: Runtime, entries: list[AuditEntry], adapter: Adapter) -> dict[str, Any]:
     """Check the adapter's files against its model-signing signature in `entries` (the verified log).
 
@@ -82,7 +92,7 @@ def check_signature(*, rt: Runtime, entries: list[AuditEntry], adapter: Adapter)
     if not signed:
         raise NotFound(f"the audit log holds no model-signing signature for adapter {adapter_id}")
     payload = json.loads(signed[-1].payload)
-    verify_directory(Path(adapter.path), payload, rt.settings.adapter_key_path)
+    verify_directory(Path(adapter.path), payload, _adapter_public_key(rt))
     return {
         "id": adapter_id,
         "status": "verified",

@@ -25,7 +25,8 @@ log = structlog.get_logger()
 
 
 def init_home(*, rt: Runtime, admin_name: str = "admin") -> dict[str, Any]:
-    """Create the home: database schema, log signing key, pseudonym key, first admin (token shown once)."""
+    """Create the home: database schema, log signing key (unless a signer process holds it), pseudonym key,
+    first admin (token shown once)."""
     settings = rt.settings
     if settings.signing_key_path.exists():
         raise Conflict(f"{settings.home} is already initialised (found {settings.signing_key_path.name})")
@@ -46,13 +47,18 @@ def init_home(*, rt: Runtime, admin_name: str = "admin") -> dict[str, Any]:
         session.add(admin)
         session.flush()  # the user's row before its token's, which refers to it
         row, token = tokens.issue(session=session, user=admin, days=tokens.token_days(rt, None))
-        key = generate_key(settings.signing_key_path)
+        # The log's key: made here, or the signer process's (asked before anything is committed).
+        key = rt.signing_key if settings.signer_url else generate_key(settings.signing_key_path)
         audit_log.append(
             session,
             actor=admin_name,
             action="log.initialised",
             subject="log",
-            payload={"public_key": public_key_b64(key), "algorithm": "ed25519"},
+            payload={
+                "public_key": public_key_b64(key),
+                "algorithm": "ed25519",
+                "signer": "process" if settings.signer_url else "file",
+            },
         )
         audit_log.append(
             session,

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from ftgate_testing import EXAMPLE, Home
 from lineage_validators import VALIDATORS, verify_intoto_envelope
 
-from audit.adapter_signing import load_key
+from audit.signer import KeyFileSigner
 from gateway.api.app import create_app
 from gateway.runtime import Runtime
 from gateway.services.users import authenticate
@@ -70,7 +70,7 @@ def test_every_export_format_validates_with_its_own_library(home: Home, tmp_path
 
     ds = run["dataset"]
     # The provenance is a DSSE envelope that securesystemslib verifies with the adapter-signing key.
-    public = load_key(home.settings().adapter_key_path).public_key()
+    public = KeyFileSigner(home.settings().adapter_key_path).public_key()
     statement = verify_intoto_envelope((tmp_path / "lineage.intoto").read_bytes(), public)
     assert statement == docs["intoto"] == docs["intoto-statement"]
     assert statement["predicate"]["runDetails"]["builder"]["id"].startswith(

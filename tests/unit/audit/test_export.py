@@ -29,9 +29,29 @@ from securesystemslib.exceptions import VerificationError
 
 from audit.errors import AuditError
 from audit.export import Exporter, ExportersFactory, export_formats, get_exporter
+from audit.signer import Signer, sign_with
 
 SAMPLE = Path(__file__).parent / "data" / "lineage_sample.json"
 KEY = ec.generate_private_key(ec.SECP256R1())
+
+
+class HeldKey(Signer):
+    """The adapter-signing key in memory: audit.signer's interface, as a signer process implements it."""
+
+    def __init__(self, key: ec.EllipticCurvePrivateKey) -> None:
+        self.key = key
+
+    def name(self) -> str:
+        return "memory"
+
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        return self.key.public_key()
+
+    def sign(self, data: bytes, /) -> bytes:
+        return sign_with(self.key, data)
+
+
+SIGNER = HeldKey(KEY)
 
 
 @pytest.fixture
@@ -47,7 +67,7 @@ def test_registry_lists_every_format() -> None:
 @pytest.mark.parametrize("fmt", sorted(VALIDATORS))
 def test_each_format_validates_and_is_deterministic(fmt: str, lineage: dict[str, Any]) -> None:
     exporter = get_exporter(fmt)
-    key = KEY if exporter.signed else None
+    key = SIGNER if exporter.signed else None
     content = exporter.export(lineage, key=key)
     VALIDATORS[fmt](content)
     assert exporter.export(copy.deepcopy(lineage), key=key) == content  # same log, same file
@@ -140,7 +160,7 @@ def test_openlineage_validator_rejects_bad_fields(field: str, value: str, lineag
 def test_the_intoto_envelope_verifies_with_securesystemslib_and_carries_the_statement(
     lineage: dict[str, Any],
 ) -> None:
-    envelope = get_exporter("intoto").export(lineage, key=KEY)
+    envelope = get_exporter("intoto").export(lineage, key=SIGNER)
     assert verify_intoto_envelope(envelope, KEY.public_key()) == _intoto(lineage)
     other = ec.generate_private_key(ec.SECP256R1())
     with pytest.raises(VerificationError):
