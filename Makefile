@@ -32,11 +32,13 @@ PG_FLOW_TESTS := $(addprefix tests/integration/test_,cli_flow.py admission.py da
 	read_decisions.py pages.py)
 
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache  # the layers and no import cycles (pyproject.toml [tool.importlinter])
 	$(BIN)/python -m pytest -q
 	FTGATE_TEST_STORE=postgres $(BIN)/python -m pytest -q -m "not slow" $(PG_FLOW_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) .demo

@@ -124,7 +124,7 @@ class Runtime:
     def policy(self) -> ArchivingPolicy:
         """The configured policy engine; every bundle that decides something is archived for replay."""
         from gateway.policy.archive import ArchivingPolicy, BundleArchive
-        from gateway.policy.engine import make_engine as make_policy_engine
+        from gateway.policy.backends import make_engine as make_policy_engine
 
         archive = BundleArchive(self.settings.bundle_archive_dir)
         return ArchivingPolicy(make_policy_engine(self.settings), archive)

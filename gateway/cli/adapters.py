@@ -80,7 +80,7 @@ def adapters_verify(
     verbose: Verbose = False,
 ) -> None:
     """Check the adapter's files against its model-signing signature in the audit log."""
-    from gateway.services.lineage import verify_adapter
+    from gateway.services.adapters import verify_adapter
 
     with as_user(token, token_file) as (rt, session, actor):
         result = verify_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id)

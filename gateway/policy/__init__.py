@@ -8,23 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gateway.policy.backends import BACKENDS, backend_class, make_engine
 from gateway.policy.bundle import BundleFile, PolicyBundle
-from gateway.policy.engine import (
-    ENGINE_ERROR,
-    Decision,
-    PolicyEngine,
-    Reason,
-    backend_names,
-    get_backend,
-    make_engine,
-    register_backend,
-)
+from gateway.policy.engine import ENGINE_ERROR, Decision, PolicyEngine, Reason
 from gateway.policy.regorus_backend import RegorusEngine
 
 if TYPE_CHECKING:
     from gateway.policy.opa_backend import OpaEngine
 
 __all__ = [
+    "BACKENDS",
     "ENGINE_ERROR",
     "BundleFile",
     "Decision",
@@ -33,10 +26,8 @@ __all__ = [
     "PolicyEngine",
     "Reason",
     "RegorusEngine",
-    "backend_names",
-    "get_backend",
+    "backend_class",
     "make_engine",
-    "register_backend",
 ]
 
 

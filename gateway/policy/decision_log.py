@@ -7,7 +7,7 @@ the revision `policies/.manifest` gives an OPA), `timestamp`, `labels` (`id`, `v
 `dry_run` on a dry run, `repeat_of` on a repeated denial), `metrics` and `requested_by` (the acting
 user). Every event goes to the sink, whatever the log level.
 
-Sinks are plug-ins (`DecisionSink`, registered by name with `register_sink`):
+Sinks share one interface (`DecisionSink`, `gateway/policy/decision_sinks.py`); `make_sink` picks one:
 - `file` (the default): one JSON line per event appended to `FTGATE_DECISION_LOG` (default
   `FTGATE_HOME/decisions.jsonl`), each line in one `write` to a file opened for appending, so the
   server, its workers and the CLI can share it.
@@ -27,22 +27,17 @@ the same event delivered twice, and the repeat would vanish.
 
 from __future__ import annotations
 
-import json
-import os
-import threading
 import weakref
-from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from importlib.metadata import version
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import structlog
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session as OrmSession
 
-from gateway.errors import ConfigError
 from gateway.models import PolicyDecisionRecord, new_id
+from gateway.policy.decision_sinks import CLOSE_TIMEOUT_S, DecisionSink, FileSink
 from gateway.policy.engine import Decision
 from gateway.settings import Settings
 
@@ -50,110 +45,15 @@ log = structlog.get_logger(__name__)
 
 _PENDING = "ftgate_decisions_to_log"
 
-# How long closing a sink may take (the server's shutdown, the CLI's exit) before what it still holds
-# is given up, with a warning that says how much.
-CLOSE_TIMEOUT_S = 5.0
-
-
-# -- sinks ------------------------------------------------------------------------------------------
-
-
-class DecisionSink(ABC):
-    """Where decision events go: a name, and `send` for one event (an OPA decision-log event)."""
-
-    @classmethod
-    @abstractmethod
-    def name(cls) -> str:
-        """The name the sink registers under."""
-
-    @classmethod
-    @abstractmethod
-    def from_settings(cls, settings: Settings) -> DecisionSink:
-        """Build the sink from the gateway settings (ConfigError if they do not fit)."""
-
-    @abstractmethod
-    def send(self, event: dict[str, Any]) -> None:
-        """Take one event. Called on the request path: it must neither block for long nor raise."""
-
-    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:  # noqa: B027 - most sinks hold nothing
-        """Deliver what is still held, within `timeout` seconds; the default holds nothing."""
-
-
-_SINKS: dict[str, type[DecisionSink]] = {}
-
-S = TypeVar("S", bound=type[DecisionSink])
-
-
-def register_sink(cls: S) -> S:
-    """Class decorator: make a sink available to `make_sink` under `cls.name()`."""
-    name = cls.name()
-    if name in _SINKS and _SINKS[name] is not cls:
-        raise ValueError(f"a decision-log sink named {name!r} is already registered")
-    _SINKS[name] = cls
-    return cls
-
-
-def sink_names() -> list[str]:
-    """Names of the registered sinks, sorted."""
-    return sorted(_SINKS)
-
-
-def get_sink(name: str) -> type[DecisionSink]:
-    """The sink class registered under `name`; ConfigError if there is none."""
-    try:
-        return _SINKS[name]
-    except KeyError:
-        raise ConfigError(
-            f"no decision-log sink named {name!r}; available: {', '.join(sink_names()) or 'none'}"
-        ) from None
-
 
 def make_sink(settings: Settings) -> DecisionSink:
     """The sink the settings ask for: OPA's upload API at `decision_log_url` if set, else the file."""
     if settings.decision_log_url:
         # Imported here: the HTTP client costs every CLI command that logs to the file its import.
-        from gateway.policy import decision_upload  # noqa: F401 - registers "http"
+        from gateway.policy.decision_upload import OpaUploadSink
 
-        return get_sink("http").from_settings(settings)
-    return get_sink("file").from_settings(settings)
-
-
-def encode(event: dict[str, Any]) -> bytes:
-    """An event as compact JSON (values JSON cannot hold, such as datetimes, as strings)."""
-    return json.dumps(event, separators=(",", ":"), default=str).encode()
-
-
-@register_sink
-class FileSink(DecisionSink):
-    """One JSON line per event, appended to a file readable by its owner only."""
-
-    @classmethod
-    def name(cls) -> str:
-        return "file"
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> FileSink:
-        return cls(settings.decision_log_path)
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def send(self, event: dict[str, Any]) -> None:
-        data = encode(event) + b"\n"
-        try:
-            with self._lock:
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-                try:
-                    os.write(fd, data)
-                finally:
-                    os.close(fd)
-        except OSError as exc:
-            # The decision stands (it is stored, or was a dry run); the operator must hear of the gap.
-            log.error("decision_log.write_failed", path=str(self.path), error=exc.strerror or str(exc))
-
-
-# -- the log ------------------------------------------------------------------------------------------
+        return OpaUploadSink.from_settings(settings)
+    return FileSink.from_settings(settings)
 
 
 class DecisionLog:

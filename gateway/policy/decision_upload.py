@@ -38,7 +38,7 @@ import httpx
 import structlog
 
 from gateway.errors import ConfigError
-from gateway.policy.decision_log import CLOSE_TIMEOUT_S, DecisionSink, encode, register_sink
+from gateway.policy.decision_sinks import CLOSE_TIMEOUT_S, DecisionSink, encode
 from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -102,7 +102,6 @@ def retry_delay(retry: int, *, max_delay: float) -> float:
     return delay * (1 + random.uniform(-RETRY_JITTER, RETRY_JITTER))
 
 
-@register_sink
 class OpaUploadSink(DecisionSink):
     """Events uploaded in batches to an OPA decision-log service (see the module doc)."""
 

@@ -3,8 +3,8 @@
 A backend only has to evaluate `data.<entrypoint>.decision` and hand back what the policy returned.
 `PolicyEngine.decide` turns that into a `Decision` and is the one place that enforces the
 invariant "an engine error is a deny": an exception, an undefined result or a result of the wrong
-shape all become `allow=False` with the reason `ENGINE_ERROR`. Backends register by name in the
-presidio `Operator`/`OperatorsFactory` style, and `make_engine` picks one from the settings.
+shape all become `allow=False` with the reason `ENGINE_ERROR`. The backends (`regorus_backend.py`,
+`opa_backend.py`) subclass it; `gateway/policy/backends.py` picks one from the settings.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ import asyncio
 import re
 import time
 from abc import ABC, abstractmethod
-from typing import Any, TypeVar
+from typing import Any
 
 import structlog
 from pydantic import BaseModel, Field
 
-from gateway.errors import ConfigError
 from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -26,7 +25,7 @@ log = structlog.get_logger(__name__)
 ENGINE_ERROR = "ENGINE_ERROR"
 
 # Rego package paths: dotted identifiers. Anything else never reaches an engine's query string.
-_ENTRYPOINT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+ENTRYPOINT_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _RULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # The rule every entrypoint's decision comes from.
 DECISION_RULE = "decision"
@@ -70,13 +69,17 @@ class UnknownEntrypoint(Exception):
     """No policy package has the requested name."""
 
 
+class PolicyBundleError(Exception):
+    """The policy bundle on disk cannot be compiled or served."""
+
+
 class PolicyEngine(ABC):
     """A policy backend: a name, the hash of the bundle it serves, and `evaluate`."""
 
     @classmethod
     @abstractmethod
     def name(cls) -> str:
-        """The name the backend registers under and reports in every `Decision`."""
+        """The backend's name, as every `Decision` reports it."""
 
     @classmethod
     @abstractmethod
@@ -107,7 +110,7 @@ class PolicyEngine(ABC):
 
         Never a decision: nothing is allowed on it, so it is read without failing closed.
         """
-        if not _ENTRYPOINT.fullmatch(entrypoint) or not _RULE.fullmatch(rule) or rule == DECISION_RULE:
+        if not ENTRYPOINT_PATTERN.fullmatch(entrypoint) or not _RULE.fullmatch(rule) or rule == DECISION_RULE:
             raise ValueError(f"not a policy fact: {entrypoint!r}, {rule!r}")
         try:
             return self.evaluate_with_bundle(entrypoint, input, rule)[0]
@@ -127,7 +130,7 @@ class PolicyEngine(ABC):
         """Ask the policy; never raises for an engine failure and never allows on one (fail closed)."""
         start = time.perf_counter()
         try:
-            if not _ENTRYPOINT.fullmatch(entrypoint):
+            if not ENTRYPOINT_PATTERN.fullmatch(entrypoint):
                 raise UnknownEntrypoint(f"not a package path: {entrypoint!r}")
             raw, bundle_sha256 = self.evaluate_with_bundle(entrypoint, input)
             allow, reasons, warnings, review = _parse_decision(raw)
@@ -208,47 +211,3 @@ def _engine_error(exc: BaseException) -> Reason:
             "an operator should check the policy bundle and the gateway log"
         ),
     )
-
-
-# -- registry -----------------------------------------------------------------------------------
-
-_BACKENDS: dict[str, type[PolicyEngine]] = {}
-
-E = TypeVar("E", bound=type[PolicyEngine])
-
-
-def register_backend(cls: E) -> E:
-    """Class decorator: make a backend available to `make_engine` under `cls.name()`."""
-    name = cls.name()
-    if name in _BACKENDS and _BACKENDS[name] is not cls:
-        raise ValueError(f"a policy backend named {name!r} is already registered")
-    _BACKENDS[name] = cls
-    return cls
-
-
-def backend_names() -> list[str]:
-    """Names of the registered backends, sorted."""
-    return sorted(_BACKENDS)
-
-
-def get_backend(name: str) -> type[PolicyEngine]:
-    """The backend class registered under `name`; ConfigError if there is none."""
-    try:
-        return _BACKENDS[name]
-    except KeyError:
-        raise ConfigError(
-            f"no policy backend named {name!r}; available: {', '.join(backend_names()) or 'none'}"
-        ) from None
-
-
-def make_engine(settings: Settings) -> PolicyEngine:
-    """The policy engine the settings ask for: the OPA server at `opa_url` if set, else embedded regorus."""
-    # Imported here, not at the top: the backend modules import this one to subclass PolicyEngine
-    # (and opa-python-client costs a CLI command that never decides some 150 ms to import).
-    if settings.opa_url:
-        from gateway.policy import opa_backend  # noqa: F401 - registers "opa"
-
-        return get_backend("opa").from_settings(settings)
-    from gateway.policy import regorus_backend  # noqa: F401 - registers "regorus"
-
-    return get_backend("regorus").from_settings(settings)

@@ -45,21 +45,15 @@ from opa_client.opa import OpaClient
 from gateway.errors import ConfigError
 from gateway.policy.bundle import PolicyBundle
 from gateway.policy.engine import (
-    _ENTRYPOINT,
     DECISION_RULE,
+    ENTRYPOINT_PATTERN,
     MalformedDecision,
+    PolicyBundleError,
     PolicyEngine,
     UndefinedDecision,
     UnknownEntrypoint,
-    register_backend,
 )
-from gateway.policy.regorus_backend import (
-    _RACY_WINDOW_NS,
-    PolicyBundleError,
-    _Signature,
-    _signature,
-    _watch_list,
-)
+from gateway.policy.watch import Snapshot
 from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -133,15 +127,12 @@ class _Client(OpaClient):
 class _Local:
     """One read of the local policy directory: what was watched and the bundle it gave."""
 
-    watched: tuple[tuple[str, _Signature], ...]
-    racy_until_ns: int | None
+    snapshot: Snapshot
     bundle: PolicyBundle | None
     error: Exception | None
 
     def stale(self) -> bool:
-        if self.racy_until_ns is not None and time.time_ns() > self.racy_until_ns:
-            return True
-        return any(_signature(path) != signature for path, signature in self.watched)
+        return self.snapshot.stale()
 
 
 @dataclass(frozen=True)
@@ -157,7 +148,6 @@ class _Verdict:
         return self.bundle_sha256 == bundle_sha256 and time.monotonic() - self.checked_at < period
 
 
-@register_backend
 class OpaEngine(PolicyEngine):
     """Asks the OPA server at `url`; the bundle it must serve is the one in `policy_dir`."""
 
@@ -233,7 +223,7 @@ class OpaEngine(PolicyEngine):
     def evaluate_with_bundle(
         self, entrypoint: str, input: dict[str, Any], rule: str = DECISION_RULE
     ) -> tuple[Any, str]:
-        if not _ENTRYPOINT.fullmatch(f"{entrypoint}.{rule}"):  # it becomes a URL path below
+        if not ENTRYPOINT_PATTERN.fullmatch(f"{entrypoint}.{rule}"):  # it becomes a URL path below
             raise UnknownEntrypoint(f"not a package path: {entrypoint!r}")
         if not isinstance(input, dict):
             # `{"input": null}` is no input to OPA, and with no input no deny rule fires: every
@@ -273,19 +263,16 @@ class OpaEngine(PolicyEngine):
         return state
 
     def _load_local(self) -> _Local:
-        started_ns = time.time_ns()
-        watched = _watch_list(self.policy_dir)  # before reading: a later change is seen next time
-        newest = max((s[0] for _, s in watched if s is not None), default=0)
-        racy_until = started_ns + _RACY_WINDOW_NS if newest > started_ns - _RACY_WINDOW_NS else None
+        snapshot = Snapshot.take(self.policy_dir)  # before reading: a later change is seen next time
         try:
             bundle = PolicyBundle.load(self.policy_dir)
             for file in bundle.data_files:
                 file.document()  # the bundle check compares it with the server's; it must parse
         except Exception as exc:
             log.error("policy.load_failed", policy_dir=str(self.policy_dir), error=str(exc))
-            return _Local(watched, racy_until, None, exc)
+            return _Local(snapshot, None, exc)
         log.info("policy.loaded", policy_dir=str(self.policy_dir), bundle_sha256=bundle.sha256)
-        return _Local(watched, racy_until, bundle, None)
+        return _Local(snapshot, bundle, None)
 
     # -- the served bundle ------------------------------------------------------------------------
 

@@ -16,8 +16,8 @@ Two regorus properties shape this module:
   it runs, and refuses such a bundle, so a broken edit is never served.
 
 A bundle that cannot be loaded at start raises ConfigError: the gateway refuses to start. Hot
-reload: every evaluation stats the bundle's files and folders (mtime, size, inode; some 30
-microseconds in all) and recompiles when any differs. A bundle that fails to load after a change
+reload: every evaluation checks the directory's snapshot (`gateway/policy/watch.py`) and recompiles
+when it is stale. A bundle that fails to load after a change
 is not served: decisions deny with ENGINE_ERROR until the files are fixed, and `check()` raises
 ConfigError with regorus's message meanwhile (for a health check).
 """
@@ -30,7 +30,6 @@ import os
 import sys
 import tempfile
 import threading
-import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -42,21 +41,15 @@ import regorus
 import structlog
 
 from gateway.errors import ConfigError
-from gateway.policy.bundle import PolicyBundle, walk_bundle
-from gateway.policy.engine import DECISION_RULE, PolicyEngine, UnknownEntrypoint, register_backend
+from gateway.policy.bundle import PolicyBundle
+from gateway.policy.engine import DECISION_RULE, PolicyBundleError, PolicyEngine, UnknownEntrypoint
+from gateway.policy.watch import Snapshot
 from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 # What regorus prints (and then carries on) when it cannot order a rule body's statements.
 _UNSCHEDULABLE = "could not schedule all statements"
-
-# Coarser than any filesystem's timestamp tick (FAT: 2 s). A file modified this close to a snapshot
-# may change again within the same tick, keeping its size: such a snapshot is reloaded once more
-# after the window has passed (git's "racy clean" problem, solved the same way).
-_RACY_WINDOW_NS = 2_000_000_000
-
-_Signature = tuple[int, int, int] | None
 
 # Per thread: engine token -> (bundle generation, prototype, the RegorusEngine it belongs to).
 _thread_prototypes = threading.local()
@@ -68,10 +61,6 @@ def _prototype_store() -> dict[int, tuple[int, regorus.Engine, weakref.ref[Regor
     if store is None:
         store = _thread_prototypes.store = {}
     return store
-
-
-class PolicyBundleError(Exception):
-    """The policy bundle on disk cannot be compiled or served."""
 
 
 def engine_message(exc: BaseException) -> str:
@@ -149,43 +138,20 @@ def _fill(engine: regorus.Engine, bundle: PolicyBundle, *, include_tests: bool, 
     return None
 
 
-def _signature(path: str) -> _Signature:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-
-def _watch_list(root: Path) -> tuple[tuple[str, _Signature], ...]:
-    """Signatures of the root, every bundle folder (entries added or removed) and every bundle file."""
-    watched = [(str(root), _signature(str(root)))]
-    if root.is_dir():
-        for folder, names in walk_bundle(root):
-            if folder != root:
-                watched.append((str(folder), _signature(str(folder))))
-            watched.extend((str(folder / n), _signature(str(folder / n))) for n in names)
-    return tuple(watched)
-
-
 @dataclass(frozen=True)
 class _State:
     """One load of the policy directory: what was watched and what came of it."""
 
     generation: int
-    watched: tuple[tuple[str, _Signature], ...]
-    racy_until_ns: int | None
+    snapshot: Snapshot
     bundle: PolicyBundle | None
     packages: frozenset[str]
     error: BaseException | None
 
     def stale(self) -> bool:
-        if self.racy_until_ns is not None and time.time_ns() > self.racy_until_ns:
-            return True
-        return any(_signature(path) != signature for path, signature in self.watched)
+        return self.snapshot.stale()
 
 
-@register_backend
 class RegorusEngine(PolicyEngine):
     """Evaluates the bundle in `policy_dir` with regorus; reloads it when its files change."""
 
@@ -271,10 +237,7 @@ class RegorusEngine(PolicyEngine):
         store[self._token] = (generation, prototype, weakref.ref(self))
 
     def _load(self, *, generation: int) -> _State:
-        started_ns = time.time_ns()
-        watched = _watch_list(self.policy_dir)  # before reading: a later change is seen next time
-        newest = max((s[0] for _, s in watched if s is not None), default=0)
-        racy_until = started_ns + _RACY_WINDOW_NS if newest > started_ns - _RACY_WINDOW_NS else None
+        snapshot = Snapshot.take(self.policy_dir)  # before reading: a later change is seen next time
         bundle: PolicyBundle | None = None
         try:
             bundle = PolicyBundle.load(self.policy_dir)
@@ -286,7 +249,7 @@ class RegorusEngine(PolicyEngine):
                 bundle_sha256=bundle.sha256 if bundle else None,
                 error=engine_message(exc),
             )
-            return _State(generation, watched, racy_until, bundle, frozenset(), exc)
+            return _State(generation, snapshot, bundle, frozenset(), exc)
         self._keep(generation, prototype)
         log.info(
             "policy.loaded",
@@ -295,4 +258,4 @@ class RegorusEngine(PolicyEngine):
             files=len(bundle.files),
             generation=generation,
         )
-        return _State(generation, watched, racy_until, bundle, frozenset(prototype.get_packages()), None)
+        return _State(generation, snapshot, bundle, frozenset(prototype.get_packages()), None)

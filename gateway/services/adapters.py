@@ -81,6 +81,12 @@ def get_adapter(*, rt: Runtime, session: Session, actor: User, adapter_id: str) 
     return adapter
 
 
+def verify_adapter(*, rt: Runtime, session: Session, actor: User, adapter_id: str) -> dict[str, Any]:
+    """Check the adapter's files against the model-signing signature recorded in the verified log."""
+    adapter = get_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id)
+    return check_signature(rt=rt, entries=verified_entries(session), adapter=adapter)
+
+
 @dataclass(frozen=True)
 class ReleaseOutcome:
     """What a release or download did: the adapter, the decision that allowed it, and (download) where."""

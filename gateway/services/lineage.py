@@ -104,15 +104,6 @@ def check_signature(*, rt: Runtime, entries: list[AuditEntry], adapter: Adapter)
     }
 
 
-def verify_adapter(*, rt: Runtime, session: Session, actor: User, adapter_id: str) -> dict[str, Any]:
-    """Check the adapter's files against the model-signing signature recorded in the verified log."""
-    # Imported here: services.adapters builds on this module.
-    from gateway.services.adapters import get_adapter
-
-    adapter = get_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id)
-    return check_signature(rt=rt, entries=verified_entries(session), adapter=adapter)
-
-
 def dataset_impact(*, rt: Runtime, session: Session, actor: User, dataset_id: str) -> list[dict[str, Any]]:
     """Every adapter the log says was trained on the dataset, with its current status."""
     authorize(rt=rt, session=session, actor=actor, action="audit.verify", resource_type="log")

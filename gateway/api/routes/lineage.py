@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
 from gateway.contract import Note, ResourceId
-from gateway.services import datasets, lineage
+from gateway.services import adapters, datasets, lineage
 
 router = APIRouter(prefix="/v1")
 
@@ -51,7 +51,7 @@ def dataset_impact(
 def verify_adapter(
     adapter_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser
 ) -> dict[str, Any]:
-    return lineage.verify_adapter(rt=rt, session=session, actor=user, adapter_id=adapter_id)
+    return adapters.verify_adapter(rt=rt, session=session, actor=user, adapter_id=adapter_id)
 
 
 @router.get("/audit/state", tags=["audit"])

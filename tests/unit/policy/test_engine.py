@@ -16,17 +16,10 @@ from typing import Any
 import pytest
 
 from gateway.errors import ConfigError
-from gateway.policy import regorus_backend
+from gateway.policy import watch
+from gateway.policy.backends import BACKENDS, backend_class, make_engine
 from gateway.policy.bundle import PolicyBundle
-from gateway.policy.engine import (
-    ENGINE_ERROR,
-    Decision,
-    PolicyEngine,
-    backend_names,
-    get_backend,
-    make_engine,
-    register_backend,
-)
+from gateway.policy.engine import ENGINE_ERROR, Decision, PolicyEngine
 from gateway.policy.regorus_backend import RegorusEngine
 from gateway.settings import REPO_ROOT, Settings
 
@@ -512,7 +505,7 @@ def test_same_size_same_mtime_edit_is_caught_after_the_racy_window(
 ) -> None:
     # An edit can keep a file's size and land in the same timestamp tick as the load, leaving its
     # stat unchanged; a load that close to a file's mtime is redone once the window has passed.
-    monkeypatch.setattr(regorus_backend, "_RACY_WINDOW_NS", 200_000_000)
+    monkeypatch.setattr(watch, "RACY_WINDOW_NS", 200_000_000)
     data = policy_copy / "ftgate" / "config" / "data.json"
     data.write_text(data.read_text())  # mtime: now, so the load below is racy
     engine = RegorusEngine(policy_copy)
@@ -537,17 +530,9 @@ def test_make_engine_defaults_to_regorus() -> None:
     assert engine.bundle_sha256 == PolicyBundle.load(POLICY_DIR).sha256
 
 
-def test_registry() -> None:
-    assert "regorus" in backend_names()
-    assert get_backend("regorus") is RegorusEngine
+def test_backends_by_name() -> None:
+    assert BACKENDS == ("opa", "regorus")
+    assert backend_class("regorus") is RegorusEngine
+    assert all(backend_class(name).name() == name for name in BACKENDS)
     with pytest.raises(ConfigError, match="no policy backend named 'nope'"):
-        get_backend("nope")
-    assert register_backend(RegorusEngine) is RegorusEngine  # registering the same class again is harmless
-
-    class Impostor(Panicking):
-        @classmethod
-        def name(cls) -> str:
-            return "regorus"
-
-    with pytest.raises(ValueError, match="already registered"):
-        register_backend(Impostor)
+        backend_class("nope")

@@ -14,8 +14,9 @@ from structlog.testing import capture_logs
 import gateway.policy
 from gateway.errors import ConfigError
 from gateway.policy import opa_backend
+from gateway.policy.backends import backend_class, make_engine
 from gateway.policy.bundle import PolicyBundle
-from gateway.policy.engine import ENGINE_ERROR, Decision, get_backend, make_engine
+from gateway.policy.engine import ENGINE_ERROR, Decision
 from gateway.policy.opa_backend import OpaEngine
 from gateway.settings import Settings
 
@@ -420,7 +421,7 @@ def test_make_engine_picks_opa_when_opa_url_is_set(server: OpaDataApi) -> None:
 
 
 def test_registry_and_package_export() -> None:
-    assert get_backend("opa") is OpaEngine
+    assert backend_class("opa") is OpaEngine
     assert gateway.policy.OpaEngine is OpaEngine
     with pytest.raises(AttributeError):
         gateway.policy.NoSuchEngine  # noqa: B018
