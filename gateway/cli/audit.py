@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from gateway.cli.common import Json, Limit, Token, TokenFile, Verbose, as_user, handles_errors
-from gateway.cli.output import check_output, render, write_output
+from gateway.cli.output import check_output, read_input, render, write_output
 from gateway.contract import PAGE_DEFAULT
 
 app = typer.Typer(help="Verify the log and export lineage.", no_args_is_help=True)
@@ -19,7 +19,7 @@ app = typer.Typer(help="Verify the log and export lineage.", no_args_is_help=Tru
 def audit_verify(
     checkpoint: Annotated[
         Path | None,
-        typer.Option("--checkpoint", help="A signed checkpoint the current log must extend."),
+        typer.Option("--checkpoint", help="A signed checkpoint the current log must extend (- : stdin)."),
     ] = None,
     token: Token = None,
     token_file: TokenFile = None,
@@ -39,7 +39,7 @@ def audit_verify(
 @handles_errors
 def audit_export(
     adapter: Annotated[str, typer.Option(help="Adapter id.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write (- : stdout).")],
     fmt: Annotated[
         str, typer.Option("--format", help="json | html | intoto | cyclonedx | openlineage")
     ] = "json",
@@ -69,18 +69,21 @@ def audit_export(
 
 
 def _read_text(path: Path, what: str) -> str:
+    """A text input file, or standard input for `-`."""
     from gateway.errors import InvalidInput
 
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read {what} file {path}: {exc}") from exc
+        return read_input(path, f"{what} file").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"the {what} file {path} is not UTF-8: {exc}") from exc
 
 
 @app.command("checkpoint")
 @handles_errors
 def audit_checkpoint(
-    output: Annotated[Path, typer.Option("-o", "--output", help="File to write the signed checkpoint to.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="File to write the signed checkpoint to (- : stdout).")
+    ],
     token: Token = None,
     token_file: TokenFile = None,
     as_json: Json = False,
@@ -100,7 +103,7 @@ def audit_checkpoint(
 @handles_errors
 def audit_proof(
     adapter: Annotated[str, typer.Option(help="Adapter id.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Bundle file to write.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Bundle file to write (- : stdout).")],
     token: Token = None,
     token_file: TokenFile = None,
     as_json: Json = False,
@@ -131,7 +134,7 @@ def audit_proof(
 @app.command("verify-bundle")
 @handles_errors
 def audit_verify_bundle(
-    bundle: Annotated[Path, typer.Argument(help="A bundle written by `ftgate audit proof`.")],
+    bundle: Annotated[Path, typer.Argument(help="A bundle written by `ftgate audit proof` (- : stdin).")],
     key: Annotated[
         str | None,
         typer.Option("--key", help="The log's verifier key, as the operator publishes it: whose log it is."),

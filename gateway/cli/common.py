@@ -16,7 +16,7 @@ from sqlmodel import Session
 from typer.exceptions import TyperException
 
 from audit.errors import AuditError
-from gateway.cli.output import emit_json, err, render_residual
+from gateway.cli.output import emit_json, err, release_stdout, render_residual
 from gateway.contract import PAGE_MAX
 from gateway.errors import AuthenticationError, FtgateError, InvalidInput
 from gateway.logging import configure_logging
@@ -71,6 +71,7 @@ def handles_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        release_stdout()  # each command starts with stdout its own (`-o -` takes it)
         try:
             return func(*args, **kwargs)
         except (FtgateError, AuditError, TrainerError) as exc:
@@ -90,7 +91,7 @@ def handles_errors(func: F) -> F:
         except _WAYS_OUT:
             raise
         except Exception as exc:
-            # A bug or an unforeseen failure: one line and exit 2, never a traceback. Its message is
+            # A bug or an unforeseen failure: one line and exit 3, never a traceback. Its message is
             # not shown: it can hold the input that caused it (a value pydantic refused, a record).
             message = f"unexpected {type(exc).__name__}"
             if isinstance(exc, OSError) and exc.strerror:
@@ -102,7 +103,7 @@ def handles_errors(func: F) -> F:
                 err.print("".join(traceback.format_tb(exc.__traceback__)), markup=False, highlight=False)
             else:
                 err.print("run it again with -v to see where it happened", highlight=False)
-            raise typer.Exit(2) from None
+            raise typer.Exit(3) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -19,11 +19,20 @@ from gateway.cli.common import (
     Verbose,
     as_user,
     handles_errors,
+    runtime,
     to_page,
 )
-from gateway.cli.output import check_output, err, out, render, render_residual, write_output
+from gateway.cli.output import (
+    check_output,
+    err,
+    input_path,
+    is_stdio,
+    out,
+    render,
+    render_residual,
+    write_output,
+)
 from gateway.contract import PAGE_DEFAULT
-from gateway.errors import InvalidInput
 from gateway.models import (
     DEFAULT_LICENCE,
     DatasetEventPublic,
@@ -39,7 +48,9 @@ app = typer.Typer(help="Upload, review and download training data.", no_args_is_
 @app.command("upload")
 @handles_errors
 def datasets_upload(
-    file: Annotated[Path, typer.Argument(help="JSONL: OpenAI chat records or prompt/completion records.")],
+    file: Annotated[
+        Path, typer.Argument(help="JSONL: OpenAI chat records or prompt/completion records (- : stdin).")
+    ],
     name: Annotated[str, typer.Option(help="A name for the dataset.")],
     purpose: Annotated[str, typer.Option(help="style | format | behaviour | task")],
     classification: Annotated[str, typer.Option(help="public | internal | confidential | restricted")],
@@ -64,10 +75,28 @@ def datasets_upload(
     Exits 0 when the dataset waits for review (or, with --no-wait, once it is received), 1 when the policy
     refused it or its scan failed: the dataset stays, saying why (`ftgate datasets show ID`).
     """
+    limit = runtime().settings.max_upload_bytes
+    with input_path(file, limit=limit) as source:
+        _upload(source, file.name if not is_stdio(file) else "standard input", name=name, purpose=purpose,
+                classification=classification, licence=licence, wait=wait, token=token, token_file=token_file,
+                as_json=as_json)  # fmt: skip
+
+
+def _upload(
+    file: Path,
+    shown: str,
+    *,
+    name: str,
+    purpose: str,
+    classification: str,
+    licence: str,
+    wait: bool,
+    token: str | None,
+    token_file: Path | None,
+    as_json: bool,
+) -> None:
     from gateway.services.datasets import receive_dataset, upload_dataset
 
-    if not file.is_file():
-        raise InvalidInput(f"{file}: no such file")
     if not wait:
         with as_user(token, token_file) as (rt, session, actor):
             dataset = receive_dataset(
@@ -90,7 +119,7 @@ def datasets_upload(
         return
     with as_user(token, token_file) as (rt, session, actor), _upload_progress(show=not as_json) as progress:
         if not as_json:
-            err.print(f"Scanning {file.name} for PII ...")
+            err.print(f"Scanning {shown} for PII ...")
         dataset = upload_dataset(
             rt=rt,
             session=session,
@@ -290,7 +319,9 @@ def datasets_show(
 @handles_errors
 def datasets_download(
     dataset_id: str,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the redacted JSONL.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Where to write the redacted JSONL (- : stdout).")
+    ],
     token: Token = None,
     token_file: TokenFile = None,
     as_json: Json = False,

@@ -20,7 +20,7 @@ from gateway.cli.common import (
     handles_errors,
     to_page,
 )
-from gateway.cli.output import err, render
+from gateway.cli.output import err, out, render
 from gateway.contract import PAGE_DEFAULT
 from gateway.models import (
     JobEventPublic,
@@ -180,9 +180,9 @@ def jobs_logs(
         if as_json:
             render(page, as_json=True)
             return
-        for event in page.data:
+        for event in page.data:  # what was asked for: stdout (`ftgate jobs logs J > log.txt`)
             line = _event_line(event.kind, event.data)
-            err.print(f"{event.time:%H:%M:%S} {event.kind:<9} {line}", highlight=False)
+            out.print(f"{event.time:%H:%M:%S} {event.kind:<9} {line}", highlight=False)
         return
 
     from rich.progress import BarColumn, Progress, TextColumn
@@ -219,8 +219,8 @@ def jobs_logs(
                         f"  eta {d.get('eta_s', 0):.0f}s"
                     )
                     bar.update(task, completed=d.get("step", 0), info=info)
-                else:
-                    bar.console.print(
+                else:  # the events on stdout; the bar, a diagnostic, on stderr
+                    out.print(
                         f"{event.time:%H:%M:%S} {event.kind:<9} {_event_line(event.kind, event.data)}",
                         highlight=False,
                     )

@@ -33,7 +33,9 @@ def keys_export(
             "`model_signing verify key --public_key`).",
         ),
     ] = Which.all,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write it to this file.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write it to this file (- : stdout).")
+    ] = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:

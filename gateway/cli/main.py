@@ -42,7 +42,11 @@ from gateway.cli.output import err, render
 from gateway.models import JobPublic
 
 app = typer.Typer(
-    help="ftgate: governed LLM fine-tuning.", no_args_is_help=True, pretty_exceptions_enable=False
+    help="ftgate: governed LLM fine-tuning.",
+    epilog="Output on stdout, diagnostics on stderr; '-' is stdin for an input file and stdout for -o."
+    " Exit codes: 0 done, 1 refused or failed (the message says why), 2 usage error, 3 internal error.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 for group in (users, tokens, models, datasets, jobs, adapters, audit, keys, policy, lineage, db, signer):
     app.add_typer(group.app, name=group.__name__.rsplit(".", 1)[1])

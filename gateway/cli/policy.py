@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from gateway.cli.common import Json, Token, TokenFile, Verbose, as_user, handles_errors, runtime
-from gateway.cli.output import err, render
+from gateway.cli.output import err, read_input, render
 from gateway.errors import InvalidInput
 
 app = typer.Typer(help="Read, test, evaluate and replay the Rego policies.", no_args_is_help=True)
@@ -74,7 +74,9 @@ def test(
 @handles_errors
 def eval_(
     entrypoint: Annotated[str, typer.Option(help="ftgate.dataset | ftgate.training | ftgate.authz")],
-    input_file: Annotated[Path, typer.Option("--input", help="JSON file with the input document.")],
+    input_file: Annotated[
+        Path, typer.Option("--input", help="JSON file with the input document (- : stdin).")
+    ],
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
@@ -82,9 +84,7 @@ def eval_(
     from gateway.services.policy import evaluate
 
     try:
-        document = json.loads(input_file.read_text())
-    except FileNotFoundError:
-        raise InvalidInput(f"{input_file}: no such file") from None
+        document = json.loads(read_input(input_file, "input file"))
     except ValueError as exc:
         raise InvalidInput(f"{input_file} is not valid JSON: {exc}") from None
     decision = evaluate(rt=runtime(), entrypoint=entrypoint, input=document)
