@@ -40,6 +40,9 @@ NAME_MAX = 200  # a dataset's name: one line
 LABEL_MAX = 100  # purpose, classification, licence: one word or a few
 NOTE_MAX = 4000  # a note: a few sentences
 PATH_MAX = 4096  # a local path (Linux's PATH_MAX)
+# A Hugging Face model id, `owner/name` (the Hub's own rules: letters, digits, '-', '_', '.').
+HUB_ID_MAX = 96
+HUB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 INT64_MAX = 2**63 - 1  # the largest integer every store (SQLite, PostgreSQL BIGINT) holds
 # Lists come in pages: at most PAGE_MAX rows, PAGE_DEFAULT unless asked; `after` names the last row of
 # the previous page (an id, or a base model's name).
@@ -54,6 +57,7 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX, patte
 Label = Annotated[str, StringConstraints(min_length=1, max_length=LABEL_MAX, pattern=_ONE_LINE)]
 Note = Annotated[str, StringConstraints(min_length=1, max_length=NOTE_MAX, pattern=_MANY_LINES)]
 LocalPath = Annotated[str, StringConstraints(min_length=1, max_length=PATH_MAX, pattern=_ONE_LINE)]
+HubId = Annotated[str, StringConstraints(min_length=3, max_length=HUB_ID_MAX, pattern=HUB_ID_PATTERN)]
 Cursor = Annotated[int, Field(ge=0, le=INT64_MAX)]
 PageLimit = Annotated[int, Field(ge=1, le=PAGE_MAX, description="Rows in the page (at most 1,000).")]
 PageAfter = Annotated[

@@ -158,6 +158,12 @@ class BaseModelEntryBase(SQLModel):
     parameters: int = Field(
         description="Weights in the model, read from its file headers; the job cost estimate scales with it."
     )
+    upstream: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The model's Hugging Face id (e.g. HuggingFaceTB/SmolLM2-135M-Instruct): adapters name it"
+        " as their base in adapter_config.json, so peft and transformers load them outside ftgate.",
+    )
 
 
 class BaseModelEntry(BaseModelEntryBase, table=True):

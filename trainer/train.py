@@ -199,11 +199,11 @@ def _train(
 
     from peft import get_peft_model
 
-    # peft records the base model's name_or_path in adapter_config.json and the model card: give it the
-    # logical name, so the adapter does not record where one host keeps its files (and its bytes do not
-    # depend on that path).
-    model.name_or_path = base_model.name
-    model.config.name_or_path = base_model.name
+    # peft records the base model's name_or_path in adapter_config.json: give it the model's Hugging Face
+    # id, so peft and transformers load the adapter anywhere (or, without one, the catalog name), never
+    # where one host keeps its files (the adapter's bytes do not depend on that path).
+    model.name_or_path = base_model.upstream or base_model.name
+    model.config.name_or_path = base_model.upstream or base_model.name
     lora_config = config.to_lora_config()
     fingerprint = run_fingerprint(
         config=config.model_dump(mode="json"),

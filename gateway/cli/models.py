@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -21,6 +22,12 @@ app = typer.Typer(help="The base-model catalog.", no_args_is_help=True)
 def models_add(
     name: str,
     path: Path,
+    upstream: Annotated[
+        str | None,
+        typer.Option(
+            help="Its Hugging Face id (owner/name): adapters name it as their base, so they load anywhere."
+        ),
+    ] = None,
     token: Token = None,
     token_file: TokenFile = None,
     as_json: Json = False,
@@ -30,7 +37,7 @@ def models_add(
     from gateway.services.catalog import add_model
 
     with as_user(token, token_file) as (rt, session, actor):
-        entry = add_model(rt=rt, session=session, actor=actor, name=name, path=path)
+        entry = add_model(rt=rt, session=session, actor=actor, name=name, path=path, upstream=upstream)
     render(BaseModelPublic.model_validate(entry), as_json=as_json)
 
 

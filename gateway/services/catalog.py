@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from audit import log as audit_log
-from gateway.contract import PAGE_DEFAULT, Handle, LocalPath, invalid, require
+from gateway.contract import PAGE_DEFAULT, Handle, HubId, LocalPath, invalid, require
 from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.models import BaseModelEntry, User
 from gateway.runtime import Runtime
@@ -25,6 +25,7 @@ def _register(*, session: Session, actor: str, ref: BaseModelRef) -> BaseModelEn
         gguf_file=ref.gguf_file,
         weights_sha256=weights_sha256(ref),
         parameters=parameter_count(ref),
+        upstream=ref.upstream,
     )
     session.add(entry)
     session.flush()
@@ -39,6 +40,7 @@ def _register(*, session: Session, actor: str, ref: BaseModelRef) -> BaseModelEn
             "gguf_file": entry.gguf_file,
             "weights_sha256": entry.weights_sha256,
             "parameters": entry.parameters,
+            "upstream": entry.upstream,
         },
     )
     return entry
@@ -52,10 +54,14 @@ def register_bundled_model(*, session: Session, actor: str) -> BaseModelEntry | 
     return _register(session=session, actor=actor, ref=ref)
 
 
-def add_model(*, rt: Runtime, session: Session, actor: User, name: str, path: Path) -> BaseModelEntry:
-    """Register a local Hugging Face directory or a single GGUF file."""
+def add_model(
+    *, rt: Runtime, session: Session, actor: User, name: str, path: Path, upstream: str | None = None
+) -> BaseModelEntry:
+    """Register a local Hugging Face directory or a single GGUF file; `upstream` is its Hugging Face id."""
     authorize(rt=rt, session=session, actor=actor, action="models.add", resource_type="model")
     name = require(Handle, name, "name")
+    if upstream is not None:
+        upstream = require(HubId, upstream, "upstream")
     try:
         path = Path(require(LocalPath, str(path), "path")).expanduser().resolve()
         is_gguf = path.is_file() and path.suffix == ".gguf"
@@ -63,9 +69,9 @@ def add_model(*, rt: Runtime, session: Session, actor: User, name: str, path: Pa
     except OSError as exc:  # a name too long for the file system, a loop of links, no permission
         raise invalid("path", "unreadable", f"cannot be read: {exc.strerror or type(exc).__name__}") from None
     if is_gguf:
-        ref = BaseModelRef(name=name, path=path.parent, gguf_file=path.name)
+        ref = BaseModelRef(name=name, path=path.parent, gguf_file=path.name, upstream=upstream)
     elif is_hf_dir:
-        ref = BaseModelRef(name=name, path=path)
+        ref = BaseModelRef(name=name, path=path, upstream=upstream)
     else:
         raise InvalidInput(
             f"{path} is neither a GGUF file nor a Hugging Face model directory with config.json"
@@ -82,7 +88,9 @@ def list_models(
 
 
 def model_ref(entry: BaseModelEntry) -> BaseModelRef:
-    return BaseModelRef(name=entry.name, path=Path(entry.path), gguf_file=entry.gguf_file)
+    return BaseModelRef(
+        name=entry.name, path=Path(entry.path), gguf_file=entry.gguf_file, upstream=entry.upstream
+    )
 
 
 def get_model(*, session: Session, name: str) -> BaseModelEntry:

@@ -97,7 +97,7 @@ def require_usable(user: User, row: ApiToken | None) -> User:
     if state == "expired":
         when = row.expires_at.isoformat(timespec="seconds") if row.expires_at else "?"
         raise AuthenticationError(
-            f"token {row.id} expired at {when}; ask an admin to rotate it (ftgate tokens rotate --user)"
+            f"token {row.id} expired at {when}; ask an admin for a new one"
         )
     return user
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
 from gateway.api.pages import After, Limit, page_body
-from gateway.contract import PAGE_DEFAULT, Handle, LocalPath, ResourceId
+from gateway.contract import PAGE_DEFAULT, Handle, HubId, LocalPath, ResourceId
 from gateway.models import BaseModelPublic, Page, Role, TokenIssued, TokenPublic, UserCreated, UserPublic
 from gateway.services import catalog, tokens, users
 
@@ -35,6 +35,9 @@ class RotateIn(BaseModel):
 class ModelIn(BaseModel):
     name: Handle
     path: LocalPath = Field(description="A GGUF file, or a Hugging Face model directory, on the server.")
+    upstream: HubId | None = Field(
+        default=None, description="Its Hugging Face id (owner/name), which adapters name as their base."
+    )
 
 
 @router.get("/me", tags=["users"], response_model=UserPublic)
@@ -101,7 +104,9 @@ def revoke_token(token_id: ResourceId, rt: RuntimeDep, session: SessionDep, user
 
 @router.post("/models", tags=["models"], status_code=201, response_model=BaseModelPublic)
 def add_model(body: ModelIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
-    return catalog.add_model(rt=rt, session=session, actor=user, name=body.name, path=Path(body.path))
+    return catalog.add_model(
+        rt=rt, session=session, actor=user, name=body.name, path=Path(body.path), upstream=body.upstream
+    )
 
 
 @router.get("/models", tags=["models"], response_model=Page[BaseModelPublic])

@@ -1,5 +1,6 @@
 """Identities with an end: tokens of their own (expiry, revocation), disabled users, single sign-on
-users (issuer and subject), and the `worker` role.
+users (issuer and subject), and the `worker` role; and each base model's Hugging Face id (`upstream`),
+which adapters name as their base.
 
 Each user's one token moves from `users.token_sha256` to a row in `tokens`, with no expiry: a token that
 worked before the upgrade keeps working until it is rotated or revoked.
@@ -58,6 +59,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("subject", AutoString(length=255), nullable=True))
         batch_op.create_unique_constraint("uq_users_issuer_subject", ["issuer", "subject"])
         batch_op.drop_column("token_sha256")
+
+    # Not batch mode: SQLite adds a nullable column in place.
+    op.add_column("base_models", sa.Column("upstream", AutoString(length=200), nullable=True))
+    bind.execute(
+        sa.text("UPDATE base_models SET upstream = :upstream WHERE name = :name"),
+        {"upstream": "HuggingFaceTB/SmolLM2-135M-Instruct", "name": "smollm2-135m-instruct"},
+    )
 
 
 def downgrade() -> None:
