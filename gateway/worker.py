@@ -208,7 +208,7 @@ def run_job(
             session.add(JobEvent(job_id=job.id, kind="verified", data=verified))
             audit_log.append(session, actor=owner, action="job.verified", subject=job.id, payload=verified)
             decided = session.get(PolicyDecisionRecord, decision_id)
-            card_facts = {
+            card_facts: dict[str, Any] = {
                 "base": {"name": ref.name, "upstream": ref.upstream, "weights_sha256": base_sha256},
                 "dataset": {
                     "id": dataset.id,

@@ -96,9 +96,7 @@ def require_usable(user: User, row: ApiToken | None) -> User:
         raise AuthenticationError(f"token {row.id} was revoked at {when}; ask an admin for a new one")
     if state == "expired":
         when = row.expires_at.isoformat(timespec="seconds") if row.expires_at else "?"
-        raise AuthenticationError(
-            f"token {row.id} expired at {when}; ask an admin for a new one"
-        )
+        raise AuthenticationError(f"token {row.id} expired at {when}; ask an admin for a new one")
     return user
 
 
