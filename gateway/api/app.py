@@ -80,9 +80,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # This process answers HTTP: it never analyses text itself, its scan workers do (runtime.scanner).
     rt.serving = True
     configure_logging(rt.settings.log_level)
-    # Built now, so a decision-log sink that cannot start (an unreadable token file) stops the server
-    # at start rather than on its first decision.
+    # Built now, so a decision-log sink that cannot start (an unreadable token file) or a single sign-on
+    # configured wrongly (a JWKS URL over plain http, a role map naming no role) stops the server at
+    # start rather than on its first decision or sign-in.
     rt.decision_log  # noqa: B018
+    rt.oidc  # noqa: B018
     app = FastAPI(
         title="ftgate",
         version="0.1.0",

@@ -234,6 +234,17 @@ def test_incomplete_or_weak_sso_configuration_is_refused(home: Home, provider: P
     ):
         with pytest.raises(ValidationError):
             home.settings(**overrides)
+    # What only the validator can check stops the server at start, not at the first sign-in.
+    from gateway.errors import ConfigError
+
+    base = {"oidc_issuer": ISSUER, "oidc_audience": AUDIENCE}
+    for overrides in (
+        {"oidc_jwks_url": "http://idp.example.test/certs"},  # plain http off loopback
+        {"oidc_jwks_url": provider.url, "oidc_role_map": {"ml": "superuser"}},
+        {"oidc_jwks_url": provider.url, "oidc_client_secret_file": home.path / "missing-secret"},
+    ):
+        with pytest.raises(ConfigError):
+            create_app(runtime=Runtime(home.settings(**base, **overrides)))
 
 
 def console(home: Home, provider: Provider, **overrides: Any) -> TestClient:
