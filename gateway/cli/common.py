@@ -167,16 +167,22 @@ def read_token_file(path: Path) -> str:
         raise InvalidInput(f"the token file {path} does not hold a token") from None
 
 
+def _credential(token: str | None, token_file: Path | None) -> str:
+    """The bearer credential a command was given: the token file's, else --token / FTGATE_TOKEN."""
+    if token_file is not None:
+        token = read_token_file(token_file)
+    if not token:
+        raise AuthenticationError("no token: pass --token-file or set FTGATE_TOKEN")
+    return token
+
+
 @contextmanager
 def as_user(token: str | None, token_file: Path | None = None) -> Iterator[tuple[Runtime, Session, User]]:
     """One transaction on behalf of the token's user (the token file's, when one is given)."""
     from gateway.services.authz import AuthzDenied, record_denial
     from gateway.services.users import authenticate
 
-    if token_file is not None:
-        token = read_token_file(token_file)
-    if not token:
-        raise AuthenticationError("no token: pass --token-file or set FTGATE_TOKEN")
+    token = _credential(token, token_file)
     rt = runtime()
     rt.require_initialised()
     try:
@@ -193,10 +199,7 @@ def login(token: str | None, token_file: Path | None = None) -> tuple[Runtime, U
     open their own transactions and check the credential again as they go (`tokens.recheck`)."""
     from gateway.services.users import identify
 
-    if token_file is not None:
-        token = read_token_file(token_file)
-    if not token:
-        raise AuthenticationError("no token: pass --token-file or set FTGATE_TOKEN")
+    token = _credential(token, token_file)
     rt = runtime()
     rt.require_initialised()
     with rt.session() as session:
