@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli import adapters, audit, datasets, db, jobs, keys, lineage, models, policy, users
+from gateway.cli import adapters, audit, datasets, db, jobs, keys, lineage, models, policy, users, witness
 from gateway.cli.common import (
     Json,
     Token,
@@ -31,7 +31,7 @@ from gateway.models import JobPublic
 app = typer.Typer(
     help="ftgate: governed LLM fine-tuning.", no_args_is_help=True, pretty_exceptions_enable=False
 )
-for group in (users, models, datasets, jobs, adapters, audit, keys, policy, lineage, db):
+for group in (users, models, datasets, jobs, adapters, audit, keys, policy, lineage, db, witness):
     app.add_typer(group.app, name=group.__name__.rsplit(".", 1)[1])
 
 
