@@ -35,14 +35,18 @@ def witness_init(
 @handles_errors
 def witness_add_log(
     directory: Dir,
-    origin: Annotated[str, typer.Option("--origin", help="The log's origin: its checkpoints' first line.")],
     vkey: Annotated[str, typer.Option("--vkey", help="The log's key (`ftgate keys export --which log`).")],
+    origin: Annotated[
+        str | None,
+        typer.Option("--origin", help="The log's origin (its checkpoints' first line); default: the key's name."),
+    ] = None,
     as_json: Json = False,
     verbose: Verbose = False,
 ) -> None:
     """Witness a log: cosign its checkpoints signed by this key, each extending the last one cosigned."""
     from audit.witness_server import add_log
 
+    origin = origin if origin is not None else vkey.split("+", 1)[0]  # ftgate names its key after its log
     render({**add_log(directory=directory, origin=origin, vkey=vkey), "status": "added"}, as_json=as_json)
 
 

@@ -145,6 +145,19 @@ def log_checkpoint(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> An
     return audit.make_checkpoint(rt=rt, session=session, actor=user)
 
 
+@router.post("/audit/witness", tags=["audit"])
+def witness_log(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    """Submit the current checkpoint to the configured witnesses now; what each answered."""
+    return audit.witness_checkpoint(rt=rt, session=session, actor=user)
+
+
+@router.get("/audit/checkpoint/witnessed", tags=["audit"])
+def witnessed_checkpoint(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    """The largest checkpoint the witnesses cosigned, as one note with the log's signature and their
+    cosignatures (c2sp.org/tlog-cosignature): check it with the keys of `/v1/keys`."""
+    return audit.witnessed_checkpoint(rt=rt, session=session, actor=user)
+
+
 class AuditEntryOut(BaseModel):
     seq: int = Field(description="Position in the log, from 1.")
     time: str
