@@ -38,7 +38,7 @@ def witness_add_log(
     vkey: Annotated[str, typer.Option("--vkey", help="The log's key (`ftgate keys export --which log`).")],
     origin: Annotated[
         str | None,
-        typer.Option("--origin", help="The log's origin (its checkpoints' first line); default: the key's name."),
+        typer.Option("--origin", help="The log's origin (checkpoints' first line); default: the key name."),
     ] = None,
     as_json: Json = False,
     verbose: Verbose = False,
