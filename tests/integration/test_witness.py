@@ -24,11 +24,13 @@ from typing import Any
 
 import httpx
 import pytest
-from ftgate_testing import Cli, Home
+from ftgate_testing import Cli, Home, serve
 
 from audit import merkle
 from audit.canonical import sha256_hex
+from audit.checkpoint import Verifier, open_checkpoint
 from audit.log import GENESIS_HASH, append_only_statements, entry_body, payload_text
+from audit.witness import CosignatureVerifier, verify_cosignatures
 from gateway.settings import REPO_ROOT
 
 
@@ -261,3 +263,52 @@ def test_rewritten_history_is_caught_by_the_witnesses(
     assert all("HTTP 422" in r["detail"] for r in refused["data"]), refused
     # And the witnesses still hold the size they cosigned before the rewrite.
     assert {log["size"] for w in (w1, w2) for log in _witness_logs(home, w)["data"]} == {size}
+
+
+# --- the serving gateway ---------------------------------------------------------------------------------
+
+
+def test_the_server_submits_after_writes_and_serves_the_cosigned_checkpoint(
+    home: Home, witnesses: list[WitnessProcess], tmp_path: Path
+) -> None:
+    w1, w2, down = witnesses
+    _configure(home, witnesses, quorum=2)  # one of the three never answers: requests must not care
+    env = {
+        **os.environ,
+        **home.cli.env,
+        "FTGATE_UVICORN_LOG": "warning",
+        "FTGATE_WITNESS_INTERVAL_SECONDS": "3600",
+    }
+    server, base = serve(env, log=tmp_path / "server.log")
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            admin = {"Authorization": f"Bearer {home.admin}"}
+            made = client.post(
+                "/v1/users", json={"name": "erin", "role": "auditor", "team": "audit"}, headers=admin
+            )
+            assert made.status_code == 201, made.text
+            size = home.cli("audit", "log", "--limit", "100", token=home.carol)["data"][-1]["seq"]
+            deadline = time.monotonic() + 60
+            while {log["size"] for w in (w1, w2) for log in _witness_logs(home, w)["data"]} != {size}:
+                assert time.monotonic() < deadline, "the server did not submit the new checkpoint"
+                time.sleep(0.3)
+
+            carol = {"Authorization": f"Bearer {home.carol}"}
+            keys = client.get("/v1/keys").json()
+            assert keys["witnesses"] == [w.vkey for w in witnesses]
+            r = client.get("/v1/audit/checkpoint/witnessed", headers=carol)
+            assert r.status_code == 200, r.text
+            witnessed = r.json()
+            assert witnessed["tree_size"] == size and witnessed["witnesses"] == [w1.name, w2.name]
+            # An auditor checks the note with the published keys alone.
+            note = witnessed["checkpoint"]
+            checkpoint = open_checkpoint(note, [Verifier.parse(keys["log"]["verifier_key"])])
+            assert checkpoint.size == size
+            cosigners = [CosignatureVerifier.parse(vkey) for vkey in keys["witnesses"]]
+            assert set(verify_cosignatures(note, cosigners)) == {w1.name, w2.name}
+            assert down.name not in note
+            verified = client.get("/v1/audit/verify", headers=carol).json()
+            assert verified["witnessed"]["cosigned"] == 2
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
