@@ -22,6 +22,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -224,7 +225,31 @@ def _handler(witness: Witness, prefix: str) -> type[BaseHTTPRequestHandler]:
 
 
 class WitnessServer(ThreadingHTTPServer):
+    """One thread a connection, at most MAX_CONNECTIONS at once: a connection beyond is closed unanswered,
+    so a flood of idle connections costs the witness a bounded number of threads."""
+
     daemon_threads = True
+    MAX_CONNECTIONS = 64
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(self.MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 def make_server(*, directory: Path, host: str, port: int, prefix: str = "") -> WitnessServer:
