@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.scan_workers = ScanWorkers(rt.settings)
     install_problem_handlers(app, rt)
     # Cosignatures are asked for in the background: after writes (debounced) and on a timer.
-    app.state.witness_submitter = make_submitter(rt) if rt.settings.witnesses else None
+    app.state.witness_submitter = make_submitter(rt=rt) if rt.settings.witnesses else None
     if app.state.witness_submitter is not None:
         app.add_middleware(PokeWitnesses, submitter=app.state.witness_submitter)
     app.add_middleware(

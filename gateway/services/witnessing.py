@@ -67,7 +67,7 @@ def _witnesses(endpoints: list[WitnessEndpoint]) -> list[_Witness]:
     return [_Witness(CosignatureVerifier.parse(e.vkey), e.url) for e in endpoints]
 
 
-def latest_cosigned(session: Session, witness: str) -> WitnessCosignature | None:
+def latest_cosigned(*, session: Session, witness: str) -> WitnessCosignature | None:
     """The largest checkpoint the witness cosigned, as kept here."""
     query = (
         select(WitnessCosignature)
@@ -136,7 +136,7 @@ def submit_checkpoint(*, rt: Runtime, session: Session) -> list[Submission]:
 
 
 def _last_size(session: Session, witness: str) -> int:
-    row = latest_cosigned(session, witness)
+    row = latest_cosigned(session=session, witness=witness)
     return row.tree_size if row is not None else 0
 
 
@@ -257,7 +257,7 @@ def _check_rows(
     findings, failures = [], []
     for witness in witnesses:
         name = witness.verifier.name
-        row = latest_cosigned(session, name)
+        row = latest_cosigned(session=session, witness=name)
         if row is None:
             findings.append({"witness": name, "status": "none"})
             continue
@@ -297,7 +297,7 @@ def witness_now(*, rt: Runtime, session: Session) -> list[dict[str, Any]]:
 def latest_witnessed(*, rt: Runtime, session: Session) -> dict[str, Any] | None:
     """The largest checkpoint with cosignatures kept here, with every witness's cosignature on it."""
     names = [w.verifier.name for w in _witnesses(rt.settings.witnesses)]
-    rows = [r for n in names if (r := latest_cosigned(session, n)) is not None]
+    rows = [r for n in names if (r := latest_cosigned(session=session, witness=n)) is not None]
     if not rows:
         return None
     best = max(rows, key=lambda r: r.tree_size)
@@ -374,7 +374,9 @@ class WitnessSubmitter:
                 next_periodic = time.monotonic() + self._interval
 
 
-def make_submitter(rt: Runtime) -> WitnessSubmitter:
+def make_submitter(*, rt: Runtime) -> WitnessSubmitter:
+    """The server's submitter: each round in a short session of its own."""
+
     def submit() -> list[Submission]:
         with rt.session() as session:
             return submit_checkpoint(rt=rt, session=session)
