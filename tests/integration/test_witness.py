@@ -223,6 +223,9 @@ def _erase_an_approver(rows: list[dict[str, Any]]) -> None:
     assert any("robert" in r["payload"] for r in rows)
 
 
+@pytest.mark.skipif(
+    os.environ.get("FTGATE_TEST_STORE", "sqlite") != "sqlite", reason="rewrites the SQLite file of the home"
+)
 @pytest.mark.parametrize(
     "erase_cosignatures", [False, True], ids=["cosignatures kept", "cosignatures deleted"]
 )
