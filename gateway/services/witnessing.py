@@ -81,8 +81,10 @@ def latest_cosigned(*, session: Session, witness: str) -> WitnessCosignature | N
 def submit_checkpoint(*, rt: Runtime, session: Session) -> list[Submission]:
     """Sign the current tree and submit it to every configured witness; keep each valid cosignature.
 
-    Runs the witnesses in parallel, each bounded by `witness_timeout_seconds` (twice, when the witness
-    first answers 409 with the size it holds). Never raises for a witness's failure: see the result.
+    The witnesses are asked in parallel, each call bounded by `witness_timeout_seconds`. One that
+    answers 409 with the size it holds (it cosigned for us a checkpoint we no longer keep, or another
+    gateway of the same log did) is asked once more with a proof from that size. Never raises for a
+    witness's failure: the result says what each answered.
     """
     witnesses = _witnesses(rt.settings.witnesses)
     if not witnesses:
@@ -93,40 +95,43 @@ def submit_checkpoint(*, rt: Runtime, session: Session) -> list[Submission]:
     tree = StoredTree(session)
     checkpoint = Checkpoint(log_origin(key), size, merkle.root(tree, size))
     note = sign_checkpoint(checkpoint, key=key)
-    # Proofs are computed here, before any thread starts: a session is not shared across threads.
-    proofs: dict[int, tuple[bytes, ...]] = {}
-
-    def proof_from(old: int) -> tuple[bytes, ...]:
-        if old not in proofs:
-            proofs[old] = tuple(merkle.consistency_proof(tree, old, size)) if 0 < old < size else ()
-        return proofs[old]
-
-    starts = {w.verifier.name: _last_size(session, w.verifier.name) for w in witnesses}
-    for old in set(starts.values()):
-        if old <= size:
-            proof_from(old)
     timeout = rt.settings.witness_timeout_seconds
 
-    def one(witness: _Witness) -> tuple[Submission, str | None]:
-        return _submit_one(witness, note, checkpoint, starts[witness.verifier.name], proofs, timeout)
+    def ask(olds: dict[str, int]) -> dict[str, _Answer]:
+        # Proofs come from the session, here; the threads only send them (a session is not thread-safe).
+        requests = {
+            w.verifier.name: (w, olds[w.verifier.name], _proof(tree, olds[w.verifier.name], size))
+            for w in witnesses
+            if w.verifier.name in olds
+        }
+        with ThreadPoolExecutor(max_workers=len(requests), thread_name_prefix="witness-submit") as pool:
+            futures = {
+                name: pool.submit(_attempt, witness, note, checkpoint, old, proof, timeout)
+                for name, (witness, old, proof) in requests.items()
+            }
+            return {name: future.result() for name, future in futures.items()}
 
-    with ThreadPoolExecutor(max_workers=len(witnesses), thread_name_prefix="witness-submit") as pool:
-        outcomes = list(pool.map(one, witnesses))
-    # A 409 may have named a size whose proof was not precomputed: ask again for just those.
+    answers = ask({w.verifier.name: _last_size(session, w.verifier.name) for w in witnesses})
+    retry = {name: a.holds for name, a in answers.items() if a.holds is not None and a.holds <= size}
+    if retry:
+        answers |= ask(retry)
     results = []
-    for witness, (submission, line) in zip(witnesses, outcomes, strict=True):
-        if submission.status == "retry":
-            old = int(submission.detail)
-            proof_from(old)
-            submission, line = _submit_one(witness, note, checkpoint, old, proofs, timeout, retried=True)
-        if line is not None:
+    for witness in witnesses:
+        answer = answers[witness.verifier.name]
+        submission = answer.submission
+        if answer.holds is not None:  # still a 409: beyond our log, or it moved again meanwhile
+            why = "beyond the log's: truncated or rolled back" if answer.holds > size else "again"
+            submission = Submission(
+                submission.witness, "refused", size, f"the witness holds size {answer.holds}, {why}"
+            )
+        if answer.line is not None:
             session.add(
                 WitnessCosignature(
                     witness=witness.verifier.name,
                     tree_size=checkpoint.size,
                     root_hash=checkpoint.root_hash.hex(),
-                    note=note + line,
-                    cosigned_at=verify_cosignatures(note + line, [witness.verifier])[witness.verifier.name],
+                    note=note + answer.line,
+                    cosigned_at=answer.cosigned_at,
                 )
             )
         _log(submission)
@@ -140,48 +145,51 @@ def _last_size(session: Session, witness: str) -> int:
     return row.tree_size if row is not None else 0
 
 
-def _submit_one(
-    witness: _Witness,
-    note: str,
-    checkpoint: Checkpoint,
-    old: int,
-    proofs: dict[int, tuple[bytes, ...]],
-    timeout: float,
-    *,
-    retried: bool = False,
-) -> tuple[Submission, str | None]:
-    """One add-checkpoint (and one retry at the size a 409 names); (result, the cosignature line)."""
-    name = witness.verifier.name
-    size = checkpoint.size
-    while True:
-        if old > size:
-            detail = f"the witness holds size {old}, beyond the log's {size}: truncated or rolled back"
-            return Submission(name, "refused", size, detail), None
-        if old not in proofs:
-            return Submission(name, "retry", size, str(old)), None
-        body = AddCheckpoint(old, proofs[old], note).encode()
+def _proof(tree: StoredTree, old: int, size: int) -> tuple[bytes, ...]:
+    """The consistency proof from `old` to `size` (none from 0, none to the same size, none possible
+    from beyond: the witness answers that with its size)."""
+    return tuple(merkle.consistency_proof(tree, old, size)) if 0 < old < size else ()
+
+
+@dataclass(frozen=True)
+class _Answer:
+    submission: Submission
+    line: str | None = None  # the witness's cosignature line, verified
+    cosigned_at: int = 0
+    holds: int | None = None  # the size a 409 said the witness holds
+
+
+def _attempt(
+    witness: _Witness, note: str, checkpoint: Checkpoint, old: int, proof: tuple[bytes, ...], timeout: float
+) -> _Answer:
+    """One add-checkpoint call."""
+    name, size = witness.verifier.name, checkpoint.size
+    body = AddCheckpoint(old, proof, note).encode()
+    try:
+        status, content_type, answer = _post(f"{witness.url}/add-checkpoint", body, timeout)
+    except (httpx.HTTPError, WitnessRequestError) as exc:
+        return _Answer(Submission(name, "unreachable", size, f"{type(exc).__name__}: {exc}"[:300]))
+    if status == 409 and content_type.startswith(SIZE_CONTENT_TYPE):
         try:
-            status, content_type, answer = _post(f"{witness.url}/add-checkpoint", body, timeout)
-        except (httpx.HTTPError, WitnessRequestError) as exc:
-            return Submission(name, "unreachable", size, f"{type(exc).__name__}: {exc}"[:300]), None
-        if status == 409 and content_type.startswith(SIZE_CONTENT_TYPE) and not retried:
-            try:
-                old, retried = parse_size_response(answer), True
-            except WitnessRequestError as exc:
-                return Submission(name, "refused", size, exc.message), None
-            continue
-        if status != 200:
-            first = answer.decode("utf-8", errors="replace").strip().splitlines()[:1]
-            detail = f"HTTP {status}" + (f": {first[0][:200]}" if first else "")
-            return Submission(name, "refused", size, detail), None
-        line = answer.decode("utf-8", errors="replace")
-        try:
-            if name not in verify_cosignatures(note + line, [witness.verifier]):
-                raise NoteError(f"no cosignature by {name} in its answer")
-        except NoteError as exc:
-            return Submission(name, "refused", size, f"bad answer: {exc.message}"), None
-        own = [ln + "\n" for ln in line.splitlines() if ln.startswith(f"\u2014 {name} ")]
-        return Submission(name, "cosigned", size), "".join(own)
+            return _Answer(Submission(name, "refused", size), holds=parse_size_response(answer))
+        except WitnessRequestError as exc:
+            return _Answer(Submission(name, "refused", size, exc.message))
+    if status != 200:
+        first = answer.decode("utf-8", errors="replace").strip().splitlines()[:1]
+        detail = f"HTTP {status}" + (f": {first[0][:200]}" if first else "")
+        return _Answer(Submission(name, "refused", size, detail))
+    # Only this witness's own lines are kept; a line by another key is ignored, as for any note.
+    prefix = f"\u2014 {name} "
+    line = "".join(
+        ln + "\n" for ln in answer.decode("utf-8", errors="replace").splitlines() if ln.startswith(prefix)
+    )
+    try:
+        cosigned = verify_cosignatures(note + line, [witness.verifier]) if line else {}
+    except NoteError as exc:
+        return _Answer(Submission(name, "refused", size, f"bad cosignature: {exc.message}"))
+    if name not in cosigned:
+        return _Answer(Submission(name, "refused", size, "no cosignature by its key in its answer"))
+    return _Answer(Submission(name, "cosigned", size), line=line, cosigned_at=cosigned[name])
 
 
 def _post(url: str, body: bytes, timeout: float) -> tuple[int, str, bytes]:
