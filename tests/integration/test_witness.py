@@ -132,6 +132,7 @@ def test_an_honest_log_verifies_with_its_cosignatures(home: Home, witnesses: lis
     assert {w["status"] for w in verified["witnessed"]["witnesses"]} == {"extended"}
     keys = home.cli("keys", "export")
     assert keys["witnesses"] == [w1.vkey, w2.vkey]
+    assert home.cli("keys", "export", "--which", "witnesses") == {"key": f"{w1.vkey}\n{w2.vkey}"}
 
 
 def _witness_logs(home: Home, witness: WitnessProcess) -> Any:
