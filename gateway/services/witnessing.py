@@ -104,6 +104,8 @@ def submit_checkpoint(*, rt: Runtime, session: Session) -> list[Submission]:
             for w in witnesses
             if w.verifier.name in olds
         }
+        if not requests:
+            return {}
         with ThreadPoolExecutor(max_workers=len(requests), thread_name_prefix="witness-submit") as pool:
             futures = {
                 name: pool.submit(_attempt, witness, note, checkpoint, old, proof, timeout)
@@ -111,7 +113,15 @@ def submit_checkpoint(*, rt: Runtime, session: Session) -> list[Submission]:
             }
             return {name: future.result() for name, future in futures.items()}
 
-    answers = ask({w.verifier.name: _last_size(session, w.verifier.name) for w in witnesses})
+    kept = {w.verifier.name: latest_cosigned(session=session, witness=w.verifier.name) for w in witnesses}
+    # A witness that already cosigned this very checkpoint is not asked again (the periodic round
+    # would otherwise add a row a minute per witness to an idle log).
+    answers = {
+        name: _Answer(Submission(name, "cosigned", size, "already cosigned"))
+        for name, row in kept.items()
+        if row is not None and row.tree_size == size and row.root_hash == checkpoint.root_hash.hex()
+    }
+    answers |= ask({name: row.tree_size if row else 0 for name, row in kept.items() if name not in answers})
     retry = {name: a.holds for name, a in answers.items() if a.holds is not None and a.holds <= size}
     if retry:
         answers |= ask(retry)
@@ -138,11 +148,6 @@ def submit_checkpoint(*, rt: Runtime, session: Session) -> list[Submission]:
         results.append(submission)
     session.flush()
     return results
-
-
-def _last_size(session: Session, witness: str) -> int:
-    row = latest_cosigned(session=session, witness=witness)
-    return row.tree_size if row is not None else 0
 
 
 def _proof(tree: StoredTree, old: int, size: int) -> tuple[bytes, ...]:
