@@ -32,7 +32,6 @@ from audit.private_files import create_private, private_dir
 from audit.signing import generate_key, load_key
 from audit.witness import (
     MAX_REQUEST_BYTES,
-    CosignatureVerifier,
     Cosigned,
     LogState,
     Witness,
@@ -265,11 +264,6 @@ def serve_in_thread(server: WitnessServer) -> threading.Thread:
     return thread
 
 
-def verifier_of(directory: Path) -> CosignatureVerifier:
-    name, key = load_witness(directory)
-    return cosigner_for(name, key)
-
-
 __all__ = [
     "DB_FILE",
     "KEY_FILE",
@@ -284,6 +278,5 @@ __all__ = [
     "make_server",
     "make_witness",
     "serve_in_thread",
-    "verifier_of",
     "witness_info",
 ]
