@@ -191,11 +191,18 @@ def check_extends(head: ChainHead, tree: merkle.MemoryTree, checkpoint: Checkpoi
     return proof
 
 
-def verify_log(session: Session, *, checkpoint: Checkpoint | None = None) -> ChainHead:
-    """Verify every entry and stored tree node, in order, and extension of a checkpoint if given."""
+def verify_stored(session: Session) -> tuple[ChainHead, merkle.MemoryTree]:
+    """Verify every entry and stored tree node, in order; return the head and the recomputed tree
+    (what `check_extends` proves checkpoints against)."""
     rows = _raw_rows(session, f"SELECT {', '.join(ENTRY_COLUMNS)} FROM audit_entries ORDER BY seq")
     head, tree = verify_tree(rows)
     _check_stored_nodes(session, tree)
+    return head, tree
+
+
+def verify_log(session: Session, *, checkpoint: Checkpoint | None = None) -> ChainHead:
+    """Verify every entry and stored tree node, in order, and extension of a checkpoint if given."""
+    head, tree = verify_stored(session)
     if checkpoint is None:
         return head
     proof = check_extends(head, tree, checkpoint)

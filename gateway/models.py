@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, model_validator
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -466,3 +466,19 @@ class AdapterPublic(SQLModel):
     metrics: dict[str, Any]
     status: str
     created_at: datetime
+
+
+class WitnessCosignature(SQLModel, table=True):
+    """A checkpoint of the log a witness cosigned (c2sp.org/tlog-cosignature), kept for `audit verify`.
+
+    `note` is the checkpoint signed by the log's key followed by the witness's cosignature line, so a
+    row proves itself: verify re-checks both signatures and never trusts the other columns alone.
+    """
+
+    __tablename__ = "witness_cosignatures"
+    id: int | None = Field(default=None, primary_key=True)
+    witness: str = Field(index=True, description="The witness's name, as in its verifier key.")
+    tree_size: int
+    root_hash: str = Field(description="Hex SHA-256 root of the tree the witness cosigned.")
+    note: str = Field(sa_type=Text, description="The checkpoint note with the log's and the witness's lines.")
+    cosigned_at: int = Field(description="The cosignature's timestamp: POSIX seconds, the witness's clock.")

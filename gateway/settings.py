@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -27,6 +27,31 @@ def shipped_policies() -> Path:
     if spec is not None and spec.submodule_search_locations:
         return Path(next(iter(spec.submodule_search_locations)))
     return REPO_ROOT / "policies"  # a checkout whose editable install predates the package
+
+
+class WitnessEndpoint(BaseModel):
+    """One witness the gateway submits checkpoints to (c2sp.org/tlog-witness)."""
+
+    vkey: str = Field(description="Its cosignature/v1 verifier key (`ftgate witness key`).")
+    url: str = Field(description="Its submission prefix: add-checkpoint is POSTed to <url>/add-checkpoint.")
+
+    @field_validator("vkey")
+    @classmethod
+    def _parse_vkey(cls, vkey: str) -> str:
+        from audit.checkpoint import NoteError
+        from audit.witness import CosignatureVerifier
+
+        try:
+            return CosignatureVerifier.parse(vkey).encode()
+        except NoteError as exc:
+            raise ValueError(f"FTGATE_WITNESSES: {exc}") from exc
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+            raise ValueError(f"FTGATE_WITNESSES: a witness url must be http:// or https://, not {url!r}")
+        return url.rstrip("/")
 
 
 class Settings(BaseSettings):
@@ -337,6 +362,41 @@ class Settings(BaseSettings):
             )
         return self
 
+    witnesses: list[WitnessEndpoint] = Field(
+        default_factory=list,
+        description="Witnesses that cosign the log's checkpoints, as JSON: a list of"
+        ' {"vkey": "<name>+<id>+<key>", "url": "http://host:port"}. Set, the server submits a checkpoint to'
+        " each after writes and every `witness_interval_seconds`, and `audit verify` requires that the log"
+        " extends the checkpoints `witness_quorum` of them cosigned.",
+    )
+    witness_quorum: int | None = Field(
+        default=None,
+        ge=1,
+        description="How many of the witnesses must have cosigned a checkpoint the log extends for"
+        " `audit verify` to pass; unset means all of them.",
+    )
+    witness_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Longest wait for one witness's answer."
+    )
+    witness_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often a serving gateway submits the current checkpoint to its witnesses (it also"
+        " submits a few seconds after each write).",
+    )
+
+    @model_validator(mode="after")
+    def _check_witnesses(self) -> Settings:
+        names = [w.vkey.split("+", 1)[0] for w in self.witnesses]
+        if len(set(names)) != len(names):
+            raise ValueError("FTGATE_WITNESSES names a witness twice")
+        if self.witness_quorum is not None and self.witness_quorum > len(self.witnesses):
+            raise ValueError(
+                f"FTGATE_WITNESS_QUORUM is {self.witness_quorum} but only {len(self.witnesses)} witness(es)"
+                " are configured in FTGATE_WITNESSES"
+            )
+        return self
+
     @property
     def sso(self) -> bool:
         return self.oidc_issuer is not None
@@ -381,6 +441,11 @@ class Settings(BaseSettings):
                     " localhost): the token would cross the network in clear text"
                 )
         return self
+
+    @property
+    def quorum(self) -> int:
+        """Cosignatures `audit verify` requires: `witness_quorum`, or every configured witness."""
+        return self.witness_quorum if self.witness_quorum is not None else len(self.witnesses)
 
     @model_validator(mode="after")
     def _refuse_weak_production(self) -> Settings:

@@ -6,6 +6,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -22,6 +23,7 @@ from gateway.logging import configure_logging
 from gateway.runtime import Runtime
 from gateway.scan_worker import ScanWorkers
 from gateway.services import dataset_scans
+from gateway.services.witnessing import WitnessSubmitter, make_submitter
 from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -67,11 +69,37 @@ async def _warm_scan_workers(app: FastAPI) -> AsyncIterator[None]:
             log.warning("redaction.workers_not_started", error=exc.message)
 
     threading.Thread(target=warm, name="scan-workers", daemon=True).start()
+    witnesses: WitnessSubmitter | None = app.state.witness_submitter
+    if witnesses is not None:
+        witnesses.start()
     try:
         yield
     finally:
+        if witnesses is not None:
+            witnesses.close()
         app.state.scan_workers.close()
         rt.close()  # the read decisions and decision-log events still buffered
+
+
+class PokeWitnesses:
+    """After each request that may have appended to the log, wake the witness submitter.
+
+    Only an event is set: the submission runs in the submitter's thread, a few seconds later, so no
+    request waits for a witness (and a witness that is down costs requests nothing).
+    """
+
+    SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, app: Any, submitter: WitnessSubmitter) -> None:
+        self.app = app
+        self.submitter = submitter
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http" and scope.get("method") not in self.SAFE:
+                self.submitter.poke()
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -97,6 +125,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Uploads are scanned by these processes, started on the first one (`ScanWorkers.ensure`).
     app.state.scan_workers = ScanWorkers(rt.settings)
     install_problem_handlers(app, rt)
+    # Cosignatures are asked for in the background: after writes (debounced) and on a timer.
+    app.state.witness_submitter = make_submitter(rt=rt) if rt.settings.witnesses else None
+    if app.state.witness_submitter is not None:
+        app.add_middleware(PokeWitnesses, submitter=app.state.witness_submitter)
     app.add_middleware(
         BodyLimit, upload_bytes=rt.settings.max_upload_bytes, request_bytes=rt.settings.max_request_bytes
     )

@@ -99,6 +99,24 @@ def audit_checkpoint(
     render({**result, "path": str(output)}, as_json=as_json)
 
 
+@app.command("witness")
+@handles_errors
+def audit_witness(
+    token: Token = None,
+    token_file: TokenFile = None,
+    as_json: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Submit the current checkpoint to every configured witness now; exit 1 below the quorum."""
+    from gateway.services.audit import witness_checkpoint
+
+    with as_user(token, token_file) as (rt, session, actor):
+        result = witness_checkpoint(rt=rt, session=session, actor=actor)
+    render(result, as_json=as_json, columns=["witness", "status", "tree_size", "detail"])
+    if sum(r["status"] == "cosigned" for r in result["data"]) < result["quorum"]:
+        raise typer.Exit(1)
+
+
 @app.command("proof")
 @handles_errors
 def audit_proof(

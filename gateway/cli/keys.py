@@ -19,6 +19,7 @@ class Which(StrEnum):
     all = "all"
     log = "log"
     adapter = "adapter"
+    witnesses = "witnesses"
 
 
 @app.command("export")
@@ -30,7 +31,8 @@ def keys_export(
             "--which",
             help="all: every key as one document; log: the checkpoint verifier key (note format, for "
             "`audit verify-bundle --key`); adapter: the adapter-signing public key as PEM (for "
-            "`model_signing verify key --public_key`).",
+            "`model_signing verify key --public_key`); witnesses: the configured witnesses' cosignature "
+            "verifier keys, one a line.",
         ),
     ] = Which.all,
     output: Annotated[
@@ -51,6 +53,10 @@ def keys_export(
         text = keys.model_dump_json(indent=2) + "\n"
     elif which is Which.log:
         text = keys.log.verifier_key + "\n"
+    elif which is Which.witnesses:
+        if not keys.witnesses:
+            raise NotFound("no witnesses are configured (FTGATE_WITNESSES)")
+        text = "".join(vkey + "\n" for vkey in keys.witnesses)
     elif keys.adapter_signing is None:
         raise NotFound("no adapter has been signed here yet, so there is no adapter-signing key")
     else:

@@ -25,6 +25,7 @@ from gateway.cli import (
     signer,
     tokens,
     users,
+    witness,
 )
 from gateway.cli.common import (
     Json,
@@ -49,7 +50,21 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for group in (users, tokens, models, datasets, jobs, adapters, audit, keys, policy, lineage, db, signer):
+for group in (
+    users,
+    tokens,
+    models,
+    datasets,
+    jobs,
+    adapters,
+    audit,
+    keys,
+    policy,
+    lineage,
+    db,
+    signer,
+    witness,
+):
     app.add_typer(group.app, name=group.__name__.rsplit(".", 1)[1])
 
 

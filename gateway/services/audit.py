@@ -15,7 +15,7 @@ from audit.export import export_formats, get_exporter
 from audit.lineage import build_lineage
 from audit.models import AuditEntry
 from audit.signing import head_message, public_key_b64, sign
-from audit.verify import verify_log
+from audit.verify import check_extends, verify_stored
 from gateway.contract import PAGE_DEFAULT, Cursor, PageLimit, require
 from gateway.errors import InvalidInput
 from gateway.models import User
@@ -42,8 +42,9 @@ def verify(
     if checkpoint_note is not None:
         origin = log_origin(key)
         checkpoint = open_checkpoint(checkpoint_note, [verifier_for(origin, key)], origin=origin)
-    head = verify_log(session, checkpoint=checkpoint)
-    result = {
+    head, tree = verify_stored(session)
+    proof = check_extends(head, tree, checkpoint) if checkpoint is not None else []
+    result: dict[str, Any] = {
         "id": "log",
         "status": "verified",
         "entries": head.size,
@@ -54,7 +55,13 @@ def verify(
     }
     if checkpoint is not None:
         result["extends_checkpoint"] = checkpoint.size
-        result["consistency_proof"] = head.consistency_proof
+        result["consistency_proof"] = [p.hex() for p in proof]
+    if rt.settings.witnesses:
+        # Someone who can rewrite the database can recompute every hash and re-sign; the witnesses
+        # remember what they cosigned, so the log must still extend it.
+        from gateway.services.witnessing import check_witnessed
+
+        result["witnessed"] = check_witnessed(rt=rt, session=session, head=head, tree=tree)
     return result
 
 
@@ -72,6 +79,29 @@ def make_checkpoint(*, rt: Runtime, session: Session, actor: User) -> dict[str, 
         "verifier_key": verifier_for(checkpoint.origin, key).encode(),
         "checkpoint": note,
     }
+
+
+def witness_checkpoint(*, rt: Runtime, session: Session, actor: User) -> dict[str, Any]:
+    """Submit the current checkpoint to every configured witness now; what each answered."""
+    from gateway.services.witnessing import witness_now
+
+    authorize(rt=rt, session=session, actor=actor, action="audit.verify", resource_type="log")
+    if not rt.settings.witnesses:
+        raise InvalidInput("no witnesses are configured: set FTGATE_WITNESSES")
+    results = witness_now(rt=rt, session=session)
+    return {"data": results, "count": len(results), "quorum": rt.settings.quorum}
+
+
+def witnessed_checkpoint(*, rt: Runtime, session: Session, actor: User) -> dict[str, Any]:
+    """The largest checkpoint kept with witness cosignatures: the note an auditor can check offline."""
+    from gateway.errors import NotFound
+    from gateway.services.witnessing import latest_witnessed
+
+    authorize(rt=rt, session=session, actor=actor, action="audit.verify", resource_type="log")
+    found = latest_witnessed(rt=rt, session=session)
+    if found is None:
+        raise NotFound("no checkpoint has been cosigned by a configured witness yet")
+    return {"id": "log", "origin": log_origin(rt.signing_key), **found}
 
 
 def proof_bundle(*, rt: Runtime, session: Session, actor: User, adapter_id: str) -> dict[str, Any]:

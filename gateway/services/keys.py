@@ -41,7 +41,9 @@ class PublishedKeys(BaseModel):
     adapter_signing: AdapterSigningKey | None = Field(
         description="Null until the first adapter is signed (the key is made then)."
     )
-    witnesses: list[str] = Field(description="Verifier keys of the configured witnesses.")
+    witnesses: list[str] = Field(
+        description="Cosignature/v1 verifier keys of the configured witnesses (FTGATE_WITNESSES)."
+    )
 
 
 def published_keys(*, rt: Runtime) -> PublishedKeys:
@@ -62,5 +64,5 @@ def published_keys(*, rt: Runtime) -> PublishedKeys:
             public_key=base64.b64encode(verifier.public_key).decode(),
         ),
         adapter_signing=adapter,
-        witnesses=[],
+        witnesses=[w.vkey for w in rt.settings.witnesses],
     )

@@ -15,6 +15,7 @@ from starlette.background import BackgroundTask
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
 from gateway.api.pages import After, Limit, page_body
+from gateway.api.problems import MEDIA_TYPE
 from gateway.contract import PAGE_DEFAULT, Cursor, Handle, Note, ResourceId
 from gateway.models import AdapterPublic, Page
 from gateway.services import adapters, audit, lineage
@@ -143,6 +144,28 @@ def keys(rt: RuntimeDep) -> PublishedKeys:
 def log_checkpoint(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     """Verify the log, then sign a C2SP checkpoint of its tree for a witness (or you) to keep."""
     return audit.make_checkpoint(rt=rt, session=session, actor=user)
+
+
+@router.post("/audit/witness", tags=["audit"])
+def witness_log(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    """Submit the current checkpoint to the configured witnesses now; what each answered."""
+    return audit.witness_checkpoint(rt=rt, session=session, actor=user)
+
+
+@router.get(
+    "/audit/checkpoint/witnessed",
+    tags=["audit"],
+    responses={
+        404: {
+            "description": "No configured witness has cosigned a checkpoint yet.",
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    },
+)
+def witnessed_checkpoint(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    """The largest checkpoint the witnesses cosigned, as one note with the log's signature and their
+    cosignatures (c2sp.org/tlog-cosignature): check it with the keys of `/v1/keys`."""
+    return audit.witnessed_checkpoint(rt=rt, session=session, actor=user)
 
 
 class AuditEntryOut(BaseModel):
