@@ -189,7 +189,16 @@ _HEAD = select(_ENTRIES.c.seq, _ENTRIES.c.entry_hash).order_by(_ENTRIES.c.seq.de
 
 
 def _lock_for_append(session: Session) -> None:
+    """Hold the log's write lock before its head is read, so two appends can never take one `seq`."""
     bind = session.get_bind()
+    if bind.dialect.name == "sqlite":
+        # The sqlite3 module opens a transaction only before a write: a head read first, with no write
+        # yet in this transaction, could see a head another writer is about to extend. Taking SQLite's
+        # write lock now (it is the lock the insert would take a moment later) makes the read current.
+        dbapi = session.connection().connection.dbapi_connection
+        if dbapi is not None and not dbapi.in_transaction:
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        return
     if bind.dialect.name != "postgresql":
         return
     # Held until the transaction ends, so once per transaction is enough (it is re-entrant anyway).

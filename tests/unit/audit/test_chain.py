@@ -91,3 +91,37 @@ def test_database_refuses_update_and_delete(session: Session) -> None:
             session.exec(text(statement))  # type: ignore[call-overload]
         session.rollback()
     assert len(entries(session)) == 5
+
+
+def test_concurrent_appends_on_sqlite_never_take_one_seq(tmp_path) -> None:
+    """Appends that are the first write of their transactions, from many threads at once (a server's
+    requests): each gets its own `seq`, none fails, and the log verifies. The sqlite3 module opens a
+    transaction only before a write, so without the write lock taken first two appends read one head."""
+    import threading
+
+    from gateway.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'log.db'}")  # the gateway's engine: WAL, busy timeout
+    SQLModel.metadata.create_all(engine, tables=[AuditEntry.__table__, AuditTreeNode.__table__])  # type: ignore[attr-defined]
+    log.install_append_only_guards(engine)
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def writer(n: int) -> None:
+        start.wait()
+        for i in range(15):
+            try:
+                with Session(engine) as s:
+                    log.append(s, actor=f"t{n}", action="test.appended", subject=str(i), payload={"i": i})
+                    s.commit()
+            except BaseException as exc:  # noqa: BLE001 - any failure is what the test looks for
+                errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Session(engine) as s:
+        assert verify_log(s).size == 8 * 15
