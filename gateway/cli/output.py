@@ -55,7 +55,7 @@ def read_input(path: Path, what: str, *, limit: int = 16 << 20) -> bytes:
             with path.open("rb") as file:
                 data = file.read(limit + 1)
     except OSError as exc:
-        raise InvalidInput(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
+        raise InvalidInput(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     if len(data) > limit:
         raise InvalidInput(f"the {what} {path} is larger than {limit:,} bytes")
     return data
