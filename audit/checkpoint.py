@@ -32,13 +32,32 @@ class NoteError(AuditVerificationError):
     code = "audit_verification_failed"
 
 
-def key_id(name: str, public_key: bytes) -> bytes:
-    """The 4-byte key ID: SHA-256(name || 0x0A || 0x01 || public key)[:4]."""
-    return hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public_key).digest()[:4]
+def key_id(name: str, public_key: bytes, alg: int = ALG_ED25519) -> bytes:
+    """The 4-byte key ID: SHA-256(name || 0x0A || alg || public key)[:4] (0x01: a note key)."""
+    return hashlib.sha256(name.encode() + b"\n" + bytes([alg]) + public_key).digest()[:4]
 
 
-def _valid_name(name: str) -> bool:
-    return bool(name) and not any(c.isspace() or c == "+" for c in name)
+def valid_key_name(name: str) -> bool:
+    """A key name as signed-note allows one: printable, non-empty, no white space and no '+'."""
+    return bool(name) and name.isprintable() and not any(c.isspace() or c == "+" for c in name)
+
+
+def vkey_parts(vkey: str, *, alg: int, what: str, kind: str) -> tuple[str, bytes, bytes]:
+    """(name, key ID, raw Ed25519 public key) of a verifier key ``<name>+<hex key ID>+<base64(alg ||
+    key)>`` of type `alg`; NoteError naming `what` ("verifier key", "witness key") otherwise."""
+    parts = vkey.strip().split("+", 2)  # base64 may itself contain "+"
+    if len(parts) != 3 or not valid_key_name(parts[0]) or len(parts[1]) != 8:
+        raise NoteError(f"malformed {what} {vkey!r}")
+    try:
+        hash_ = bytes.fromhex(parts[1])
+        raw = base64.b64decode(parts[2], validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise NoteError(f"malformed {what} {vkey!r}") from exc
+    if len(raw) != 33 or raw[0] != alg:
+        raise NoteError(f"{what} {parts[0]!r} is not {kind} (type 0x{alg:02x})")
+    if key_id(parts[0], raw[1:], alg) != hash_:
+        raise NoteError(f"{what} {parts[0]!r}: key ID does not match its name and public key")
+    return parts[0], hash_, raw[1:]
 
 
 @dataclass(frozen=True)
@@ -52,19 +71,7 @@ class Verifier:
     @classmethod
     def parse(cls, vkey: str) -> Verifier:
         """Read a verifier key ``<name>+<hex key ID>+<base64(0x01 || public key)>``."""
-        parts = vkey.strip().split("+", 2)  # base64 may itself contain "+"
-        if len(parts) != 3 or not _valid_name(parts[0]) or len(parts[1]) != 8:
-            raise NoteError(f"malformed verifier key {vkey!r}")
-        try:
-            hash_ = bytes.fromhex(parts[1])
-            raw = base64.b64decode(parts[2], validate=True)
-        except (ValueError, binascii.Error) as exc:
-            raise NoteError(f"malformed verifier key {vkey!r}") from exc
-        if len(raw) != 33 or raw[0] != ALG_ED25519:
-            raise NoteError("verifier key is not an Ed25519 key")
-        if key_id(parts[0], raw[1:]) != hash_:
-            raise NoteError("verifier key ID does not match its name and public key")
-        return cls(parts[0], hash_, raw[1:])
+        return cls(*vkey_parts(vkey, alg=ALG_ED25519, what="verifier key", kind="an Ed25519 note key"))
 
     def encode(self) -> str:
         key64 = base64.b64encode(bytes([ALG_ED25519]) + self.public_key).decode()
@@ -87,7 +94,7 @@ def sign_note(text: str, *, name: str, key: SignsBytes) -> str:
     """Append one signature line to a note text (which must end in a newline)."""
     if not text.endswith("\n") or "\n\n" in text:
         raise ValueError("note text must end in one newline and contain no blank line")
-    if not _valid_name(name):
+    if not valid_key_name(name):
         raise ValueError(f"invalid key name {name!r}")
     signature = key.sign(text.encode())
     blob = base64.b64encode(verifier_for(name, key).key_hash + signature).decode()
@@ -117,7 +124,7 @@ def open_note(note: str, verifiers: list[Verifier]) -> str:
         if not line.startswith(SIG_PREFIX):
             raise NoteError("malformed note: a signature line must start with an em dash")
         name, _, blob = line[len(SIG_PREFIX) :].partition(" ")
-        if not _valid_name(name) or not blob or " " in blob:
+        if not valid_key_name(name) or not blob or " " in blob:
             raise NoteError("malformed note: bad signature line")
         try:
             sig = base64.b64decode(blob, validate=True)

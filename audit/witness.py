@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -25,7 +24,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from audit import merkle
-from audit.checkpoint import SIG_PREFIX, Checkpoint, NoteError, Verifier, open_checkpoint
+from audit.checkpoint import (
+    SIG_PREFIX,
+    Checkpoint,
+    NoteError,
+    Verifier,
+    key_id,
+    open_checkpoint,
+    valid_key_name,
+    vkey_parts,
+)
 from audit.errors import AuditVerificationError
 
 ALG_COSIGNATURE_V1 = 0x04
@@ -39,11 +47,7 @@ SIZE_CONTENT_TYPE = "text/x.tlog.size"
 
 def cosignature_key_id(name: str, public_key: bytes) -> bytes:
     """SHA-256(name || 0x0A || 0x04 || public key)[:4]: a cosigner's key ID, distinct from its note key's."""
-    return hashlib.sha256(name.encode() + b"\n" + bytes([ALG_COSIGNATURE_V1]) + public_key).digest()[:4]
-
-
-def _valid_name(name: str) -> bool:
-    return bool(name) and name.isprintable() and not any(c.isspace() or c == "+" for c in name)
+    return key_id(name, public_key, ALG_COSIGNATURE_V1)
 
 
 def cosignature_message(text: str, timestamp: int) -> bytes:
@@ -62,19 +66,8 @@ class CosignatureVerifier:
     @classmethod
     def parse(cls, vkey: str) -> CosignatureVerifier:
         """Read a verifier key ``<name>+<hex key ID>+<base64(0x04 || public key)>``."""
-        parts = vkey.strip().split("+", 2)  # base64 may itself contain "+"
-        if len(parts) != 3 or not _valid_name(parts[0]) or len(parts[1]) != 8:
-            raise NoteError(f"malformed witness key {vkey!r}")
-        try:
-            key_hash = bytes.fromhex(parts[1])
-            raw = base64.b64decode(parts[2], validate=True)
-        except (ValueError, binascii.Error) as exc:
-            raise NoteError(f"malformed witness key {vkey!r}") from exc
-        if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_V1:
-            raise NoteError(f"witness key {parts[0]!r} is not an Ed25519 cosignature/v1 key (type 0x04)")
-        if cosignature_key_id(parts[0], raw[1:]) != key_hash:
-            raise NoteError(f"witness key {parts[0]!r}: key ID does not match its name and public key")
-        return cls(parts[0], key_hash, raw[1:])
+        kind = "an Ed25519 cosignature/v1 key"
+        return cls(*vkey_parts(vkey, alg=ALG_COSIGNATURE_V1, what="witness key", kind=kind))
 
     def encode(self) -> str:
         key64 = base64.b64encode(bytes([ALG_COSIGNATURE_V1]) + self.public_key).decode()
@@ -98,7 +91,7 @@ class CosignatureVerifier:
 
 def cosigner_for(name: str, key: Ed25519PrivateKey) -> CosignatureVerifier:
     """The verifier of the witness key ``key`` under the name ``name``."""
-    if not _valid_name(name):
+    if not valid_key_name(name):
         raise ValueError(f"invalid witness name {name!r}")
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return CosignatureVerifier(name, cosignature_key_id(name, raw), raw)
@@ -136,7 +129,7 @@ def parse_signature_line(line: str) -> tuple[str, bytes]:
     if not line.startswith(SIG_PREFIX):
         raise NoteError("malformed note: a signature line must start with an em dash")
     name, _, blob = line[len(SIG_PREFIX) :].partition(" ")
-    if not _valid_name(name) or not blob or " " in blob:
+    if not valid_key_name(name) or not blob or " " in blob:
         raise NoteError("malformed note: bad signature line")
     try:
         raw = base64.b64decode(blob, validate=True)
