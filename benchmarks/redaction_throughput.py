@@ -8,7 +8,8 @@
    same machine, same process:
    - naive: the loop a Presidio user writes, `AnalyzerEngine.analyze` on every string of every record,
      plain Presidio (its predefined recognizers, no ftgate ones) on the full spaCy pipeline, with thinc's
-     default operations (blis; ftgate loads its models with `engine.BlasOps`);
+     default operations (blis) and spaCy's attribute-ruler `Matcher` (ftgate loads its models with
+     `engine.BlasOps` and `attribute_rules.RuleIndex`, which give the same analysis faster);
    - ftgate in-process: `Scanner.scan` with the shipped config (spaCy batches through `nlp.pipe`, each
      distinct string once, normalising, decoding, recurrence, a second pass);
    - ftgate with N worker processes: the same scan, its analysis split over an `AnalysisPool`
