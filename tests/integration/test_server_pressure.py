@@ -68,7 +68,9 @@ def test_an_unreachable_database_is_a_503_with_retry_after(tmp_path: Path) -> No
         database_url="postgresql+psycopg://ftgate@127.0.0.1:9/nowhere",  # nothing listens on port 9
     )
     client = TestClient(create_app(runtime=Runtime(settings)))
-    r = client.get("/v1/users", headers={"Authorization": "Bearer some-token"})
+    r = client.get(
+        "/v1/users", headers={"Authorization": "Bearer ftg_some-token"}
+    )  # an ftgate token: looked up
     assert r.status_code == 503, r.text
     assert r.headers["retry-after"] == "5"
     body = r.json()

@@ -63,7 +63,8 @@ def test_finetune_smollm2_gguf(tmp_path: Path) -> None:
     tensors = load_file(str(result.out_dir / "adapter_model.safetensors"))
     assert len(tensors) == 30 * 2 * 2
     adapter_config = json.loads((result.out_dir / "adapter_config.json").read_text())
-    assert adapter_config["base_model_name_or_path"] == "smollm2-135m-instruct"
+    # The base by its Hugging Face id, so peft loads the adapter outside ftgate (issue 15, item 3).
+    assert adapter_config["base_model_name_or_path"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert set(adapter_config["target_modules"]) == {"q_proj", "v_proj"}
     for key in ("loss_first", "loss_last", "eval_loss_before", "eval_loss_after"):
         assert math.isfinite(result.metrics[key]), key
