@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import threading
 import time
@@ -37,7 +36,7 @@ import structlog
 from gateway.contract import Handle, require
 from gateway.errors import AuthenticationError, ConfigError, InvalidInput
 from gateway.models import Role
-from gateway.settings import Settings
+from gateway.settings import Settings, is_loopback
 
 log = structlog.get_logger(__name__)
 
@@ -57,15 +56,6 @@ class SsoIdentity:
     name: str
     role: str
     team: str
-
-
-def _loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class OidcValidator:
@@ -99,7 +89,7 @@ class OidcValidator:
             ("FTGATE_OIDC_TOKEN_ENDPOINT", self.token_endpoint),
         ):
             url = urlsplit(value or "https://x")
-            if url.scheme != "https" and not (url.scheme == "http" and _loopback(url.hostname)):
+            if url.scheme != "https" and not (url.scheme == "http" and is_loopback(url.hostname)):
                 raise ConfigError(f"{name} must be https (http only on a loopback address)")
         self._keys: dict[str | None, tuple[jwt.PyJWK, dict[str, Any]]] = {}
         self._fetched_at = float("-inf")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,17 @@ MIN_SECRET_BYTES = 32  # a 256-bit HMAC key
 ADAPTER_KEY_FILE = "adapter-signing-key.pem"
 # Asymmetric JWS algorithms only: with HMAC the provider's public key would be the secret.
 OIDC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether a URL's host is this machine (`localhost` or a loopback address): the one place where a
+    secret may travel over plain http."""
+    if host == "localhost":
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def shipped_policies() -> Path:
@@ -327,7 +339,7 @@ class Settings(BaseSettings):
             raise ValueError("a signer process needs both FTGATE_SIGNER_URL and FTGATE_SIGNER_TOKEN_FILE")
         if self.signer_url is not None:
             parts = urlsplit(self.signer_url)
-            loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+            loopback = is_loopback(parts.hostname)
             if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
                 raise ValueError("FTGATE_SIGNER_URL must be https:// (http:// only on loopback)")
         return self
@@ -435,7 +447,7 @@ class Settings(BaseSettings):
         if self.decision_log_token_file is not None and self.decision_log_url:
             parts = urlsplit(self.decision_log_url)
             # A bearer token in clear text is anyone's on the way; a collector on this host is not.
-            if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+            if parts.scheme == "http" and not is_loopback(parts.hostname):
                 raise ValueError(
                     "FTGATE_DECISION_LOG_TOKEN_FILE needs an https:// FTGATE_DECISION_LOG_URL (http only to"
                     " localhost): the token would cross the network in clear text"
