@@ -126,14 +126,7 @@ def sso_user(session: Session, who: SsoIdentity) -> User:
         user = User(name=who.name, role=Role(who.role), team=who.team, issuer=who.issuer, subject=who.subject)
         session.add(user)
         session.flush()
-        payload = {"user_id": user.id, "name": user.name, "role": user.role.value, "team": user.team}
-        audit_log.append(
-            session,
-            actor="sso",
-            action="user.added",
-            subject=user.id,
-            payload={**payload, "issuer": who.issuer},
-        )
+        _log_sso(session, "user.added", user)
         return user
     tokens.require_usable(user, None)
     if (user.name, user.role.value, user.team) != (who.name, who.role, who.team):
@@ -141,14 +134,7 @@ def sso_user(session: Session, who: SsoIdentity) -> User:
             raise AuthenticationError(f"the user name {who.name!r} belongs to another account; ask an admin")
         user.name, user.role, user.team = who.name, Role(who.role), who.team
         session.add(user)
-        payload = {"user_id": user.id, "name": user.name, "role": user.role.value, "team": user.team}
-        audit_log.append(
-            session,
-            actor="sso",
-            action="user.updated",
-            subject=user.id,
-            payload={**payload, "issuer": who.issuer},
-        )
+        _log_sso(session, "user.updated", user)
     return user
 
 
@@ -205,6 +191,14 @@ def list_users(
 ) -> Listed[User]:
     authorize(rt=rt, session=session, actor=actor, action="users.list", resource_type="user")
     return page(session, select(User), User, limit=limit, after=after)
+
+
+def _log_sso(session: Session, action: str, user: User) -> None:
+    """A single sign-on's change to a user, by `sso`, as the provider said it."""
+    payload = {"user_id": user.id, "name": user.name, "role": user.role.value, "team": user.team}
+    audit_log.append(
+        session, actor="sso", action=action, subject=user.id, payload={**payload, "issuer": user.issuer}
+    )
 
 
 def set_disabled(*, rt: Runtime, session: Session, actor: User, name: str, disabled: bool) -> UserPublic:
