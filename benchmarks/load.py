@@ -14,6 +14,11 @@ request by weight:
   for the run);
 - mistakes: an unknown token (401), an unknown dataset (404).
 With `--reads-only`, only the four reads (the mix the issue measured at 20 clients).
+By default each client sends its next request as soon as the last is answered (a closed loop: the
+server is saturated, and latency is mostly the queue in front of it). With `--rate R` the clients
+together send R requests/s on a fixed schedule (an open loop, as wrk2 does): each request's latency is
+counted from the moment it was due, so a server that falls behind is charged for the wait it causes
+(no coordinated omission); this is what a latency goal at a given traffic means.
 The loop is bounded by the clock and stops by itself. Printed: requests/s, p50 and p99 per route, the
 count of 5xx (goal 0), p99 of the reads (goal under 100 ms) and of `/healthz` (goal under 50 ms), the
 decision rows written, and whether `ftgate audit verify` passes afterwards. The rate limit is off for
@@ -191,7 +196,7 @@ async def one_request(
 
 
 async def run_clients(
-    base: str, home: Home, clients: int, seconds: float, reads_only: bool
+    base: str, home: Home, clients: int, seconds: float, reads_only: bool, rate: float | None
 ) -> tuple[Stats, float]:
     stats = Stats()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -199,10 +204,22 @@ async def run_clients(
         await prepare(client, home)
         deadline = time.perf_counter() + seconds
 
+        first = time.perf_counter()
+
         async def one_client(n: int) -> None:
             rng = random.Random(n)
+            # Open loop: client n is due at first + (n + k * clients) / rate, whatever came back.
+            due = first + n / rate if rate else 0.0
             while time.perf_counter() < deadline:  # bounded by the clock
-                started = time.perf_counter()
+                if rate:
+                    wait = due - time.perf_counter()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    started, due = due, due + clients / rate  # latency counts from when it was due
+                    if started >= deadline:
+                        break
+                else:
+                    started = time.perf_counter()
                 try:
                     route, r = await one_request(client, home, rng, reads_only)
                 except httpx.HTTPError as exc:
@@ -257,7 +274,9 @@ def report(store: str, stats: Stats, elapsed: float, verified: dict[str, Any], r
     print(f"audit verify afterwards: {verified.get('status', verified)}, {verified.get('entries')} entries")
 
 
-def run_store(store: str, clients: int, seconds: float, reads_only: bool, server_log: Any) -> None:
+def run_store(
+    store: str, clients: int, seconds: float, reads_only: bool, rate: float | None, server_log: Any
+) -> None:
     with tempfile.TemporaryDirectory(prefix="ftgate-load-") as tmp:
         database = url = None
         if store == "postgres":
@@ -286,7 +305,7 @@ def run_store(store: str, clients: int, seconds: float, reads_only: bool, server
                     except httpx.HTTPError:
                         time.sleep(0.1)
                 before = decision_rows(home)
-                stats, elapsed = asyncio.run(run_clients(base, home, clients, seconds, reads_only))
+                stats, elapsed = asyncio.run(run_clients(base, home, clients, seconds, reads_only, rate))
             finally:
                 served.send_signal(signal.SIGTERM)  # a clean shutdown writes the buffered read decisions
                 served.wait(timeout=60)
@@ -310,13 +329,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reads-only", action="store_true", help="only the four reads (no writes, no uploads)"
     )
+    parser.add_argument(
+        "--rate", type=float, help="requests/s the clients send together, on a schedule (open loop)"
+    )
     parser.add_argument("--server-log", type=Path, help="append the servers' stderr to this file")
     args = parser.parse_args(argv)
     server_log = args.server_log.open("ab") if args.server_log else subprocess.DEVNULL
-    print(f"# {args.clients} clients for {args.seconds:g} s on loopback; {os.cpu_count()} CPUs, load average")
-    print(f"# {os.getloadavg()[0]:.2f} (1 min) before the runs")
+    loop = f"open loop at {args.rate:g} requests/s" if args.rate else "closed loop"
+    print(f"# {args.clients} clients for {args.seconds:g} s on loopback, {loop}; {os.cpu_count()} CPUs")
+    print(f"# load average {os.getloadavg()[0]:.2f} (1 min) before the runs")
     for store in ("sqlite", "postgres") if args.store == "both" else (args.store,):
-        run_store(store, args.clients, args.seconds, args.reads_only, server_log)
+        run_store(store, args.clients, args.seconds, args.reads_only, args.rate, server_log)
     return 0
 
 
