@@ -23,7 +23,9 @@ from sqlmodel import Session, col, select
 
 from audit import log as audit_log
 from audit.canonical import canonical_json, sha256_hex
+from audit.errors import AuditError
 from audit.signing import sign
+from ftgate_core.files import file_sha256
 from gateway.errors import FtgateError, IntegrityError, PolicyDenied
 from gateway.leases import (
     DEFAULT_LEASE_SECONDS,
@@ -38,12 +40,12 @@ from gateway.runtime import Runtime
 from gateway.services import tokens
 from gateway.services.authz import authorize
 from gateway.services.catalog import get_model, model_ref
-from gateway.services.decisions import record_decision
+from gateway.services.decisions import record_decision, refuse
 from gateway.services.jobs import parse_config, training_input
 from gateway.services.lineage import seal_adapter
 from gateway.services.model_card import CARD_FILE, model_card
-from gateway.store.blobs import file_sha256
 from trainer.accel import cuda_device_count
+from trainer.errors import TrainerError
 from trainer.models import weights_sha256
 from trainer.run import train_launched
 from trainer.train import train
@@ -83,8 +85,19 @@ def _event(rt: Runtime, job_id: str, kind: str, data: dict[str, Any]) -> None:
         session.add(JobEvent(job_id=job_id, kind=kind, data=data))
 
 
+def _described(error: BaseException) -> tuple[str, str]:
+    """The message and code a failed job records. The gateway's own errors say what went wrong in their
+    message; any other (the trainer's, the audit package's, a bug) is prefixed with its class, which says
+    where it came from ("TrainerError: training processes exited ..."), and a trainer's error is coded
+    by its class too, as failed jobs always were."""
+    if isinstance(error, (AuditError, TrainerError)) or not isinstance(error, FtgateError):
+        code = error.code if isinstance(error, AuditError) else type(error).__name__
+        return f"{type(error).__name__}: {error}", code
+    return error.message, error.code
+
+
 def _fail(rt: Runtime, job_id: str, owner: str, error: BaseException) -> None:
-    message = error.message if isinstance(error, FtgateError) else f"{type(error).__name__}: {error}"
+    message, code = _described(error)
     with rt.session() as session:
         job = session.get(Job, job_id)
         assert job is not None
@@ -108,7 +121,7 @@ def _fail(rt: Runtime, job_id: str, owner: str, error: BaseException) -> None:
             payload={
                 "job_id": job_id,
                 "error": message,
-                "code": getattr(error, "code", type(error).__name__),
+                "code": code,
             },
         )
     log.warning("job.failed", job_id=job_id, error=message)
@@ -136,20 +149,22 @@ def _recheck(*, rt: Runtime, session: Session, job: Job, owner: str) -> tuple[Da
         job_id=job.id,
     )
     decision = rt.policy.decide("ftgate.training", policy_input)
-    row = record_decision(session=session, actor=owner, decision=decision, input=policy_input)
+    refused = ""
     if not decision.allow:
-        session.commit()  # keep the refusing decision on the record
-        raise PolicyDenied(
-            "policy no longer allows this job: " + "; ".join(r.message for r in decision.reasons),
-            details={"decision_id": row.id},
+        refused = "policy no longer allows this job: " + "; ".join(r.message for r in decision.reasons)
+    elif decision.review and job.reviewed_by is None:
+        refused = "policy now holds this job for review and nobody signed it off: " + "; ".join(
+            r.message for r in decision.review
         )
-    if decision.review and job.reviewed_by is None:
-        session.commit()
-        raise PolicyDenied(
-            "policy now holds this job for review and nobody signed it off: "
-            + "; ".join(r.message for r in decision.review),
-            details={"decision_id": row.id},
+    if refused:  # the refusing decision stays on the record (`decisions.refuse`)
+        refuse(
+            session=session,
+            actor=owner,
+            decision=decision,
+            input=policy_input,
+            error=lambda row: PolicyDenied(refused, details={"decision_id": row.id}),
         )
+    row = record_decision(session=session, actor=owner, decision=decision, input=policy_input)
     entry = get_model(session=session, name=job.base_model)
     ref = model_ref(entry)
     actual = weights_sha256(ref)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,17 +24,17 @@ from audit import log as audit_log
 from audit.adapter_signing import SIGNATURE_FILE, AdapterSignatureError, signature_file
 from audit.history import adapters_trained_on, entry_time
 from audit.models import AuditEntry
+from ftgate_core.files import file_sha256, removed_on_failure
 from gateway.contract import PAGE_DEFAULT, ResourceId, invalid, require
 from gateway.errors import Conflict, IntegrityError, NotFound, PolicyDenied
-from gateway.models import Adapter, Job, Role, User
+from gateway.models import Adapter, Job, PolicyDecisionRecord, Role, User
 from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 from gateway.services.authz import permits as authz_permits
-from gateway.services.decisions import record_decision
+from gateway.services.decisions import reasons_text, record_decision, refuse
 from gateway.services.free_text import checked_note
 from gateway.services.lineage import check_signature, verified_entries
-from gateway.store.blobs import file_sha256
 from gateway.store.pages import Listed, page
 
 RELEASE_POLICY = "ftgate.release"
@@ -259,33 +258,48 @@ def _resource(session: Session, adapter: Adapter) -> dict[str, Any]:
 def _decide(
     *, rt: Runtime, session: Session, actor: User, adapter: Adapter, action: str
 ) -> tuple[Decision, str, dict[str, Any], _Log]:
-    """Ask `ftgate.release` and store the decision; on a refusal log it, commit, and raise PolicyDenied.
+    """Ask `ftgate.release` and store the decision; a refusal is recorded with `adapter.<action>_refused`
+    and raised as PolicyDenied (`decisions.refuse`).
 
     Returns the decision, its stored id, the input and the verified log it was built from.
     """
     log = _Log(verified_entries(session))
     policy_input = release_input(rt=rt, entries=log.entries, adapter=adapter, actor=actor, action=action)
     decision = rt.policy.decide(RELEASE_POLICY, policy_input)
+    if not decision.allow:
+        actor_name, adapter_id = actor.name, adapter.id
+
+        def refused(row: PolicyDecisionRecord) -> None:
+            audit_log.append(
+                session,
+                actor=actor_name,
+                action=f"adapter.{action}_refused",
+                subject=adapter_id,
+                payload={
+                    "adapter_id": adapter_id,
+                    "decision_id": row.id,
+                    "bundle_sha256": decision.bundle_sha256,
+                    "reasons": row.reasons,
+                },
+            )
+
+        refuse(
+            session=session,
+            actor=actor_name,
+            decision=decision,
+            input=policy_input,
+            also=refused,
+            error=lambda row: PolicyDenied(
+                f"{action} of adapter {adapter_id} denied: " + reasons_text(row.reasons),
+                details={
+                    "decision_id": row.id,
+                    "reasons": row.reasons,
+                    "bundle_sha256": decision.bundle_sha256,
+                },
+            ),
+        )
     row = record_decision(session=session, actor=actor.name, decision=decision, input=policy_input)
-    if decision.allow:
-        return decision, row.id, policy_input, log
-    audit_log.append(
-        session,
-        actor=actor.name,
-        action=f"adapter.{action}_refused",
-        subject=adapter.id,
-        payload={
-            "adapter_id": adapter.id,
-            "decision_id": row.id,
-            "bundle_sha256": decision.bundle_sha256,
-            "reasons": row.reasons,
-        },
-    )
-    session.commit()  # the refusal stays on the record; nothing else changed
-    raise PolicyDenied(
-        f"{action} of adapter {adapter.id} denied: " + "; ".join(r.message for r in decision.reasons),
-        details={"decision_id": row.id, "reasons": row.reasons, "bundle_sha256": decision.bundle_sha256},
-    )
+    return decision, row.id, policy_input, log
 
 
 def release_adapter(
@@ -331,7 +345,7 @@ def _copy_verified(src: Path, files: dict[str, str], dest: Path, extra: dict[str
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
-    try:
+    with removed_on_failure(staging):
         for name, digest in sorted(files.items()):
             target = staging / name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -348,9 +362,6 @@ def _copy_verified(src: Path, files: dict[str, str], dest: Path, extra: dict[str
         for name, content in extra.items():
             (staging / name).write_bytes(content)
         os.replace(staging, dest)  # an empty existing dest is replaced; a non-empty one was refused
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def download_adapter(

@@ -28,12 +28,13 @@ from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
+from ftgate_core.files import removed_on_failure
 from gateway.errors import DatasetRejected, FtgateError, NotFound, TooBusy
 from gateway.formats import jsonl_line, read_training_records
 from gateway.leases import Heartbeat, LeaseLost
-from gateway.models import Dataset, DatasetEvent, DatasetStatus, User
+from gateway.models import Dataset, DatasetEvent, DatasetStatus, PolicyDecisionRecord, User
 from gateway.runtime import Runtime
-from gateway.services.decisions import record_decision
+from gateway.services.decisions import reasons_text, record_decision, refuse
 from gateway.store.blobs import SWEEP_MIN_AGE_S, TEMP_PREFIX
 
 log = structlog.get_logger()
@@ -426,24 +427,33 @@ def admission_input(
 def precheck(*, rt: Runtime, session: Session, dataset: Dataset, role: str) -> None:
     """Ask `ftgate.dataset` about what is known before the scan (purpose, classification, licence, team,
     records received), so that a declaration the policy refuses is refused at once, not after minutes
-    of scanning. A refusal is recorded (the decision and `dataset.refused`, no dataset) and raised; an
-    allow is not recorded: the admission after the scan decides, on every fact."""
+    of scanning. A refusal is recorded (the decision and `dataset.refused`, no dataset) and raised
+    (`decisions.refuse`); an allow is not recorded: the admission after the scan decides, on every fact."""
     policy_input = admission_input(dataset=dataset, role=role, records=dataset.records, report=None)
     decision = rt.policy.decide("ftgate.dataset", policy_input)
     if decision.allow:
         return
-    row = record_decision(session=session, actor=dataset.uploader, decision=decision, input=policy_input)
-    audit_log.append(
-        session,
-        actor=dataset.uploader,
-        action="dataset.refused",
-        subject=row.id,
-        payload={"decision_id": row.id, "raw_sha256": dataset.raw_sha256, "before_scan": True},
-    )
-    session.commit()
-    raise DatasetRejected(
-        "dataset refused by policy before its scan: " + "; ".join(r["message"] for r in row.reasons),
-        details={"decision_id": row.id, "reasons": row.reasons},
+    uploader, raw_sha256 = dataset.uploader, dataset.raw_sha256
+
+    def refused(row: PolicyDecisionRecord) -> None:
+        audit_log.append(
+            session,
+            actor=uploader,
+            action="dataset.refused",
+            subject=row.id,
+            payload={"decision_id": row.id, "raw_sha256": raw_sha256, "before_scan": True},
+        )
+
+    refuse(
+        session=session,
+        actor=uploader,
+        decision=decision,
+        input=policy_input,
+        also=refused,
+        error=lambda row: DatasetRejected(
+            "dataset refused by policy before its scan: " + reasons_text(row.reasons),
+            details={"decision_id": row.id, "reasons": row.reasons},
+        ),
     )
 
 
@@ -530,12 +540,8 @@ def _admit(
         },
     )
     _, created = redacted.commit()
-    try:
+    with removed_on_failure(rt.blobs.path(redacted_sha256) if created else None):
         session.commit()
-    except BaseException:
-        if created:
-            rt.blobs.remove(redacted_sha256)
-        raise
     log.info("dataset.uploaded", dataset_id=dataset.id, records=kept, redacted_sha256=redacted_sha256)
 
 
