@@ -1,4 +1,5 @@
-"""Reading adapters back, and the only two ways one leaves the gateway: release and download.
+"""Registering the adapter a job trained, reading adapters back, and the only two ways one leaves the
+gateway: release and download.
 
 Release and download ask `ftgate.release` with facts read from the verified audit log (never from
 the mutable tables alone): the lineage from data to weights, the approval of the data trained on as
@@ -22,19 +23,23 @@ from sqlmodel import Session, col, select
 
 from audit import log as audit_log
 from audit.adapter_signing import SIGNATURE_FILE, AdapterSignatureError, signature_file
+from audit.canonical import canonical_json, sha256_hex
 from audit.history import adapters_trained_on, entry_time
 from audit.models import AuditEntry
+from audit.signing import sign
 from ftgate_core.files import file_sha256, removed_on_failure
 from gateway.contract import PAGE_DEFAULT, ResourceId, invalid, require
 from gateway.errors import Conflict, IntegrityError, NotFound, PolicyDenied
-from gateway.models import Adapter, Job, PolicyDecisionRecord, Role, User
+from gateway.leases import LeaseLost
+from gateway.models import Adapter, Job, JobEvent, JobStatus, PolicyDecisionRecord, Role, User
 from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 from gateway.services.authz import permits as authz_permits
+from gateway.services.catalog import get_model
 from gateway.services.decisions import reasons_text, record_decision, refuse
 from gateway.services.free_text import checked_note
-from gateway.services.lineage import check_signature, verified_entries
+from gateway.services.lineage import check_signature, seal_adapter, verified_entries
 from gateway.store.pages import Listed, page
 
 RELEASE_POLICY = "ftgate.release"
@@ -403,3 +408,82 @@ def download_adapter(
     return ReleaseOutcome(
         adapter=adapter, decision=decision, decision_id=decision_id, files=files, path=dest.resolve()
     )
+
+
+def register_adapter(
+    *,
+    rt: Runtime,
+    job_id: str,
+    owner: str,
+    adapter_id: str,
+    out_dir: Path,
+    files: dict[str, str],
+    metrics: dict[str, Any],
+    versions: dict[str, Any],
+) -> Job:
+    """Register the adapter a job trained (now in `out_dir`, its files' digests `files`) and end the job
+    as succeeded; returns the job.
+
+    The adapter row with its manifest and its signature, the job's end, `adapter.registered`,
+    `job.succeeded` and the model-signing signature (`adapter.signed`, and a quarantine if its dataset
+    was revoked while it trained) commit together. Raises `LeaseLost`, registering nothing, if the job
+    is no longer `owner`'s.
+    """
+    with rt.session() as session:
+        # Row lock: a worker that reclaimed the job cannot slip in between this check and the commit.
+        job = session.exec(select(Job).where(col(Job.id) == job_id).with_for_update()).one()
+        if job.lease_owner != owner or job.status != JobStatus.running:
+            raise LeaseLost(f"job {job_id}: lease lost before the adapter was registered")
+        entry = get_model(session=session, name=job.base_model)
+        manifest = {
+            "adapter_id": adapter_id,
+            "job_id": job_id,
+            "dataset_id": job.dataset_id,
+            "redacted_sha256": job.approved_sha256,
+            "base_model": entry.name,
+            "base_weights_sha256": entry.weights_sha256,
+            "files": files,
+        }
+        manifest_bytes = canonical_json(manifest)
+        adapter = Adapter(
+            id=adapter_id,
+            job_id=job_id,
+            dataset_id=job.dataset_id,
+            team=job.team,
+            base_model=entry.name,
+            path=str(out_dir.resolve()),
+            files=files,
+            manifest_sha256=sha256_hex(manifest_bytes),
+            signature=sign(rt.signing_key, manifest_bytes),
+            metrics=metrics,
+        )
+        session.add(adapter)
+        job.status, job.adapter_id, job.finished_at = JobStatus.succeeded, adapter_id, datetime.now(UTC)
+        job.lease_owner = None
+        session.add(job)
+        session.add(JobEvent(job_id=job_id, kind="succeeded", data={"adapter_id": adapter_id}))
+        audit_log.append(
+            session,
+            actor=owner,
+            action="adapter.registered",
+            subject=adapter_id,
+            payload={
+                **manifest,
+                "manifest_sha256": adapter.manifest_sha256,
+                "signature": adapter.signature,
+                "config": job.config,
+                "metrics": metrics,
+                "versions": versions,
+            },
+        )
+        audit_log.append(
+            session,
+            actor=owner,
+            action="job.succeeded",
+            subject=job_id,
+            payload={"job_id": job_id, "adapter_id": adapter_id},
+        )
+        # model-signing signature over the adapter directory (and a quarantine if its dataset was
+        # revoked during training), logged in the same transaction.
+        seal_adapter(rt=rt, session=session, actor=owner, adapter_id=adapter_id, out_dir=out_dir)
+    return job
