@@ -18,7 +18,7 @@ from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
 from gateway.api.pages import After, Limit, page_body
 from gateway.api.problems import MEDIA_TYPE
 from gateway.contract import PAGE_DEFAULT, Cursor, Handle, Note, ResourceId
-from gateway.models import AdapterPublic, Page
+from gateway.models import AdapterPublic, Page, ReleasePublic
 from gateway.services import adapters, audit, lineage
 from gateway.services.keys import PublishedKeys, published_keys
 
@@ -54,10 +54,10 @@ class ReleaseIn(BaseModel):
     note: Note = Field(description="Why the adapter may ship; kept in the audit log.")
 
 
-@router.post("/adapters/{adapter_id}/release", tags=["adapters"])
+@router.post("/adapters/{adapter_id}/release", tags=["adapters"], response_model=ReleasePublic)
 def release_adapter(
     adapter_id: ResourceId, body: ReleaseIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
-) -> dict[str, Any]:
+) -> Any:
     outcome = adapters.release_adapter(
         rt=rt, session=session, actor=user, adapter_id=adapter_id, note=body.note
     )
