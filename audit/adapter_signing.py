@@ -31,8 +31,8 @@ from model_signing._signing import sign_ec_key
 
 from audit.canonical import canonical_json
 from audit.errors import AuditError
-from audit.private_files import create_private
 from audit.signer import Signer, load_private_key
+from ftgate_core.files import create_private
 
 # The signature's file in an adapter directory; never part of what it signs.
 SIGNATURE_FILE = "model.sig"

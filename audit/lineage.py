@@ -22,6 +22,7 @@ LINEAGE_FORMAT = "ftgate.lineage/v1"
 
 class LineageNotFound(AuditError):
     code = "not_found"
+    http_status = 404
 
 
 class _Index:

@@ -45,10 +45,6 @@ class SignerError(AuditError):
 
     code = "signer_error"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
 
 class SignsBytes(Protocol):
     """What signing code needs of a key: an Ed25519 private key, or any `Signer`."""

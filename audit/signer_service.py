@@ -36,8 +36,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.checkpoint import Checkpoint, NoteError, log_origin
 from audit.dsse import INTOTO_PAYLOAD_TYPE
-from audit.private_files import create_private, private_dir
 from audit.signer import MAX_MESSAGE_BYTES, SignerError, load_private_key, sign_with
+from ftgate_core.files import create_private, private_dir
 
 KEY_FILES = {"log": "log-signing-key.pem", "adapter": "adapter-signing-key.pem"}
 JOURNAL = "signatures.jsonl"

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from audit.errors import AuditVerificationError
-from audit.private_files import create_private
 from audit.signer import SignsBytes
+from ftgate_core.files import create_private
 
 
 def generate_key(path: Path) -> Ed25519PrivateKey:

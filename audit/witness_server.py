@@ -28,7 +28,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.checkpoint import Checkpoint, Verifier
 from audit.errors import AuditError
-from audit.private_files import create_private, private_dir
 from audit.signing import generate_key, load_key
 from audit.witness import (
     MAX_REQUEST_BYTES,
@@ -39,6 +38,7 @@ from audit.witness import (
     WitnessStore,
     cosigner_for,
 )
+from ftgate_core.files import create_private, private_dir
 
 CONFIG_FILE = "witness.json"
 KEY_FILE = "witness-key.pem"

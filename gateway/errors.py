@@ -1,25 +1,30 @@
-"""One root error with subclasses that say what went wrong.
+"""The gateway's errors, each a subclass of the one root `FtgateError` (`ftgate_core.errors`).
 
-The CLI catches `FtgateError` once and exits non-zero with its message; the API maps each class to an
-HTTP status. `audit` and `trainer` stay independent of the gateway and raise their own roots, which
-the gateway handles the same way.
+The CLI catches `FtgateError` once and exits non-zero with its message; the API answers each with its
+`http_status` and `code`. The audit package's and the trainer's errors derive from the same root.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ftgate_core.errors import FtgateError
 
-class FtgateError(Exception):
-    """Root of every error ftgate reports to a user."""
-
-    http_status = 400
-    code = "error"
-
-    def __init__(self, message: str, *, details: Any = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
+__all__ = [
+    "AuthenticationError",
+    "ConfigError",
+    "Conflict",
+    "DatasetRejected",
+    "FtgateError",
+    "IntegrityError",
+    "InvalidInput",
+    "NotFound",
+    "PermissionDenied",
+    "PersonalDataInText",
+    "PolicyDenied",
+    "RedactionError",
+    "TooBusy",
+]
 
 
 class ConfigError(FtgateError):

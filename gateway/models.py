@@ -468,6 +468,76 @@ class AdapterPublic(SQLModel):
     created_at: datetime
 
 
+class ReleasePublic(BaseModel):
+    """What a release did: the adapter, the decision that allowed it, and the files it covers."""
+
+    id: str
+    status: str = Field(description="released")
+    adapter_status: str
+    decision_id: str
+    bundle_sha256: str = Field(description="The policy bundle that decided.")
+    files: dict[str, str] = Field(description="File name -> SHA-256, as registered.")
+
+
+class AdapterVerificationPublic(BaseModel):
+    """An adapter's files checked against the model-signing signature in the verified log."""
+
+    id: str
+    status: str = Field(description="verified")
+    files: int = Field(description="How many files the signature covers.")
+    signed_at: str
+    signature_log_seq: int = Field(description="The `adapter.signed` entry's place in the log.")
+    library: str
+    public_key_sha256: str
+
+
+class RevocationPublic(BaseModel):
+    """A revocation: the dataset is withdrawn and every adapter trained on it quarantined."""
+
+    id: str
+    status: str = Field(description="revoked")
+    revocation_id: str
+    revoked_by: str
+    note: str
+    quarantined: list[str] = Field(description="The adapters quarantined by it.")
+
+
+class AdapterHistoryPublic(BaseModel):
+    """An adapter as the audit log tells it: registered, then perhaps signed, released, quarantined."""
+
+    id: str
+    dataset_id: str
+    job_id: str
+    base_model: str
+    status: str
+    since: str = Field(description="When it took this status (the log entry's time).")
+    signed: bool
+
+
+class DatasetHistoryPublic(BaseModel):
+    """A dataset as the audit log tells it at a moment."""
+
+    id: str
+    name: str
+    team: str
+    status: str
+    since: str = Field(description="When it took this status (the log entry's time).")
+
+
+class AdapterHistoriesPublic(BaseModel):
+    data: list[AdapterHistoryPublic]
+    count: int
+
+
+class LogStatePublic(BaseModel):
+    """Which datasets and adapters had which status at a moment, read from the verified log."""
+
+    at: str
+    log_entries_considered: int
+    datasets: list[DatasetHistoryPublic]
+    adapters: list[AdapterHistoryPublic]
+
+
 class WitnessCosignature(SQLModel, table=True):
     """A checkpoint of the log a witness cosigned (c2sp.org/tlog-cosignature), kept for `audit verify`.
 

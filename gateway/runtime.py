@@ -7,12 +7,10 @@ not pay.
 
 from __future__ import annotations
 
-import os
 import secrets
 import socket
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -20,6 +18,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from audit.signer import KeyFileSigner, ProcessSigner, Signer
+from ftgate_core.files import create_private
 from gateway.db import make_engine, session_scope
 from gateway.errors import ConfigError
 from gateway.settings import Settings
@@ -177,16 +176,8 @@ class Runtime:
             return self.settings.session_key.encode()
         path = self.settings.session_key_path
         if not path.exists():
-            # Written whole, then linked into place: a process that loses the race reads the winner's.
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".session-key-")
-            try:
-                with os.fdopen(fd, "w") as out:
-                    out.write(secrets.token_hex(32))
-                os.link(tmp, path)
-            except FileExistsError:
-                pass
-            finally:
-                os.unlink(tmp)
+            with suppress(FileExistsError):  # another process made it first: its key is read below
+                create_private(path, secrets.token_hex(32).encode("ascii"))
         key = path.read_bytes().strip()
         if len(key) < 32:
             raise ConfigError(f"the session key at {path} is too short; remove it and restart")

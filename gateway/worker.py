@@ -14,6 +14,7 @@ import shutil
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,8 @@ import structlog
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
-from audit.canonical import canonical_json, sha256_hex
-from audit.signing import sign
+from audit.errors import AuditError
+from ftgate_core.files import file_sha256
 from gateway.errors import FtgateError, IntegrityError, PolicyDenied
 from gateway.leases import (
     DEFAULT_LEASE_SECONDS,
@@ -33,17 +34,17 @@ from gateway.leases import (
     LeaseLost,
     claim,
 )
-from gateway.models import Adapter, Dataset, Job, JobEvent, JobStatus, PolicyDecisionRecord, User, new_id
+from gateway.models import Dataset, Job, JobEvent, JobStatus, PolicyDecisionRecord, User, new_id
 from gateway.runtime import Runtime
 from gateway.services import tokens
+from gateway.services.adapters import register_adapter
 from gateway.services.authz import authorize
 from gateway.services.catalog import get_model, model_ref
-from gateway.services.decisions import record_decision
+from gateway.services.decisions import record_decision, refuse
 from gateway.services.jobs import parse_config, training_input
-from gateway.services.lineage import seal_adapter
 from gateway.services.model_card import CARD_FILE, model_card
-from gateway.store.blobs import file_sha256
 from trainer.accel import cuda_device_count
+from trainer.errors import TrainerError
 from trainer.models import weights_sha256
 from trainer.run import train_launched
 from trainer.train import train
@@ -83,8 +84,19 @@ def _event(rt: Runtime, job_id: str, kind: str, data: dict[str, Any]) -> None:
         session.add(JobEvent(job_id=job_id, kind=kind, data=data))
 
 
+def _described(error: BaseException) -> tuple[str, str]:
+    """The message and code a failed job records. The gateway's own errors say what went wrong in their
+    message; any other (the trainer's, the audit package's, a bug) is prefixed with its class, which says
+    where it came from ("TrainerError: training processes exited ..."), and a trainer's error is coded
+    by its class too, as failed jobs always were."""
+    if isinstance(error, (AuditError, TrainerError)) or not isinstance(error, FtgateError):
+        code = error.code if isinstance(error, AuditError) else type(error).__name__
+        return f"{type(error).__name__}: {error}", code
+    return error.message, error.code
+
+
 def _fail(rt: Runtime, job_id: str, owner: str, error: BaseException) -> None:
-    message = error.message if isinstance(error, FtgateError) else f"{type(error).__name__}: {error}"
+    message, code = _described(error)
     with rt.session() as session:
         job = session.get(Job, job_id)
         assert job is not None
@@ -108,7 +120,7 @@ def _fail(rt: Runtime, job_id: str, owner: str, error: BaseException) -> None:
             payload={
                 "job_id": job_id,
                 "error": message,
-                "code": getattr(error, "code", type(error).__name__),
+                "code": code,
             },
         )
     log.warning("job.failed", job_id=job_id, error=message)
@@ -136,20 +148,22 @@ def _recheck(*, rt: Runtime, session: Session, job: Job, owner: str) -> tuple[Da
         job_id=job.id,
     )
     decision = rt.policy.decide("ftgate.training", policy_input)
-    row = record_decision(session=session, actor=owner, decision=decision, input=policy_input)
+    refused = ""
     if not decision.allow:
-        session.commit()  # keep the refusing decision on the record
-        raise PolicyDenied(
-            "policy no longer allows this job: " + "; ".join(r.message for r in decision.reasons),
-            details={"decision_id": row.id},
+        refused = "policy no longer allows this job: " + "; ".join(r.message for r in decision.reasons)
+    elif decision.review and job.reviewed_by is None:
+        refused = "policy now holds this job for review and nobody signed it off: " + "; ".join(
+            r.message for r in decision.review
         )
-    if decision.review and job.reviewed_by is None:
-        session.commit()
-        raise PolicyDenied(
-            "policy now holds this job for review and nobody signed it off: "
-            + "; ".join(r.message for r in decision.review),
-            details={"decision_id": row.id},
+    if refused:  # the refusing decision stays on the record (`decisions.refuse`)
+        refuse(
+            session=session,
+            actor=owner,
+            decision=decision,
+            input=policy_input,
+            error=lambda row: PolicyDenied(refused, details={"decision_id": row.id}),
         )
+    row = record_decision(session=session, actor=owner, decision=decision, input=policy_input)
     entry = get_model(session=session, name=job.base_model)
     ref = model_ref(entry)
     actual = weights_sha256(ref)
@@ -189,52 +203,10 @@ def run_job(
     try:
         work.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(staging, ignore_errors=True)  # what a killed attempt may have half written
-        with rt.session() as session:
-            dataset, ref, decision_id, base_sha256 = _recheck(rt=rt, session=session, job=job, owner=owner)
-            data_copy = work / "train.jsonl"
-            shutil.copyfile(rt.blobs.path(job.approved_sha256), data_copy)
-            actual = file_sha256(data_copy)
-            if actual != job.approved_sha256:
-                raise IntegrityError(
-                    "redacted data does not match its approval: "
-                    f"expected {job.approved_sha256}, computed {actual}"
-                )
-            verified = {
-                "job_id": job.id,
-                "decision_id": decision_id,
-                "redacted_sha256": actual,
-                "base_weights_sha256": base_sha256,
-            }
-            session.add(JobEvent(job_id=job.id, kind="verified", data=verified))
-            audit_log.append(session, actor=owner, action="job.verified", subject=job.id, payload=verified)
-            decided = session.get(PolicyDecisionRecord, decision_id)
-            card_facts: dict[str, Any] = {
-                "base": {"name": ref.name, "upstream": ref.upstream, "weights_sha256": base_sha256},
-                "dataset": {
-                    "id": dataset.id,
-                    "redacted_sha256": actual,
-                    "licence": dataset.licence,
-                    "records": dataset.records,
-                    "redaction_config_sha256": (dataset.scan_report or {}).get("config_sha256"),
-                },
-                "policy_bundle_sha256": decided.bundle_sha256 if decided is not None else "unknown",
-            }
+        checked = _check_inputs(rt=rt, job=job, owner=owner, work=work)
+        ref, data_copy, actual = checked.ref, checked.data_copy, checked.data_sha256
         config = parse_config(job.config)
-        last_step_row = 0.0
-
-        def on_event(event: dict[str, Any]) -> None:
-            # Step events become rows for `jobs logs`, at most a few a second so a fast GPU does not
-            # spend its time in the database; the last step is always kept.
-            nonlocal last_step_row
-            heartbeat.check()  # raising here is how a cancel or a lost lease stops the trainer
-            kind = str(event.get("event", "event"))
-            if progress is not None and kind == "step":
-                progress(job.id, event)
-            is_last = event.get("step") == event.get("steps")
-            if kind == "step" and not is_last and time.monotonic() - last_step_row < 0.5:
-                return
-            last_step_row = time.monotonic()
-            _event(rt, job.id, kind, event)
+        on_event = _StepEvents(rt=rt, job_id=job.id, heartbeat=heartbeat, progress=progress)
 
         processes = train_processes(rt)
         if processes > 1:
@@ -265,85 +237,28 @@ def run_job(
             )
         heartbeat.beat()
         heartbeat.check()  # a cancel that arrived during the last steps still wins
-        # The model card replaces peft's template before the files are hashed, signed and logged.
-        card = model_card(
-            adapter_id=adapter_id,
-            job_id=job.id,
-            config=config.model_dump(mode="json"),
-            metrics=result.metrics,
-            **card_facts,
-        ).encode("utf-8")
-        (staging / CARD_FILE).write_bytes(card)
-        expected = dict(sorted({**result.files, CARD_FILE: hashlib.sha256(card).hexdigest()}.items()))
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        # One rename on the same filesystem: the adapter store never holds a half-copied adapter.
-        os.replace(staging, out_dir)
-        files = {name: file_sha256(out_dir / name) for name in expected}
-        if files != expected:
-            raise IntegrityError("adapter files changed between training and registration")
-        with rt.session() as session:
-            # Row lock: a worker that reclaimed the job cannot slip in between this check and the commit.
-            locked = session.exec(select(Job).where(col(Job.id) == job.id).with_for_update()).one()
-            if locked.lease_owner != owner or locked.status != JobStatus.running:
-                raise LeaseLost(f"job {job.id}: lease lost before the adapter was registered")
-            entry = get_model(session=session, name=job.base_model)
-            manifest = {
-                "adapter_id": adapter_id,
-                "job_id": job.id,
-                "dataset_id": dataset.id,
-                "redacted_sha256": job.approved_sha256,
-                "base_model": entry.name,
-                "base_weights_sha256": entry.weights_sha256,
-                "files": files,
-            }
-            manifest_bytes = canonical_json(manifest)
-            adapter = Adapter(
-                id=adapter_id,
+        files = _place_adapter(
+            staging=staging,
+            out_dir=out_dir,
+            card=model_card(
+                adapter_id=adapter_id,
                 job_id=job.id,
-                dataset_id=dataset.id,
-                team=job.team,
-                base_model=entry.name,
-                path=str(out_dir.resolve()),
-                files=files,
-                manifest_sha256=sha256_hex(manifest_bytes),
-                signature=sign(rt.signing_key, manifest_bytes),
+                config=config.model_dump(mode="json"),
                 metrics=result.metrics,
-            )
-            session.add(adapter)
-            stored = session.get(Job, job.id)
-            assert stored is not None
-            stored.status, stored.adapter_id, stored.finished_at = (
-                JobStatus.succeeded,
-                adapter_id,
-                datetime.now(UTC),
-            )
-            stored.lease_owner = None
-            session.add(stored)
-            session.add(JobEvent(job_id=job.id, kind="succeeded", data={"adapter_id": adapter_id}))
-            audit_log.append(
-                session,
-                actor=owner,
-                action="adapter.registered",
-                subject=adapter_id,
-                payload={
-                    **manifest,
-                    "manifest_sha256": adapter.manifest_sha256,
-                    "signature": adapter.signature,
-                    "config": job.config,
-                    "metrics": result.metrics,
-                    "versions": result.versions,
-                },
-            )
-            audit_log.append(
-                session,
-                actor=owner,
-                action="job.succeeded",
-                subject=job.id,
-                payload={"job_id": job.id, "adapter_id": adapter_id},
-            )
-            # model-signing signature over the adapter directory (and a quarantine if its dataset was
-            # revoked during training), logged in the same transaction.
-            seal_adapter(rt=rt, session=session, actor=owner, adapter_id=adapter_id, out_dir=out_dir)
+                **checked.card_facts,
+            ),
+            trained=result.files,
+        )
+        stored = register_adapter(
+            rt=rt,
+            job_id=job.id,
+            owner=owner,
+            adapter_id=adapter_id,
+            out_dir=out_dir,
+            files=files,
+            metrics=result.metrics,
+            versions=result.versions,
+        )
         log.info("job.succeeded", job_id=job.id, adapter_id=adapter_id)
         done = True
         return stored
@@ -369,6 +284,98 @@ def run_job(
         heartbeat.stop()
         if done:
             shutil.rmtree(work, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """What the checks right before training established: the base model and the verified data copy."""
+
+    ref: Any
+    data_copy: Path
+    data_sha256: str
+    card_facts: dict[str, Any]
+    """The model card's facts: the base, the dataset and the policy bundle that allowed the job."""
+
+
+def _check_inputs(*, rt: Runtime, job: Job, owner: str, work: Path) -> _Checked:
+    """Policy and hashes once more (`_recheck`), then the approved data copied into the work directory
+    and the copy hashed: the trainer reads exactly what was approved. Logs `job.verified`."""
+    with rt.session() as session:
+        dataset, ref, decision_id, base_sha256 = _recheck(rt=rt, session=session, job=job, owner=owner)
+        data_copy = work / "train.jsonl"
+        shutil.copyfile(rt.blobs.path(job.approved_sha256), data_copy)
+        actual = file_sha256(data_copy)
+        if actual != job.approved_sha256:
+            raise IntegrityError(
+                "redacted data does not match its approval: "
+                f"expected {job.approved_sha256}, computed {actual}"
+            )
+        verified = {
+            "job_id": job.id,
+            "decision_id": decision_id,
+            "redacted_sha256": actual,
+            "base_weights_sha256": base_sha256,
+        }
+        session.add(JobEvent(job_id=job.id, kind="verified", data=verified))
+        audit_log.append(session, actor=owner, action="job.verified", subject=job.id, payload=verified)
+        decided = session.get(PolicyDecisionRecord, decision_id)
+        card_facts: dict[str, Any] = {
+            "base": {"name": ref.name, "upstream": ref.upstream, "weights_sha256": base_sha256},
+            "dataset": {
+                "id": dataset.id,
+                "redacted_sha256": actual,
+                "licence": dataset.licence,
+                "records": dataset.records,
+                "redaction_config_sha256": (dataset.scan_report or {}).get("config_sha256"),
+            },
+            "policy_bundle_sha256": decided.bundle_sha256 if decided is not None else "unknown",
+        }
+    return _Checked(ref=ref, data_copy=data_copy, data_sha256=actual, card_facts=card_facts)
+
+
+class _StepEvents:
+    """The trainer's `on_event`: each event checks the lease first (raising there is how a cancel or a
+    lost lease stops the trainer), then becomes a job row for `jobs logs`. Step events are kept at most
+    every `STEP_ROW_INTERVAL_S`, so a fast GPU does not spend its time in the database; the last step
+    is always kept."""
+
+    STEP_ROW_INTERVAL_S = 0.5
+
+    def __init__(
+        self, *, rt: Runtime, job_id: str, heartbeat: Heartbeat, progress: ProgressHook | None
+    ) -> None:
+        self.rt, self.job_id, self.heartbeat, self.progress = rt, job_id, heartbeat, progress
+        self.last_step_row = 0.0
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        self.heartbeat.check()
+        kind = str(event.get("event", "event"))
+        if self.progress is not None and kind == "step":
+            self.progress(self.job_id, event)
+        is_last = event.get("step") == event.get("steps")
+        if (
+            kind == "step"
+            and not is_last
+            and time.monotonic() - self.last_step_row < self.STEP_ROW_INTERVAL_S
+        ):
+            return
+        self.last_step_row = time.monotonic()
+        _event(self.rt, self.job_id, kind, event)
+
+
+def _place_adapter(*, staging: Path, out_dir: Path, card: str, trained: dict[str, str]) -> dict[str, str]:
+    """Put the model card in place of peft's template, move the adapter into the store, and re-hash it:
+    the files' digests as they will be registered (`trained` is what the trainer hashed)."""
+    card_bytes = card.encode("utf-8")
+    (staging / CARD_FILE).write_bytes(card_bytes)
+    expected = dict(sorted({**trained, CARD_FILE: hashlib.sha256(card_bytes).hexdigest()}.items()))
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    # One rename on the same filesystem: the adapter store never holds a half-copied adapter.
+    os.replace(staging, out_dir)
+    files = {name: file_sha256(out_dir / name) for name in expected}
+    if files != expected:
+        raise IntegrityError("adapter files changed between training and registration")
+    return files
 
 
 def _reload(rt: Runtime, job_id: str) -> Job:

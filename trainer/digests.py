@@ -5,18 +5,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-# 1 MiB reads: large enough to keep hashing I/O-bound, small enough that a multi-gigabyte
-# weight file never sits in memory.
-_CHUNK = 1 << 20
+from ftgate_core.files import CHUNK as _CHUNK
+from ftgate_core.files import file_sha256 as sha256_file  # one file's hash: the one every package uses
 
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of one file's bytes, read in chunks (equals `sha256sum path`)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+__all__ = ["sha256_file", "sha256_files"]
 
 
 def sha256_files(root: Path, names: list[str]) -> str:

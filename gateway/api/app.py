@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = rt
     # Uploads are scanned by these processes, started on the first one (`ScanWorkers.ensure`).
     app.state.scan_workers = ScanWorkers(rt.settings)
-    install_problem_handlers(app, rt)
+    install_problem_handlers(app)
     # Cosignatures are asked for in the background: after writes (debounced) and on a timer.
     app.state.witness_submitter = make_submitter(rt=rt) if rt.settings.witnesses else None
     if app.state.witness_submitter is not None:

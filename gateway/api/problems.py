@@ -25,16 +25,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from audit.errors import AuditError
 from gateway.contract import field_errors
 from gateway.errors import FtgateError, TooBusy
-from gateway.runtime import Runtime
-from gateway.services.authz import AuthzDenied, record_denial
-from trainer.errors import TrainerError
 
 log = structlog.get_logger(__name__)
 
@@ -118,24 +113,16 @@ def _title(status: int) -> str:
         return "Error"
 
 
-def install_problem_handlers(app: FastAPI, rt: Runtime) -> None:
+def install_problem_handlers(app: FastAPI) -> None:
     """Answer every error raised while handling a request with a problem document."""
 
+    # The one root: the gateway's errors, the audit package's and the trainer's, each with its own
+    # status and stable code.
     @app.exception_handler(FtgateError)
     async def _ftgate_error(_: Request, exc: FtgateError) -> JSONResponse:
-        if isinstance(exc, AuthzDenied):
-            # The request's transaction is rolled back; the denial is kept in one of its own.
-            await run_in_threadpool(record_denial, rt=rt, error=exc)
+        # A refusal is on record by now: committed in a transaction of its own before it was raised.
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooBusy) else None
         return problem(exc.http_status, exc.code, exc.message, details=exc.details, headers=headers)
-
-    @app.exception_handler(AuditError)
-    async def _audit_error(_: Request, exc: AuditError) -> JSONResponse:
-        return problem(404 if exc.code == "not_found" else 409, exc.code, str(exc))
-
-    @app.exception_handler(TrainerError)
-    async def _trainer_error(_: Request, exc: TrainerError) -> JSONResponse:
-        return problem(422, "trainer_error", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ftgate_core.files import removed_on_failure
 from gateway.cli.common import (
     After,
     Json,
@@ -121,14 +122,8 @@ def adapters_download(
     """Copy a released adapter's files out, re-checked against their digests and signature first."""
     from gateway.services.adapters import download_adapter
 
-    outcome = None
-    try:
-        with as_user(token, token_file) as (rt, session, actor):
-            outcome = download_adapter(
-                rt=rt, session=session, actor=actor, adapter_id=adapter_id, dest=output
-            )
-    except BaseException:
-        if outcome is not None:  # copied, but `adapter.downloaded` did not commit: take the copy back
-            shutil.rmtree(output, ignore_errors=True)
-        raise
+    with ExitStack() as undo, as_user(token, token_file) as (rt, session, actor):
+        outcome = download_adapter(rt=rt, session=session, actor=actor, adapter_id=adapter_id, dest=output)
+        # Copied; if `adapter.downloaded` then fails to commit (as_user's exit), the copy is taken back.
+        undo.enter_context(removed_on_failure(output))
     render(outcome.summary("downloaded"), as_json=as_json)

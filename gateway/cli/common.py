@@ -15,7 +15,6 @@ from rich.markup import escape
 from sqlmodel import Session
 from typer.exceptions import TyperException
 
-from audit.errors import AuditError
 from gateway.cli.output import emit_json, err, release_stdout, render_residual
 from gateway.contract import PAGE_MAX
 from gateway.errors import AuthenticationError, FtgateError, InvalidInput
@@ -24,7 +23,6 @@ from gateway.models import Page, User
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.store.pages import Listed
-from trainer.errors import TrainerError
 
 Json = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 Token = Annotated[
@@ -74,10 +72,8 @@ def handles_errors(func: F) -> F:
         release_stdout()  # each command starts with stdout its own (`-o -` takes it)
         try:
             return func(*args, **kwargs)
-        except (FtgateError, AuditError, TrainerError) as exc:
-            code = getattr(exc, "code", "error")
-            message = getattr(exc, "message", str(exc))
-            details = getattr(exc, "details", None)
+        except FtgateError as exc:  # the one root: the gateway's, the audit package's, the trainer's
+            code, message, details = exc.code, exc.message, exc.details
             if kwargs.get("as_json"):
                 emit_json({"error": {"code": code, "message": message, "details": details}})
             err.print(f"[red]error[/red] ({code}): {escape(message)}", highlight=False)
@@ -142,7 +138,7 @@ def keep_token(result: dict[str, Any], path: Path | None) -> dict[str, Any]:
     it is shown only once."""
     if path is None:
         return result
-    from audit.private_files import create_private
+    from ftgate_core.files import create_private
 
     try:
         create_private(path, (result["token"] + "\n").encode("ascii"))
@@ -178,20 +174,15 @@ def _credential(token: str | None, token_file: Path | None) -> str:
 
 @contextmanager
 def as_user(token: str | None, token_file: Path | None = None) -> Iterator[tuple[Runtime, Session, User]]:
-    """One transaction on behalf of the token's user (the token file's, when one is given)."""
-    from gateway.services.authz import AuthzDenied, record_denial
+    """One transaction on behalf of the token's user (the token file's, when one is given); a refusal
+    is recorded in one of its own before it is raised (`services.decisions`)."""
     from gateway.services.users import authenticate
 
     token = _credential(token, token_file)
     rt = runtime()
     rt.require_initialised()
-    try:
-        with rt.session() as session:
-            yield rt, session, authenticate(rt=rt, session=session, token=token)
-    except AuthzDenied as denied:
-        # The transaction is rolled back by now; the denial is kept in one of its own.
-        record_denial(rt=rt, error=denied)
-        raise
+    with rt.session() as session:
+        yield rt, session, authenticate(rt=rt, session=session, token=token)
 
 
 def login(token: str | None, token_file: Path | None = None) -> tuple[Runtime, User, str | None]:

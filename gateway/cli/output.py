@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+from ftgate_core.files import removed_on_failure
 from gateway.errors import InvalidInput
 
 out = Console()
@@ -137,16 +138,12 @@ def write_output(path: Path, data: bytes) -> None:
                 device.write(data)
             return
         fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
+        with removed_on_failure(tmp):
             with os.fdopen(fd, "wb") as file:
                 file.write(data)
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
     except OSError as exc:
         raise InvalidInput(f"cannot write {where}: {exc.strerror or exc}") from None
 

@@ -1,4 +1,5 @@
-"""Reading adapters back, and the only two ways one leaves the gateway: release and download.
+"""Registering the adapter a job trained, reading adapters back, and the only two ways one leaves the
+gateway: release and download.
 
 Release and download ask `ftgate.release` with facts read from the verified audit log (never from
 the mutable tables alone): the lineage from data to weights, the approval of the data trained on as
@@ -11,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,19 +23,23 @@ from sqlmodel import Session, col, select
 
 from audit import log as audit_log
 from audit.adapter_signing import SIGNATURE_FILE, AdapterSignatureError, signature_file
+from audit.canonical import canonical_json, sha256_hex
 from audit.history import adapters_trained_on, entry_time
 from audit.models import AuditEntry
+from audit.signing import sign
+from ftgate_core.files import file_sha256, removed_on_failure
 from gateway.contract import PAGE_DEFAULT, ResourceId, invalid, require
 from gateway.errors import Conflict, IntegrityError, NotFound, PolicyDenied
-from gateway.models import Adapter, Job, Role, User
+from gateway.leases import LeaseLost
+from gateway.models import Adapter, Job, JobEvent, JobStatus, PolicyDecisionRecord, Role, User
 from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
 from gateway.services.authz import authorize
 from gateway.services.authz import permits as authz_permits
-from gateway.services.decisions import record_decision
+from gateway.services.catalog import get_model
+from gateway.services.decisions import reasons_text, record_decision, refuse
 from gateway.services.free_text import checked_note
-from gateway.services.lineage import check_signature, verified_entries
-from gateway.store.blobs import file_sha256
+from gateway.services.lineage import check_signature, seal_adapter, verified_entries
 from gateway.store.pages import Listed, page
 
 RELEASE_POLICY = "ftgate.release"
@@ -259,33 +263,48 @@ def _resource(session: Session, adapter: Adapter) -> dict[str, Any]:
 def _decide(
     *, rt: Runtime, session: Session, actor: User, adapter: Adapter, action: str
 ) -> tuple[Decision, str, dict[str, Any], _Log]:
-    """Ask `ftgate.release` and store the decision; on a refusal log it, commit, and raise PolicyDenied.
+    """Ask `ftgate.release` and store the decision; a refusal is recorded with `adapter.<action>_refused`
+    and raised as PolicyDenied (`decisions.refuse`).
 
     Returns the decision, its stored id, the input and the verified log it was built from.
     """
     log = _Log(verified_entries(session))
     policy_input = release_input(rt=rt, entries=log.entries, adapter=adapter, actor=actor, action=action)
     decision = rt.policy.decide(RELEASE_POLICY, policy_input)
+    if not decision.allow:
+        actor_name, adapter_id = actor.name, adapter.id
+
+        def refused(row: PolicyDecisionRecord) -> None:
+            audit_log.append(
+                session,
+                actor=actor_name,
+                action=f"adapter.{action}_refused",
+                subject=adapter_id,
+                payload={
+                    "adapter_id": adapter_id,
+                    "decision_id": row.id,
+                    "bundle_sha256": decision.bundle_sha256,
+                    "reasons": row.reasons,
+                },
+            )
+
+        refuse(
+            session=session,
+            actor=actor_name,
+            decision=decision,
+            input=policy_input,
+            also=refused,
+            error=lambda row: PolicyDenied(
+                f"{action} of adapter {adapter_id} denied: " + reasons_text(row.reasons),
+                details={
+                    "decision_id": row.id,
+                    "reasons": row.reasons,
+                    "bundle_sha256": decision.bundle_sha256,
+                },
+            ),
+        )
     row = record_decision(session=session, actor=actor.name, decision=decision, input=policy_input)
-    if decision.allow:
-        return decision, row.id, policy_input, log
-    audit_log.append(
-        session,
-        actor=actor.name,
-        action=f"adapter.{action}_refused",
-        subject=adapter.id,
-        payload={
-            "adapter_id": adapter.id,
-            "decision_id": row.id,
-            "bundle_sha256": decision.bundle_sha256,
-            "reasons": row.reasons,
-        },
-    )
-    session.commit()  # the refusal stays on the record; nothing else changed
-    raise PolicyDenied(
-        f"{action} of adapter {adapter.id} denied: " + "; ".join(r.message for r in decision.reasons),
-        details={"decision_id": row.id, "reasons": row.reasons, "bundle_sha256": decision.bundle_sha256},
-    )
+    return decision, row.id, policy_input, log
 
 
 def release_adapter(
@@ -331,7 +350,7 @@ def _copy_verified(src: Path, files: dict[str, str], dest: Path, extra: dict[str
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
-    try:
+    with removed_on_failure(staging):
         for name, digest in sorted(files.items()):
             target = staging / name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -348,9 +367,6 @@ def _copy_verified(src: Path, files: dict[str, str], dest: Path, extra: dict[str
         for name, content in extra.items():
             (staging / name).write_bytes(content)
         os.replace(staging, dest)  # an empty existing dest is replaced; a non-empty one was refused
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def download_adapter(
@@ -392,3 +408,82 @@ def download_adapter(
     return ReleaseOutcome(
         adapter=adapter, decision=decision, decision_id=decision_id, files=files, path=dest.resolve()
     )
+
+
+def register_adapter(
+    *,
+    rt: Runtime,
+    job_id: str,
+    owner: str,
+    adapter_id: str,
+    out_dir: Path,
+    files: dict[str, str],
+    metrics: dict[str, Any],
+    versions: dict[str, Any],
+) -> Job:
+    """Register the adapter a job trained (now in `out_dir`, its files' digests `files`) and end the job
+    as succeeded; returns the job.
+
+    The adapter row with its manifest and its signature, the job's end, `adapter.registered`,
+    `job.succeeded` and the model-signing signature (`adapter.signed`, and a quarantine if its dataset
+    was revoked while it trained) commit together. Raises `LeaseLost`, registering nothing, if the job
+    is no longer `owner`'s.
+    """
+    with rt.session() as session:
+        # Row lock: a worker that reclaimed the job cannot slip in between this check and the commit.
+        job = session.exec(select(Job).where(col(Job.id) == job_id).with_for_update()).one()
+        if job.lease_owner != owner or job.status != JobStatus.running:
+            raise LeaseLost(f"job {job_id}: lease lost before the adapter was registered")
+        entry = get_model(session=session, name=job.base_model)
+        manifest = {
+            "adapter_id": adapter_id,
+            "job_id": job_id,
+            "dataset_id": job.dataset_id,
+            "redacted_sha256": job.approved_sha256,
+            "base_model": entry.name,
+            "base_weights_sha256": entry.weights_sha256,
+            "files": files,
+        }
+        manifest_bytes = canonical_json(manifest)
+        adapter = Adapter(
+            id=adapter_id,
+            job_id=job_id,
+            dataset_id=job.dataset_id,
+            team=job.team,
+            base_model=entry.name,
+            path=str(out_dir.resolve()),
+            files=files,
+            manifest_sha256=sha256_hex(manifest_bytes),
+            signature=sign(rt.signing_key, manifest_bytes),
+            metrics=metrics,
+        )
+        session.add(adapter)
+        job.status, job.adapter_id, job.finished_at = JobStatus.succeeded, adapter_id, datetime.now(UTC)
+        job.lease_owner = None
+        session.add(job)
+        session.add(JobEvent(job_id=job_id, kind="succeeded", data={"adapter_id": adapter_id}))
+        audit_log.append(
+            session,
+            actor=owner,
+            action="adapter.registered",
+            subject=adapter_id,
+            payload={
+                **manifest,
+                "manifest_sha256": adapter.manifest_sha256,
+                "signature": adapter.signature,
+                "config": job.config,
+                "metrics": metrics,
+                "versions": versions,
+            },
+        )
+        audit_log.append(
+            session,
+            actor=owner,
+            action="job.succeeded",
+            subject=job_id,
+            payload={"job_id": job_id, "adapter_id": adapter_id},
+        )
+        # model-signing signature over the adapter directory (and a quarantine if its dataset was
+        # revoked during training), logged in the same transaction.
+        seal_adapter(rt=rt, session=session, actor=owner, adapter_id=adapter_id, out_dir=out_dir)
+    return job

@@ -11,8 +11,8 @@ on stderr), as OPA's decision logs do.
   (`gateway/store/batches.py`), so reads never queue behind the database's single writer; a crash loses
   at most that last second of read allows.
 - A denial is also appended to the audit log, because a refused attempt is what an auditor looks for.
-  It unwinds the caller's transaction first, so it is recorded in a transaction of its own by whoever
-  opened the caller's (`record_denial`, called by the CLI's `as_user` and the API's error handler).
+  It is recorded as every refusal is (`decisions.refusal`): the caller's transaction rolled back, the
+  denial committed in one of its own on the same session, then `AuthzDenied` raised (`record_denial`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from gateway.errors import PermissionDenied
 from gateway.models import DenialTally, PolicyDecisionRecord, User, utcnow
 from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
-from gateway.services.decisions import record_decision
+from gateway.services.decisions import reasons_text, record_decision, refusal
 
 log = structlog.get_logger(__name__)
 
@@ -108,14 +108,16 @@ def authorize(
             add_at_commit(session, row)  # with the action it allows, taking no write lock before
         return
     reasons = [r.model_dump() for r in decision.reasons]
-    summary = "; ".join(r["message"] for r in reasons) or "denied"
-    raise AuthzDenied(
+    summary = reasons_text(reasons) or "denied"
+    denied = AuthzDenied(
         f"{actor.name} ({actor.role.value}) may not {action}: {summary}",
         actor=actor.name,
         decision=decision,
         policy_input=policy_input,
         details={"reasons": reasons},
     )
+    record_denial(rt=rt, session=session, error=denied)
+    raise denied
 
 
 def permits(
@@ -143,8 +145,10 @@ def _input(
     }
 
 
-def record_denial(*, rt: Runtime, error: AuthzDenied) -> None:
-    """Store and log a denial in its own transaction; its decision id is added to the error's details.
+def record_denial(*, rt: Runtime, session: Session, error: AuthzDenied) -> None:
+    """Store and log a denial as every refusal is (`decisions.refusal`: the caller's transaction rolled
+    back, the denial committed in one of its own on `session`); its decision id is added to the error's
+    details.
 
     Repeats are counted, not logged one by one: the first denial of its kind (same actor, entrypoint,
     policy input, reasons and bundle) is stored and appended to the audit log as always; an identical one
@@ -159,7 +163,7 @@ def record_denial(*, rt: Runtime, error: AuthzDenied) -> None:
     logged and the denial stands.
     """
     try:
-        with rt.session() as session:
+        with refusal(session):
             close_denial_windows(session)
             decision_id, repeated = _count_or_record(session, error)
         if repeated:

@@ -28,13 +28,15 @@ from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
+from ftgate_core.files import removed_on_failure
 from gateway.errors import DatasetRejected, FtgateError, NotFound, TooBusy
 from gateway.formats import jsonl_line, read_training_records
 from gateway.leases import Heartbeat, LeaseLost
-from gateway.models import Dataset, DatasetEvent, DatasetStatus, User
+from gateway.models import Dataset, DatasetEvent, DatasetStatus, PolicyDecisionRecord, User
+from gateway.policy.engine import Decision
 from gateway.runtime import Runtime
-from gateway.services.decisions import record_decision
-from gateway.store.blobs import SWEEP_MIN_AGE_S, TEMP_PREFIX
+from gateway.services.decisions import reasons_text, record_decision, refuse
+from gateway.store.blobs import SWEEP_MIN_AGE_S, TEMP_PREFIX, BlobWriter
 
 log = structlog.get_logger()
 
@@ -426,24 +428,33 @@ def admission_input(
 def precheck(*, rt: Runtime, session: Session, dataset: Dataset, role: str) -> None:
     """Ask `ftgate.dataset` about what is known before the scan (purpose, classification, licence, team,
     records received), so that a declaration the policy refuses is refused at once, not after minutes
-    of scanning. A refusal is recorded (the decision and `dataset.refused`, no dataset) and raised; an
-    allow is not recorded: the admission after the scan decides, on every fact."""
+    of scanning. A refusal is recorded (the decision and `dataset.refused`, no dataset) and raised
+    (`decisions.refuse`); an allow is not recorded: the admission after the scan decides, on every fact."""
     policy_input = admission_input(dataset=dataset, role=role, records=dataset.records, report=None)
     decision = rt.policy.decide("ftgate.dataset", policy_input)
     if decision.allow:
         return
-    row = record_decision(session=session, actor=dataset.uploader, decision=decision, input=policy_input)
-    audit_log.append(
-        session,
-        actor=dataset.uploader,
-        action="dataset.refused",
-        subject=row.id,
-        payload={"decision_id": row.id, "raw_sha256": dataset.raw_sha256, "before_scan": True},
-    )
-    session.commit()
-    raise DatasetRejected(
-        "dataset refused by policy before its scan: " + "; ".join(r["message"] for r in row.reasons),
-        details={"decision_id": row.id, "reasons": row.reasons},
+    uploader, raw_sha256 = dataset.uploader, dataset.raw_sha256
+
+    def refused(row: PolicyDecisionRecord) -> None:
+        audit_log.append(
+            session,
+            actor=uploader,
+            action="dataset.refused",
+            subject=row.id,
+            payload={"decision_id": row.id, "raw_sha256": raw_sha256, "before_scan": True},
+        )
+
+    refuse(
+        session=session,
+        actor=uploader,
+        decision=decision,
+        input=policy_input,
+        also=refused,
+        error=lambda row: DatasetRejected(
+            "dataset refused by policy before its scan: " + reasons_text(row.reasons),
+            details={"decision_id": row.id, "reasons": row.reasons},
+        ),
     )
 
 
@@ -454,9 +465,36 @@ def _admit(
     dataset: Dataset,
     report: dict[str, Any],
     kept: int,
-    redacted: Any,
+    redacted: BlobWriter,
 ) -> None:
-    """Ask the admission policy; end the scan as `pending_review` with its blob, or as `refused`."""
+    """Ask the admission policy; end the scan as `pending_review` with its blob, or as `refused`.
+
+    Either way the decision, the dataset's new state, its event and its log entry commit together.
+    """
+    decision, decision_row = _decide_admission(
+        rt=rt, session=session, dataset=dataset, report=report, kept=kept
+    )
+    dataset.decision_id, dataset.scanned_at, dataset.lease_owner = decision_row.id, _now(), None
+    if decision.allow:
+        _end_admitted(
+            rt=rt,
+            session=session,
+            dataset=dataset,
+            report=report,
+            kept=kept,
+            redacted=redacted,
+            decision_row=decision_row,
+        )
+    else:
+        _end_refused(
+            session=session, dataset=dataset, report=report, redacted=redacted, decision_row=decision_row
+        )
+
+
+def _decide_admission(
+    *, rt: Runtime, session: Session, dataset: Dataset, report: dict[str, Any], kept: int
+) -> tuple[Decision, PolicyDecisionRecord]:
+    """`ftgate.dataset` on every fact, the scan's included; the decision is stored and logged."""
     uploader = session.exec(select(User).where(col(User.name) == dataset.uploader)).first()
     policy_input = admission_input(
         dataset=dataset,
@@ -464,43 +502,70 @@ def _admit(
         records=kept,
         report=report,
     )
-    redacted_sha256 = redacted.sha256
     decision = rt.policy.decide("ftgate.dataset", policy_input)
-    decision_row = record_decision(
+    return decision, record_decision(
         session=session, actor=dataset.uploader, decision=decision, input=policy_input
     )
-    dataset.decision_id, dataset.scanned_at, dataset.lease_owner = decision_row.id, _now(), None
-    if not decision.allow:
-        redacted.discard()
-        reasons = decision_row.reasons
-        details: dict[str, Any] = {"decision_id": decision_row.id, "reasons": reasons}
-        if report["residual"]:
-            # Where redaction left personal data, by record, field and type (never the value), so the
-            # uploader can fix exactly those records, or compliance can choose to drop them.
-            details["residual"] = report["residual"]
-            details["residual_check"] = report["residual_check"]
-        message = "dataset refused by policy: " + "; ".join(r["message"] for r in reasons)
-        dataset.status = DatasetStatus.refused
-        dataset.error = {"code": DatasetRejected.code, "message": message, "details": details}
-        dataset.scan_report = {k: v for k, v in report.items() if k != "sample"}
-        session.add(dataset)
-        add_event(session, dataset.id, "refused", message=message, decision_id=decision_row.id)
-        audit_log.append(
-            session,
-            actor=dataset.uploader,
-            action="dataset.refused",
-            subject=dataset.id,
-            payload={
-                "dataset_id": dataset.id,
-                "decision_id": decision_row.id,
-                "raw_sha256": dataset.raw_sha256,
-                "redacted_sha256": redacted_sha256,
-            },
-        )
-        session.commit()
-        log.info("dataset.refused", dataset_id=dataset.id, decision_id=decision_row.id)
-        return
 
+
+def _without_sample(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in report.items() if k != "sample"}
+
+
+def _end_refused(
+    *,
+    session: Session,
+    dataset: Dataset,
+    report: dict[str, Any],
+    redacted: BlobWriter,
+    decision_row: PolicyDecisionRecord,
+) -> None:
+    """End the scan as `refused`: the redacted copy discarded, the policy's reasons (and where redaction
+    left personal data) kept on the dataset for its uploader; committed."""
+    redacted_sha256 = redacted.sha256
+    redacted.discard()
+    reasons = decision_row.reasons
+    details: dict[str, Any] = {"decision_id": decision_row.id, "reasons": reasons}
+    if report["residual"]:
+        # Where redaction left personal data, by record, field and type (never the value), so the
+        # uploader can fix exactly those records, or compliance can choose to drop them.
+        details["residual"] = report["residual"]
+        details["residual_check"] = report["residual_check"]
+    message = "dataset refused by policy: " + reasons_text(reasons)
+    dataset.status = DatasetStatus.refused
+    dataset.error = {"code": DatasetRejected.code, "message": message, "details": details}
+    dataset.scan_report = _without_sample(report)
+    session.add(dataset)
+    add_event(session, dataset.id, "refused", message=message, decision_id=decision_row.id)
+    audit_log.append(
+        session,
+        actor=dataset.uploader,
+        action="dataset.refused",
+        subject=dataset.id,
+        payload={
+            "dataset_id": dataset.id,
+            "decision_id": decision_row.id,
+            "raw_sha256": dataset.raw_sha256,
+            "redacted_sha256": redacted_sha256,
+        },
+    )
+    session.commit()
+    log.info("dataset.refused", dataset_id=dataset.id, decision_id=decision_row.id)
+
+
+def _end_admitted(
+    *,
+    rt: Runtime,
+    session: Session,
+    dataset: Dataset,
+    report: dict[str, Any],
+    kept: int,
+    redacted: BlobWriter,
+    decision_row: PolicyDecisionRecord,
+) -> None:
+    """End the scan as `pending_review`: the redacted blob stored (removed again if the dataset's row
+    does not commit), the scan report and `dataset.uploaded` with every fact a reviewer needs."""
+    redacted_sha256 = redacted.sha256
     dataset.status = DatasetStatus.pending_review
     dataset.records = kept
     dataset.redacted_sha256, dataset.redacted_bytes = redacted_sha256, redacted.size
@@ -524,18 +589,14 @@ def _admit(
             "records": kept,
             "raw_sha256": dataset.raw_sha256,
             "redacted_sha256": redacted_sha256,
-            "scan": {k: v for k, v in report.items() if k != "sample"},
+            "scan": _without_sample(report),
             "decision_id": decision_row.id,
-            "bundle_sha256": decision.bundle_sha256,
+            "bundle_sha256": decision_row.bundle_sha256,
         },
     )
     _, created = redacted.commit()
-    try:
+    with removed_on_failure(rt.blobs.path(redacted_sha256) if created else None):
         session.commit()
-    except BaseException:
-        if created:
-            rt.blobs.remove(redacted_sha256)
-        raise
     log.info("dataset.uploaded", dataset_id=dataset.id, records=kept, redacted_sha256=redacted_sha256)
 
 

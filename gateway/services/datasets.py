@@ -16,6 +16,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
+from ftgate_core.files import removed_on_failure
 from gateway.contract import PAGE_DEFAULT, PAGE_MAX, Cursor, Label, Name, ResourceId, require
 from gateway.errors import Conflict, DatasetRejected, NotFound
 from gateway.formats import InputLimits, validate_training_jsonl
@@ -41,7 +42,7 @@ from gateway.runtime import Runtime
 from gateway.services import dataset_scans
 from gateway.services.authz import authorize
 from gateway.services.authz import permits as authz_permits
-from gateway.services.decisions import record_decision
+from gateway.services.decisions import reasons_text, record_decision, refuse
 from gateway.services.free_text import checked_note, checked_texts
 from gateway.store.pages import Listed, page
 
@@ -138,12 +139,8 @@ def receive_dataset(
             },
         )
         _, created = raw.commit()  # on disk (fsync) before the dataset is
-        try:
+        with removed_on_failure(rt.incoming.path(checked.raw_sha256) if created else None):
             session.commit()
-        except BaseException:
-            if created:
-                rt.incoming.remove(checked.raw_sha256)
-            raise
     log.info("dataset.received", dataset_id=dataset.id, records=dataset.records)
     return dataset
 
@@ -470,18 +467,24 @@ def _readmit(*, rt: Runtime, session: Session, actor: User, dataset: Dataset) ->
 
     The rules may have changed since the upload (a licence taken off the allow-list, a purpose no longer
     allowed): an approval must not stand on an admission today's policy would refuse. The decision is
-    stored either way; a refusal keeps it (and its log entry) and raises with every reason.
+    stored either way; a refusal keeps it (and its log entry), no approval, and raises with every reason
+    (`decisions.refuse`).
     """
     admission = admission_record(session=session, dataset=dataset)
     decision = rt.policy.decide("ftgate.dataset", admission.input)
-    row = record_decision(session=session, actor=actor.name, decision=decision, input=admission.input)
     if not decision.allow:
-        session.commit()  # the refusal is on the record; no approval is
-        raise DatasetRejected(
-            "today's admission policy no longer admits this dataset, so it cannot be approved: "
-            + "; ".join(r["message"] for r in row.reasons),
-            details={"decision_id": row.id, "reasons": row.reasons},
+        refuse(
+            session=session,
+            actor=actor.name,
+            decision=decision,
+            input=admission.input,
+            error=lambda row: DatasetRejected(
+                "today's admission policy no longer admits this dataset, so it cannot be approved: "
+                + reasons_text(row.reasons),
+                details={"decision_id": row.id, "reasons": row.reasons},
+            ),
         )
+    row = record_decision(session=session, actor=actor.name, decision=decision, input=admission.input)
     return row.id
 
 

@@ -19,7 +19,7 @@ from gateway.services.authz import authorize
 from gateway.services.authz import permits as authz_permits
 from gateway.services.costs import estimate_job, team_usage
 from gateway.services.datasets import list_approvals, require_scanned
-from gateway.services.decisions import record_decision
+from gateway.services.decisions import reasons_text, record_decision, refuse
 from gateway.services.free_text import ensure_no_pii
 from gateway.store.pages import Listed, page
 from trainer.config import TrainConfig
@@ -164,18 +164,23 @@ def submit_job(
         rt.decision_log.dry_run(actor=actor.name, decision=decision, input=policy_input)
         return SubmitResult(decision=decision, decision_id=None, job=None, estimate=estimate)
 
-    row = record_decision(session=session, actor=actor.name, decision=decision, input=policy_input)
-    if not decision.allow:
-        session.commit()  # the refusal itself is on the record; no job is created
-        raise PolicyDenied(
-            "training request denied: " + "; ".join(r.message for r in decision.reasons),
-            details={
-                "decision_id": row.id,
-                "reasons": row.reasons,
-                "bundle_sha256": decision.bundle_sha256,
-                "estimate": estimate,
-            },
+    if not decision.allow:  # the refusal is on the record; no job is created
+        refuse(
+            session=session,
+            actor=actor.name,
+            decision=decision,
+            input=policy_input,
+            error=lambda row: PolicyDenied(
+                "training request denied: " + reasons_text(row.reasons),
+                details={
+                    "decision_id": row.id,
+                    "reasons": row.reasons,
+                    "bundle_sha256": decision.bundle_sha256,
+                    "estimate": estimate,
+                },
+            ),
         )
+    row = record_decision(session=session, actor=actor.name, decision=decision, input=policy_input)
     job = Job(
         dataset_id=dataset.id,
         submitter=actor.name,

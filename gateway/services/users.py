@@ -11,8 +11,8 @@ import structlog
 from sqlmodel import Session, col, select
 
 from audit import log as audit_log
-from audit.private_files import create_private, private_dir
 from audit.signing import generate_key, public_key_b64
+from ftgate_core.files import create_private, private_dir
 from gateway.contract import PAGE_DEFAULT, Handle, invalid, require
 from gateway.errors import AuthenticationError, Conflict, InvalidInput, NotFound
 from gateway.models import ApiToken, Role, User, UserCreated, UserPublic, utcnow

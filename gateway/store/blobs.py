@@ -11,20 +11,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from ftgate_core.files import file_sha256, removed_on_failure
 from gateway.errors import IntegrityError, NotFound
 
 _CHUNK = 1 << 20
 TEMP_PREFIX = ".tmp-"
 # A temporary younger than this is never swept: its writer may not have locked it yet.
 SWEEP_MIN_AGE_S = 60.0
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class BlobStore:
@@ -45,16 +38,13 @@ class BlobStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until closed: `sweep` leaves it alone
-        try:
+        with removed_on_failure(tmp):
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
             os.chmod(tmp, 0o444)
             os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return sha256, True
 
     def writer(self) -> BlobWriter:

@@ -25,7 +25,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
-from audit.errors import AuditError
 from gateway.contract import field_errors
 from gateway.errors import AuthenticationError, FtgateError, InvalidInput
 from gateway.models import DEFAULT_LICENCE, DatasetStatus, JobStatus, Role, Verdict
@@ -44,7 +43,6 @@ from gateway.services import (
     users,
 )
 from gateway.services.adapters import ADAPTER_STATUSES
-from gateway.services.authz import AuthzDenied
 from gateway.ui import sessions, views
 from gateway.ui.sessions import ConsoleSession
 
@@ -147,17 +145,15 @@ def see_other(url: str) -> RedirectResponse:
 
 @contextmanager
 def service(rt: Runtime) -> Iterator[Session]:
-    """A transaction for one service call; a policy's denial is recorded (audit log) as the API's is."""
-    try:
-        with rt.session() as session:
-            yield session
-    except AuthzDenied as exc:
-        authz.record_denial(rt=rt, error=exc)
-        raise
+    """A transaction for one service call; a refusal is recorded in one of its own before it is raised
+    (`services.decisions`), as the API's and the CLI's are."""
+    with rt.session() as session:
+        yield session
 
 
-# What a service may refuse with: ftgate's errors, and the audit package's (a log that does not verify).
-REFUSALS = (FtgateError, AuditError)
+# What a service may refuse with: ftgate's one root, the audit package's errors (a log that does not
+# verify) and the trainer's among them.
+REFUSALS = (FtgateError,)
 
 
 def refusal(exc: Exception) -> dict[str, Any]:
@@ -166,11 +162,8 @@ def refusal(exc: Exception) -> dict[str, Any]:
         details = exc.details if isinstance(exc.details, dict) else {}
         reasons, errors = details.get("reasons") or [], details.get("errors") or []
         return {"message": exc.message, "reasons": reasons, "errors": errors, "status": exc.http_status}
-    if isinstance(exc, RequestValidationError):
-        errors = field_errors(exc.errors())
-        return {"message": "the form is not valid", "reasons": [], "errors": errors, "status": 422}
-    code = getattr(exc, "code", "")
-    return {"message": str(exc), "reasons": [], "errors": [], "status": 404 if code == "not_found" else 409}
+    errors = field_errors(exc.errors()) if isinstance(exc, RequestValidationError) else []
+    return {"message": "the form is not valid", "reasons": [], "errors": errors, "status": 422}
 
 
 def attempt(rt: Runtime, call: Callable[[Session], Any]) -> tuple[Any, dict[str, Any] | None]:

@@ -11,7 +11,7 @@ import pytest
 from ftgate_testing import Cli, Home, upload
 
 from audit.adapter_signing import ensure_key
-from audit.private_files import create_private
+from ftgate_core.files import create_private
 
 
 def mode(path: Path) -> int:

@@ -18,7 +18,7 @@ def test_every_package_is_in_the_wheel() -> None:
     listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
     found = {
         ".".join(init.parent.relative_to(REPO_ROOT).parts)
-        for top in ("gateway", "audit", "trainer")
+        for top in ("gateway", "audit", "trainer", "ftgate_core")
         for init in (REPO_ROOT / top).rglob("__init__.py")
     }
     assert found <= listed, f"packages missing from pyproject.toml: {sorted(found - listed)}"

@@ -13,11 +13,12 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
+from ftgate_core.files import removed_on_failure
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
 from gateway.api.pages import After, Limit, page_body
 from gateway.api.problems import MEDIA_TYPE
 from gateway.contract import PAGE_DEFAULT, Cursor, Handle, Note, ResourceId
-from gateway.models import AdapterPublic, Page
+from gateway.models import AdapterPublic, Page, ReleasePublic
 from gateway.services import adapters, audit, lineage
 from gateway.services.keys import PublishedKeys, published_keys
 
@@ -53,10 +54,10 @@ class ReleaseIn(BaseModel):
     note: Note = Field(description="Why the adapter may ship; kept in the audit log.")
 
 
-@router.post("/adapters/{adapter_id}/release", tags=["adapters"])
+@router.post("/adapters/{adapter_id}/release", tags=["adapters"], response_model=ReleasePublic)
 def release_adapter(
     adapter_id: ResourceId, body: ReleaseIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
-) -> dict[str, Any]:
+) -> Any:
     outcome = adapters.release_adapter(
         rt=rt, session=session, actor=user, adapter_id=adapter_id, note=body.note
     )
@@ -73,7 +74,7 @@ def download_adapter(adapter_id: ResourceId, rt: RuntimeDep, session: SessionDep
     """The released adapter's files as one zip, built from the copy the service verified byte by byte,
     with their signature (`model.sig`) from the log."""
     workdir = Path(tempfile.mkdtemp(prefix="ftgate-download-"))
-    try:
+    with removed_on_failure(workdir):
         outcome = adapters.download_adapter(
             rt=rt, session=session, actor=user, adapter_id=adapter_id, dest=workdir / adapter_id
         )
@@ -85,9 +86,6 @@ def download_adapter(adapter_id: ResourceId, rt: RuntimeDep, session: SessionDep
         # Commit `adapter.downloaded` before a byte leaves: the session would otherwise commit only
         # after the response is sent, and a failed commit would leave an unlogged download.
         session.commit()
-    except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise
     return FileResponse(
         archive,
         media_type="application/zip",

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
 from gateway.contract import Note, ResourceId
+from gateway.models import AdapterHistoriesPublic, AdapterVerificationPublic, LogStatePublic, RevocationPublic
 from gateway.services import adapters, datasets, lineage
 
 router = APIRouter(prefix="/v1")
@@ -22,10 +23,10 @@ class RevokeIn(BaseModel):
     note: Note = Field(description="Why; kept in the audit log.")
 
 
-@router.post("/datasets/{dataset_id}/revoke", tags=["datasets"])
+@router.post("/datasets/{dataset_id}/revoke", tags=["datasets"], response_model=RevocationPublic)
 def revoke_dataset(
     dataset_id: ResourceId, body: RevokeIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser
-) -> dict[str, Any]:
+) -> Any:
     revocation, adapters = datasets.revoke_dataset(
         rt=rt, session=session, actor=user, dataset_id=dataset_id, note=body.note
     )
@@ -39,26 +40,22 @@ def revoke_dataset(
     }
 
 
-@router.get("/datasets/{dataset_id}/impact", tags=["audit"])
-def dataset_impact(
-    dataset_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser
-) -> dict[str, Any]:
+@router.get("/datasets/{dataset_id}/impact", tags=["audit"], response_model=AdapterHistoriesPublic)
+def dataset_impact(dataset_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     found = lineage.dataset_impact(rt=rt, session=session, actor=user, dataset_id=dataset_id)
     return {"data": found, "count": len(found)}
 
 
-@router.get("/adapters/{adapter_id}/verify", tags=["adapters"])
-def verify_adapter(
-    adapter_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser
-) -> dict[str, Any]:
+@router.get("/adapters/{adapter_id}/verify", tags=["adapters"], response_model=AdapterVerificationPublic)
+def verify_adapter(adapter_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     return adapters.verify_adapter(rt=rt, session=session, actor=user, adapter_id=adapter_id)
 
 
-@router.get("/audit/state", tags=["audit"])
+@router.get("/audit/state", tags=["audit"], response_model=LogStatePublic)
 def log_state(
     at: Annotated[str, Query(max_length=64, description="An ISO 8601 time.")],
     rt: RuntimeDep,
     session: SessionDep,
     user: CurrentUser,
-) -> dict[str, Any]:
+) -> Any:
     return lineage.log_state(rt=rt, session=session, actor=user, at=at)
