@@ -19,8 +19,8 @@ reports it), not governance, so the bare side does the same work on the same rec
 print the same two figures; the breakdown shows its cost on its own line. Everything ftgate does and
 the bare script does not (claim and lease, policy re-check, hashes, event rows, checkpoints, manifest,
 signing) stays in ftgate's time: that is the overhead measured. Data formatting (chat template and
-loss mask, `trainer.data`) and the held-out split and batch order (`trainer.train`) are shared so
-the two sides see the same tokens.
+loss mask, `trainer.data`), the held-out split (`trainer.evaluation`) and the batch order
+(`trainer.train`) are shared so the two sides see the same tokens.
 
 Reported side by side, with ratios (ftgate / bare; goal >= 0.95):
 1. Training-loop tokens/s: non-padding tokens over the optimiser steps' wall time.
@@ -117,11 +117,11 @@ FTGATE_PHASES = [
     ("trainer.train", "load_model", "  model load"),
     ("trainer.train", "sha256_file", "  trainer file hashes"),
     ("trainer.train", "load_checkpoint", "  checkpoint probe"),
-    ("trainer.train", "_eval_loss", "  eval loss before+after"),
+    ("trainer.train", "eval_loss", "  eval loss before+after"),
     ("trainer.train", "_optimise", "  training loop"),
     ("trainer.train", "save_checkpoint", "    checkpoints"),
     ("gateway.worker", "_event", "    event rows"),
-    ("trainer.train", "_write_outputs", "  save adapter"),
+    ("trainer.train", "write_outputs", "  save adapter"),
     ("gateway.worker", "seal_adapter", "sign adapter (model-signing)"),
 ]
 TRAIN_OTHER = "  other (peft wrap, optimiser, a few events)"
@@ -230,7 +230,8 @@ def _bare_run(config: Any, data: Path, ref: Any, out: Path) -> dict[str, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     from trainer.data import IGNORE_INDEX, load_training_data
-    from trainer.train import batch_order, planned_steps, split_eval
+    from trainer.evaluation import split_eval
+    from trainer.train import batch_order, planned_steps
 
     phases = Phases()
     started, cpu_started = time.perf_counter(), time.process_time()
