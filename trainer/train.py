@@ -87,6 +87,8 @@ def train(
     checkpoint_dir: Path | None = None,
     checkpoint_every: int = 0,
     data_sha256: str | None = None,
+    base_cache_dir: Path | None = None,
+    base_sha256: str | None = None,
 ) -> TrainResult:
     """Fine-tune a LoRA adapter on `base_model` with the JSONL records at `data_path`; write it to `out_dir`.
 
@@ -99,6 +101,9 @@ def train(
     data and base model), and with `checkpoint_every` > 0 one is written every that many steps.
     `data_sha256` is the caller's digest of `data_path`, when it has just verified one (the worker
     does), so that a large file is not read a second time; without it the file is hashed here.
+    With `base_cache_dir`, a GGUF base is de-quantised once and read from that cache afterwards
+    (`trainer.basecache`), keyed by `base_sha256` (the caller's verified digest of the GGUF file) or,
+    without it, the digest computed here.
 
     Under a launcher (WORLD_SIZE > 1) the run is data-parallel (see the module docstring): `on_event`
     is called on rank 0 only, and every rank returns once rank 0 has written the adapter, with the files
@@ -116,6 +121,8 @@ def train(
             checkpoint_dir=checkpoint_dir,
             checkpoint_every=checkpoint_every,
             data_sha256=data_sha256,
+            base_cache_dir=base_cache_dir,
+            base_sha256=base_sha256,
             ranks=ranks,
             device=device,
         )
@@ -131,6 +138,8 @@ def _train(
     checkpoint_dir: Path | None,
     checkpoint_every: int,
     data_sha256: str | None,
+    base_cache_dir: Path | None,
+    base_sha256: str | None,
     ranks: Ranks,
     device: torch.device,
 ) -> TrainResult:
@@ -148,7 +157,9 @@ def _train(
     steps = planned_steps(config, len(train_set), ranks.world)
     batches = batch_order(len(train_set), config.batch_size * ranks.world, steps, config.seed)
     pad = pad_id(tokenizer)
-    model = load_model(base_model, device=device, qlora=config.qlora)
+    model = load_model(
+        base_model, device=device, qlora=config.qlora, cache_dir=base_cache_dir, gguf_sha256=base_sha256
+    )
 
     from peft import get_peft_model
 
