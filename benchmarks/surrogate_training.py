@@ -58,7 +58,7 @@ from gateway.settings import REPO_ROOT  # noqa: E402
 FTGATE = str(Path(sys.executable).parent / "ftgate")
 EXAMPLE = REPO_ROOT / "examples" / "support_chats.jsonl"
 SYSTEM = "You are Acme's support assistant. Be brief, polite and specific."
-NEW_TOKENS = 48  # as the trainer's samples (trainer.train.SAMPLE_NEW_TOKENS)
+NEW_TOKENS = 48  # as the trainer's samples (trainer.evaluation.SAMPLE_NEW_TOKENS)
 RUNS = ("placeholder", "surrogate")
 GREETING_RE = re.compile(r"\s*(?:Hi|Hello|Hey|Dear)\s+([A-Z][a-z]+)\b")
 

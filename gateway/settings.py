@@ -511,6 +511,11 @@ class Settings(BaseSettings):
         return self.home / "adapters"
 
     @property
+    def base_cache_dir(self) -> Path:
+        """De-quantised GGUF base weights, one verified entry per base (`trainer.basecache`)."""
+        return self.home / "cache" / "base-models"
+
+    @property
     def bundle_archive_dir(self) -> Path:
         return self.home / "policy-bundles"
 

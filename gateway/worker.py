@@ -222,6 +222,8 @@ def run_job(
                 processes=processes,
                 checkpoint_dir=work / "checkpoints",
                 checkpoint_every=checkpoint_every,
+                base_cache_dir=rt.settings.base_cache_dir,
+                base_sha256=base_sha256,
                 idle=heartbeat.check,
             )
         else:
@@ -234,6 +236,8 @@ def run_job(
                 checkpoint_dir=work / "checkpoints",
                 checkpoint_every=checkpoint_every,
                 data_sha256=actual,  # verified just above: the trainer need not read the file again
+                base_cache_dir=rt.settings.base_cache_dir,
+                base_sha256=base_sha256,  # verified in _recheck: the cache entry it names is this base's
             )
         heartbeat.beat()
         heartbeat.check()  # a cancel that arrived during the last steps still wins

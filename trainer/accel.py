@@ -6,8 +6,8 @@ only a GPU can show (throughput, MFU) is measured by benchmarks/gpu_train.py.
 Several GPUs: `launch_command` starts `python -m trainer.run` once per GPU under torchrun (or
 accelerate). Each process finds its place in `Ranks.from_env()` (the launcher's WORLD_SIZE, RANK and
 LOCAL_RANK), and `process_group` joins them: NCCL on the process's own GPU, gloo on CPU, which is how
-the tests run two processes without a GPU. `trainer.train` then trains data-parallel; see its docstring
-for how the batches are shared.
+the tests run two processes without a GPU. `trainer.train` then trains data-parallel; see
+`trainer.distributed` for how the batches are shared.
 """
 
 from __future__ import annotations

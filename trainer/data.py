@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 from trainer.errors import DataError
 
 if TYPE_CHECKING:
+    import torch
     from transformers import PreTrainedTokenizerBase
 
 Message = dict[str, str]
@@ -181,3 +182,30 @@ def load_training_data(path: Path, tokenizer: PreTrainedTokenizerBase, *, max_se
     return TrainingData(
         tuple(examples), records=len(conversations), skipped=len(conversations) - len(examples)
     )
+
+
+def pad_id(tokenizer: PreTrainedTokenizerBase) -> int:
+    """The id batches are padded with: the tokenizer's pad token, else its end of text, else 0."""
+    # Padded positions are masked out of attention and loss, so any id will do.
+    for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id):
+        if candidate is not None:
+            return int(candidate)
+    return 0
+
+
+def collate(examples: Sequence[Example], pad: int, device: torch.device) -> dict[str, torch.Tensor]:
+    """Right-pad a batch to its longest example; padding is masked from attention and labelled -100."""
+    import torch
+
+    width = max(len(example.input_ids) for example in examples)
+    input_ids, labels, attention = [], [], []
+    for example in examples:
+        padding = width - len(example.input_ids)
+        input_ids.append(list(example.input_ids) + [pad] * padding)
+        labels.append(list(example.labels) + [IGNORE_INDEX] * padding)
+        attention.append([1] * len(example.input_ids) + [0] * padding)
+    return {
+        "input_ids": torch.tensor(input_ids, dtype=torch.long, device=device),
+        "labels": torch.tensor(labels, dtype=torch.long, device=device),
+        "attention_mask": torch.tensor(attention, dtype=torch.long, device=device),
+    }

@@ -227,14 +227,21 @@ def load_tokenizer(ref: BaseModelRef) -> PreTrainedTokenizerBase:
 
 
 def load_model(
-    ref: BaseModelRef, *, device: str | torch.device | None = None, qlora: bool = False
+    ref: BaseModelRef,
+    *,
+    device: str | torch.device | None = None,
+    qlora: bool = False,
+    cache_dir: Path | None = None,
+    gguf_sha256: str | None = None,
 ) -> PreTrainedModel:
     """The base model's weights on `device` (default: CUDA if present), float32 on CPU, bf16 on CUDA.
 
     With `qlora` the weights are loaded 4-bit (NF4, bitsandbytes) and prepared for k-bit training.
+    A GGUF base with a `cache_dir` is de-quantised once and read back from the cache after that
+    (`trainer.basecache`, keyed by the GGUF's SHA-256: `gguf_sha256` when the caller has just
+    verified it, else hashed here).
     """
     import torch
-    from transformers import AutoModelForCausalLM, GgufConfig
 
     from trainer.accel import qlora_load_kwargs
 
@@ -243,13 +250,11 @@ def load_model(
     kwargs: dict[str, Any] = {"local_files_only": True, "dtype": _dtype_for(target)}
     if qlora:
         kwargs.update(qlora_load_kwargs(device=target, gguf=ref.gguf_file is not None))
-    if ref.gguf_file is not None:
-        kwargs["gguf_file"] = ref.gguf_file
-        # Dense weights whatever kernels are installed: transformers may otherwise keep GGUF blocks
-        # packed in layers it marks not trainable, and LoRA needs ordinary nn.Linear modules to wrap.
-        kwargs["quantization_config"] = GgufConfig(dequantize=True)
     try:
-        model = AutoModelForCausalLM.from_pretrained(str(ref.path), **kwargs)
+        if ref.gguf_file is not None and cache_dir is not None:
+            model = _load_gguf_cached(ref, kwargs, Path(cache_dir), gguf_sha256 or weights_sha256(ref))
+        else:
+            model = _load_pretrained(ref, kwargs)
     except (OSError, ValueError, KeyError) as error:
         raise BaseModelError(f"base model {ref.name!r}: weights could not be loaded: {error}") from error
     if qlora:
@@ -259,6 +264,32 @@ def load_model(
         return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     # Module.to moves the parameters in place; transformers' @wraps on `to` hides its signature from mypy.
     model.to(target)  # type: ignore[arg-type]
+    return model
+
+
+def _load_pretrained(ref: BaseModelRef, kwargs: dict[str, Any]) -> PreTrainedModel:
+    from transformers import AutoModelForCausalLM, GgufConfig
+
+    if ref.gguf_file is not None:
+        # Dense weights whatever kernels are installed: transformers may otherwise keep GGUF blocks
+        # packed in layers it marks not trainable, and LoRA needs ordinary nn.Linear modules to wrap.
+        kwargs = {**kwargs, "gguf_file": ref.gguf_file, "quantization_config": GgufConfig(dequantize=True)}
+    return AutoModelForCausalLM.from_pretrained(str(ref.path), **kwargs)
+
+
+def _load_gguf_cached(
+    ref: BaseModelRef, kwargs: dict[str, Any], cache_dir: Path, gguf_sha256: str
+) -> PreTrainedModel:
+    """The de-quantised GGUF from its verified cache entry; de-quantised and stored when there is none."""
+    from trainer import basecache
+
+    dtype = kwargs["dtype"]
+    name = basecache.entry_name(gguf_sha256, str(dtype).removeprefix("torch."))
+    cached = basecache.load(cache_dir, name, dtype=dtype)
+    if cached is not None:
+        return cached
+    model = _load_pretrained(ref, kwargs)
+    basecache.store(model, cache_dir, name)
     return model
 
 

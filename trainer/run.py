@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="output directory (absent or empty)")
     parser.add_argument("--checkpoint-dir", type=Path, default=None)
     parser.add_argument("--checkpoint-every", type=int, default=0)
+    parser.add_argument("--base-cache-dir", type=Path, default=None, help="de-quantised GGUF cache")
+    parser.add_argument("--base-sha256", default=None, help="the verified SHA-256 of the GGUF file")
     args = parser.parse_args(argv)
     try:
         ranks = Ranks.from_env()
@@ -61,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             on_event=_print_event,  # train calls it on rank 0 only
             checkpoint_dir=args.checkpoint_dir,
             checkpoint_every=args.checkpoint_every,
+            base_cache_dir=args.base_cache_dir,
+            base_sha256=args.base_sha256,
         )
     except TrainerError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -100,6 +104,8 @@ def train_launched(
     processes: int,
     checkpoint_dir: Path | None = None,
     checkpoint_every: int = 0,
+    base_cache_dir: Path | None = None,
+    base_sha256: str | None = None,
     idle: Callable[[], None] | None = None,
     launcher: Launcher = "torchrun",
     poll_seconds: float = 0.5,
@@ -126,6 +132,10 @@ def train_launched(
         if checkpoint_dir is not None:
             script_args += ["--checkpoint-dir", str(Path(checkpoint_dir).resolve())]
             script_args += ["--checkpoint-every", str(checkpoint_every)]
+        if base_cache_dir is not None:
+            script_args += ["--base-cache-dir", str(Path(base_cache_dir).resolve())]
+        if base_sha256 is not None:
+            script_args += ["--base-sha256", base_sha256]
         command = launch_command(gpus=processes, script_args=script_args, launcher=launcher)
         stderr_path = Path(tmp) / "stderr.log"
         with stderr_path.open("wb") as stderr:

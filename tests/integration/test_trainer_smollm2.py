@@ -81,3 +81,53 @@ def test_smollm2_weights_sha256_is_the_file_digest() -> None:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     assert weights_sha256(SMOLLM2) == digest.hexdigest()
+
+
+def test_the_dequantised_base_is_cached_verified_and_identical(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """First load de-quantises and stores; the second reads the cache; an altered entry is rebuilt."""
+    import torch
+    from transformers import modeling_gguf_pytorch_utils
+
+    from trainer import basecache
+    from trainer.models import load_model
+
+    assert SMOLLM2 is not None
+    dequantised: list[str] = []
+    real = modeling_gguf_pytorch_utils.load_gguf_checkpoint
+
+    def counting(path: str, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("return_tensors"):  # the call that de-quantises every tensor
+            dequantised.append(str(path))
+        return real(path, *args, **kwargs)
+
+    # transformers imports the function at each call, so the counter sees every de-quantisation.
+    monkeypatch.setattr(modeling_gguf_pytorch_utils, "load_gguf_checkpoint", counting)
+    cache = tmp_path / "cache"
+    digest = weights_sha256(SMOLLM2)
+
+    reference = load_model(SMOLLM2, device="cpu").state_dict()  # no cache: straight from the GGUF
+    assert len(dequantised) == 1
+    first = load_model(SMOLLM2, device="cpu", cache_dir=cache, gguf_sha256=digest).state_dict()
+    assert len(dequantised) == 2
+    [entry] = cache.iterdir()
+    assert entry.name == f"{digest}-float32"
+    second = load_model(SMOLLM2, device="cpu", cache_dir=cache).state_dict()  # digest hashed here
+    assert len(dequantised) == 2  # read from the cache, not de-quantised again
+
+    # In place, as a careless or hostile writer would: the models loaded above own their memory,
+    # so this alters only the entry (a memory-mapped load would see it change under it).
+    weights = entry / "model.safetensors"
+    with weights.open("r+b") as handle:
+        handle.seek(-1, 2)
+        last = handle.read(1)
+        handle.seek(-1, 2)
+        handle.write(bytes([last[0] ^ 0xFF]))
+    rebuilt = load_model(SMOLLM2, device="cpu", cache_dir=cache, gguf_sha256=digest).state_dict()
+    assert len(dequantised) == 3  # the altered entry was not trusted
+    assert basecache.read_entry(cache, entry.name) is not None
+
+    for loaded in (first, second, rebuilt):
+        assert loaded.keys() == reference.keys()
+        assert all(torch.equal(loaded[key], reference[key]) for key in reference)

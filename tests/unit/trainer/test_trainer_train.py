@@ -20,8 +20,9 @@ from safetensors.torch import load_file
 from trainer.config import TrainConfig
 from trainer.data import Example
 from trainer.errors import DataError, OutputDirError
+from trainer.evaluation import split_eval
 from trainer.models import BaseModelRef, load_base_model
-from trainer.train import TrainResult, batch_order, planned_steps, split_eval, train
+from trainer.train import TrainResult, batch_order, planned_steps, train
 
 FAST: dict[str, Any] = {"max_steps": 4, "max_seq_len": 64}
 
@@ -230,7 +231,7 @@ def test_adapter_config_bytes_do_not_depend_on_the_hash_seed(tmp_path: Path) -> 
     script = (
         "import sys, pathlib\n"
         "from peft import LoraConfig\n"
-        "from trainer.train import ADAPTER_CONFIG, stabilise_adapter_config\n"
+        "from trainer.output import ADAPTER_CONFIG, stabilise_adapter_config\n"
         "out = pathlib.Path(sys.argv[1])\n"
         "modules = ['q_proj', 'v_proj', 'k_proj', 'o_proj', 'up_proj']\n"
         "LoraConfig(target_modules=modules).save_pretrained(out)\n"
