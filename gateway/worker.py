@@ -205,6 +205,7 @@ def run_job(
         shutil.rmtree(staging, ignore_errors=True)  # what a killed attempt may have half written
         checked = _check_inputs(rt=rt, job=job, owner=owner, work=work)
         ref, data_copy, actual = checked.ref, checked.data_copy, checked.data_sha256
+        base_sha256 = checked.base_sha256
         config = parse_config(job.config)
         on_event = _StepEvents(rt=rt, job_id=job.id, heartbeat=heartbeat, progress=progress)
 
@@ -237,7 +238,7 @@ def run_job(
                 checkpoint_every=checkpoint_every,
                 data_sha256=actual,  # verified just above: the trainer need not read the file again
                 base_cache_dir=rt.settings.base_cache_dir,
-                base_sha256=base_sha256,  # verified in _recheck: the cache entry it names is this base's
+                base_sha256=base_sha256,
             )
         heartbeat.beat()
         heartbeat.check()  # a cancel that arrived during the last steps still wins
@@ -297,6 +298,8 @@ class _Checked:
     ref: Any
     data_copy: Path
     data_sha256: str
+    base_sha256: str
+    """The base weights' digest, re-checked: the de-quantised cache entry it names is this base's."""
     card_facts: dict[str, Any]
     """The model card's facts: the base, the dataset and the policy bundle that allowed the job."""
 
@@ -334,7 +337,9 @@ def _check_inputs(*, rt: Runtime, job: Job, owner: str, work: Path) -> _Checked:
             },
             "policy_bundle_sha256": decided.bundle_sha256 if decided is not None else "unknown",
         }
-    return _Checked(ref=ref, data_copy=data_copy, data_sha256=actual, card_facts=card_facts)
+    return _Checked(
+        ref=ref, data_copy=data_copy, data_sha256=actual, base_sha256=base_sha256, card_facts=card_facts
+    )
 
 
 class _StepEvents:
