@@ -13,6 +13,10 @@ sees half an entry and two writers cannot mix theirs. The cache keeps the `keep`
 entries (default 2: a SmolLM2-135M entry is ~540 MB in float32) and removes the others after each
 write.
 
+The base's tokenizer, which transformers also rebuilds from the GGUF's metadata on each job (seconds),
+is kept the same way in an entry of its own, `<gguf sha256>-tokenizer`; eviction keeps `keep` entries
+of each kind, so tokenizers never push weights out.
+
 The trainer is told where the cache is (`cache_dir`); it never decides that itself.
 """
 
@@ -23,6 +27,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,13 +35,14 @@ from trainer.digests import sha256_file
 
 if TYPE_CHECKING:
     import torch
-    from transformers import PreTrainedModel
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 MANIFEST = "manifest.json"
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 FORMAT = 1
 DEFAULT_KEEP = 2
+TOKENIZER = "tokenizer"  # the kind of a tokenizer's entry: `<gguf sha256>-tokenizer`
 
 
 def entry_name(gguf_sha256: str, dtype: str) -> str:
@@ -94,15 +100,47 @@ def load(cache_dir: Path, name: str, *, dtype: torch.dtype) -> PreTrainedModel |
     return model_class.from_pretrained(None, config=config, state_dict=state, dtype=dtype)
 
 
+def load_tokenizer(cache_dir: Path, name: str) -> PreTrainedTokenizerBase | None:
+    """The cached tokenizer from a verified entry; None when there is none (or it failed).
+
+    transformers reads a tokenizer from files only, so the verified bytes are written to a private
+    temporary directory and read from there: what is loaded is what was hashed.
+    """
+    files = read_entry(cache_dir, name)
+    if not files:
+        return None
+    from transformers import AutoTokenizer
+
+    with tempfile.TemporaryDirectory(prefix=".read-", dir=cache_dir) as temporary:
+        for file, data in files.items():
+            descriptor = os.open(Path(temporary) / file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+        return AutoTokenizer.from_pretrained(temporary, local_files_only=True)
+
+
 def store(model: PreTrainedModel, cache_dir: Path, name: str, *, keep: int = DEFAULT_KEEP) -> Path:
     """Save `model` as the entry `name` (atomically), then drop all but the `keep` most recent entries."""
+    return _store(
+        lambda path: model.save_pretrained(str(path), safe_serialization=True), cache_dir, name, keep
+    )
+
+
+def store_tokenizer(
+    tokenizer: PreTrainedTokenizerBase, cache_dir: Path, name: str, *, keep: int = DEFAULT_KEEP
+) -> Path:
+    """Save `tokenizer` as the entry `name`, as `store` saves a model."""
+    return _store(lambda path: tokenizer.save_pretrained(str(path)), cache_dir, name, keep)
+
+
+def _store(save: Callable[[Path], Any], cache_dir: Path, name: str, keep: int) -> Path:
     for directory in reversed([cache_dir, *cache_dir.parents]):
         if not directory.exists():
             directory.mkdir(mode=0o700, exist_ok=True)  # private, the parents made here too
     temporary = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache_dir))  # 0700
     entry = cache_dir / name
     try:
-        model.save_pretrained(str(temporary), safe_serialization=True)
+        save(temporary)
         files: dict[str, str] = {}
         for path in sorted(temporary.iterdir()):
             path.chmod(0o600)
@@ -124,14 +162,15 @@ def store(model: PreTrainedModel, cache_dir: Path, name: str, *, keep: int = DEF
 
 
 def evict(cache_dir: Path, *, keep: int = DEFAULT_KEEP) -> None:
-    """Remove all but the `keep` most recently used entries (a writer's temporary is left to it)."""
-    entries = []
+    """Remove all but the `keep` most recently used entries of each kind (weights in one dtype,
+    tokenizers); a writer's temporary is left to it."""
+    kinds: dict[str, list[tuple[float, Path]]] = {}
     for path in cache_dir.iterdir():
-        if not path.is_dir():
-            continue
         manifest = path / MANIFEST
-        if manifest.is_file():
-            entries.append((manifest.stat().st_mtime, path))
-    entries.sort(reverse=True)
-    for _, path in entries[keep:]:
-        shutil.rmtree(path, ignore_errors=True)
+        if path.is_dir() and manifest.is_file():
+            kind = path.name.partition("-")[2]  # after the digest: `float32`, `tokenizer`
+            kinds.setdefault(kind, []).append((manifest.stat().st_mtime, path))
+    for entries in kinds.values():
+        entries.sort(reverse=True)
+        for _, path in entries[keep:]:
+            shutil.rmtree(path, ignore_errors=True)

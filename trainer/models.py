@@ -210,15 +210,24 @@ def _check_present(ref: BaseModelRef) -> None:
         raise BaseModelError(f"base model {ref.name!r}: directory {ref.path} not found")
 
 
-def load_tokenizer(ref: BaseModelRef) -> PreTrainedTokenizerBase:
-    """The base model's tokenizer, from local files only; it must have a chat template."""
+def load_tokenizer(
+    ref: BaseModelRef, *, cache_dir: Path | None = None, gguf_sha256: str | None = None
+) -> PreTrainedTokenizerBase:
+    """The base model's tokenizer, from local files only; it must have a chat template.
+
+    A GGUF base's tokenizer is rebuilt from the file's metadata (seconds); with a `cache_dir` that is
+    done once and read back from the cache after that (`trainer.basecache`, as `load_model` does).
+    """
     from transformers import AutoTokenizer
 
     _check_present(ref)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(
-            str(ref.path), gguf_file=ref.gguf_file, local_files_only=True
-        )
+        if ref.gguf_file is not None and cache_dir is not None:
+            tokenizer = _load_tokenizer_cached(ref, Path(cache_dir), gguf_sha256 or weights_sha256(ref))
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(
+                str(ref.path), gguf_file=ref.gguf_file, local_files_only=True
+            )
     except (OSError, ValueError, KeyError) as error:
         raise BaseModelError(f"base model {ref.name!r}: tokenizer could not be loaded: {error}") from error
     if not tokenizer.chat_template:
@@ -275,6 +284,21 @@ def _load_pretrained(ref: BaseModelRef, kwargs: dict[str, Any]) -> PreTrainedMod
         # packed in layers it marks not trainable, and LoRA needs ordinary nn.Linear modules to wrap.
         kwargs = {**kwargs, "gguf_file": ref.gguf_file, "quantization_config": GgufConfig(dequantize=True)}
     return AutoModelForCausalLM.from_pretrained(str(ref.path), **kwargs)
+
+
+def _load_tokenizer_cached(ref: BaseModelRef, cache_dir: Path, gguf_sha256: str) -> PreTrainedTokenizerBase:
+    """The GGUF's tokenizer from its verified cache entry; rebuilt from the GGUF and stored if none."""
+    from transformers import AutoTokenizer
+
+    from trainer import basecache
+
+    name = basecache.entry_name(gguf_sha256, basecache.TOKENIZER)
+    cached = basecache.load_tokenizer(cache_dir, name)
+    if cached is not None:
+        return cached
+    tokenizer = AutoTokenizer.from_pretrained(str(ref.path), gguf_file=ref.gguf_file, local_files_only=True)
+    basecache.store_tokenizer(tokenizer, cache_dir, name)
+    return tokenizer
 
 
 def _load_gguf_cached(

@@ -151,7 +151,7 @@ def _train(
     if config.qlora:  # refused in seconds, not after the data is tokenised
         qlora_load_kwargs(device=device, gguf=base_model.gguf_file is not None)
     # Tokenizer and data first: a bad file fails in seconds, before the slow weight load.
-    tokenizer = load_tokenizer(base_model)
+    tokenizer = load_tokenizer(base_model, cache_dir=base_cache_dir, gguf_sha256=base_sha256)
     data = load_training_data(data_path, tokenizer, max_seq_len=config.max_seq_len)
     train_set, eval_set, held_out = split_eval(data.examples, config)
     steps = planned_steps(config, len(train_set), ranks.world)

@@ -131,3 +131,37 @@ def test_the_dequantised_base_is_cached_verified_and_identical(
     for loaded in (first, second, rebuilt):
         assert loaded.keys() == reference.keys()
         assert all(torch.equal(loaded[key], reference[key]) for key in reference)
+
+
+def test_the_gguf_tokenizer_is_cached_and_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rebuilding SmolLM2's tokenizer from the GGUF metadata takes seconds on each job: the second job
+    reads the cached one, which encodes exactly as the GGUF's own."""
+    from transformers import modeling_gguf_pytorch_utils
+
+    from trainer.models import load_tokenizer
+
+    assert SMOLLM2 is not None
+    read: list[str] = []
+    real = modeling_gguf_pytorch_utils.load_gguf_checkpoint
+
+    def counting(path: str, *args: Any, **kwargs: Any) -> Any:
+        read.append(str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(modeling_gguf_pytorch_utils, "load_gguf_checkpoint", counting)
+    cache = tmp_path / "cache"
+    digest = weights_sha256(SMOLLM2)
+    reference = load_tokenizer(SMOLLM2)  # no cache: from the GGUF
+    from_gguf = len(read)
+    assert from_gguf >= 1
+    first = load_tokenizer(SMOLLM2, cache_dir=cache, gguf_sha256=digest)
+    assert len(read) == 2 * from_gguf and (cache / f"{digest}-tokenizer").is_dir()
+    second = load_tokenizer(SMOLLM2, cache_dir=cache, gguf_sha256=digest)
+    assert len(read) == 2 * from_gguf  # from the cache: the GGUF was not read again
+
+    chat = [{"role": "user", "content": "Hi, I'm Ana; my order #1234 is late."}]
+    expected = reference.apply_chat_template(chat, tokenize=True)
+    for tokenizer in (first, second):
+        assert tokenizer.apply_chat_template(chat, tokenize=True) == expected
+        assert tokenizer.chat_template == reference.chat_template
+        assert tokenizer.eos_token == reference.eos_token and tokenizer.pad_token == reference.pad_token

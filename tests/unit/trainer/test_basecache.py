@@ -102,3 +102,37 @@ def _flip_last_byte(path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[-1] ^= 0xFF
     path.write_bytes(bytes(data))
+
+
+def test_a_tokenizer_entry_loads_the_same_tokenizer_and_never_evicts_weights(
+    model: PreTrainedModel, tiny_model: BaseModelRef, tmp_path: Path
+) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model.path), local_files_only=True)
+    weights = basecache.store(model, tmp_path, basecache.entry_name(DIGESTS[0], "float32"), keep=1)
+    names = [basecache.entry_name(digest, basecache.TOKENIZER) for digest in DIGESTS[:2]]
+    entry = basecache.store_tokenizer(tokenizer, tmp_path, names[0], keep=1)
+    assert mode(entry) == 0o700 and all(mode(p) == 0o600 for p in entry.iterdir())
+
+    loaded = basecache.load_tokenizer(tmp_path, names[0])
+    assert loaded is not None
+    text = "Hello there, how are you today? 12345 ünïcödé"
+    assert loaded(text)["input_ids"] == tokenizer(text)["input_ids"]
+    assert loaded.chat_template == tokenizer.chat_template
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # the reading copy is gone
+
+    basecache.store_tokenizer(tokenizer, tmp_path, names[1], keep=1)  # keep=1 per kind
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([weights.name, names[1]])
+
+
+def test_an_altered_tokenizer_entry_is_removed_not_used(tiny_model: BaseModelRef, tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model.path), local_files_only=True)
+    name = basecache.entry_name(DIGESTS[0], basecache.TOKENIZER)
+    entry = basecache.store_tokenizer(tokenizer, tmp_path, name)
+    victim = max((p for p in entry.iterdir() if p.name != basecache.MANIFEST), key=lambda p: p.stat().st_size)
+    _flip_last_byte(victim)
+    assert basecache.load_tokenizer(tmp_path, name) is None
+    assert not entry.exists()
