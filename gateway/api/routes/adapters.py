@@ -104,7 +104,37 @@ def download_adapter(adapter_id: ResourceId, rt: RuntimeDep, session: SessionDep
     )
 
 
-@router.get("/adapters/{adapter_id}/lineage", tags=["audit"])
+def _lineage_content() -> dict[str, Any]:
+    """The media type of each export format: each is a document of its own standard, not an ftgate model
+    (JSON ones are objects; NDJSON and HTML are text)."""
+    formats: dict[str, list[str]] = {}
+    for fmt, media_type in audit.export_media_types().items():
+        formats.setdefault(media_type, []).append(fmt)
+    return {
+        media_type: {
+            "schema": {
+                "type": "object"
+                if media_type == "application/json" or media_type.endswith("+json")
+                else "string",
+                "description": "format=" + ", ".join(fmts),
+            }
+        }
+        for media_type, fmts in formats.items()
+    }
+
+
+@router.get(
+    "/adapters/{adapter_id}/lineage",
+    tags=["audit"],
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The lineage in the chosen format: ftgate's own JSON, OpenLineage events (NDJSON),"
+            " a CycloneDX ML-BOM, an in-toto statement or DSSE envelope, or an HTML report.",
+            "content": _lineage_content(),
+        }
+    },
+)
 def adapter_lineage(
     adapter_id: ResourceId,
     rt: RuntimeDep,
