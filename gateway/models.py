@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, model_validator
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
@@ -361,6 +361,84 @@ class DenialTally(SQLModel, table=True):
     closed: bool = Field(default=False, index=True)
 
 
+class ReasonPublic(BaseModel):
+    """Why a policy said no (or warned, or asked for review): a stable code and what to do."""
+
+    code: str = Field(description="A stable UPPER_SNAKE code.")
+    message: str
+
+
+class DecisionPublic(BaseModel):
+    """A policy answer and what made it (the shape of `gateway.policy.engine.Decision`)."""
+
+    entrypoint: str = Field(description='Rego package asked, e.g. "ftgate.training".')
+    allow: bool
+    reasons: list[ReasonPublic] = Field(description="Why not; empty when allowed.")
+    warnings: list[ReasonPublic] = Field(
+        description="The request goes through; these are recorded and shown."
+    )
+    review: list[ReasonPublic] = Field(
+        description="The request waits until someone other than the requester signs it off."
+    )
+    bundle_sha256: str = Field(description="SHA-256 of the policy bundle that made the decision.")
+    engine: str = Field(description='Backend name, e.g. "regorus".')
+    ms: float = Field(description="Wall-clock time of the evaluation in milliseconds.")
+
+
+class RecordedDecisionPublic(BaseModel):
+    """A stored decision as it was made."""
+
+    allow: bool
+    reasons: list[ReasonPublic]
+    bundle_sha256: str
+    engine: str
+
+
+class ReplayedDecisionPublic(DecisionPublic):
+    same: bool = Field(description="Whether this answer is the recorded one (allow and reasons).")
+
+
+class DecisionReplayPublic(BaseModel):
+    """A stored decision re-evaluated with the bundle that made it and with today's bundle."""
+
+    id: str = Field(description="The decision replayed.")
+    status: Literal["reproduced", "not_reproduced"] = Field(
+        description="reproduced: the archived bundle gives the recorded answer again."
+    )
+    entrypoint: str
+    decided_at: datetime
+    recorded: RecordedDecisionPublic
+    replayed: ReplayedDecisionPublic = Field(description="What the bundle that decided says now.")
+    today: ReplayedDecisionPublic = Field(description="What today's bundle says about the same input.")
+
+
+class DatasetCheckPublic(BaseModel):
+    """Would today's admission policy still admit the dataset? Nothing is stored."""
+
+    id: str
+    status: Literal["admissible", "not_admissible"]
+    decision: DecisionPublic = Field(description="Today's `ftgate.dataset` decision on the upload's facts.")
+    admitted_with_bundle: str = Field(description="The policy bundle that admitted the upload.")
+
+
+class PolicyFilePublic(BaseModel):
+    path: str = Field(description="Relative to the policy directory.")
+    sha256: str
+
+
+class PolicyBundlePublic(BaseModel):
+    """The policy bundle now in the policy directory: its hash and every file with its digest."""
+
+    id: str = Field(description="The bundle's SHA-256 (as `sha256`).")
+    status: str = Field(description="loaded")
+    policy_dir: str
+    opa_manifest: Literal["current", "stale", "missing"] = Field(
+        description="OPA's `.manifest` in the directory: current, stale (written for other files) or missing."
+    )
+    sha256: str = Field(description="SHA-256 of the sha256sum-style listing of the files.")
+    files: list[PolicyFilePublic]
+
+
 # --- jobs --------------------------------------------------------------------------------------------
 
 
@@ -432,6 +510,52 @@ class JobEventPublic(SQLModel):
     time: datetime
     kind: str
     data: dict[str, Any]
+
+
+class JobDecisionPublic(DecisionPublic):
+    id: str | None = Field(description="The stored decision; null for a dry run, which stores none.")
+
+
+class TeamUsagePublic(BaseModel):
+    month: str = Field(description="The calendar month (UTC), YYYY-MM.")
+    gpu_hours: float = Field(description="GPU-hours the team's jobs admitted this month have committed.")
+
+
+class TeamBudgetPublic(BaseModel):
+    gpu_hours_per_month: int | float
+    remaining: int | float = Field(description="What is left of it before this job.")
+    month: str
+
+
+class CostEstimatePublic(BaseModel):
+    """What the job is expected to cost, as the training decision saw it (gateway/services/costs.py)."""
+
+    tokens: int = Field(description="Planned training tokens.")
+    parameters: int | None = Field(description="The base model's weights; null if it is not registered.")
+    flops: float | None = Field(description="Null when the model size is unknown.")
+    gpu_hours: float | None = Field(description="Null when the model size is unknown.")
+    gpu_effective_tflops: float
+    team_usage: TeamUsagePublic
+    team_budget: TeamBudgetPublic | None = Field(
+        description="The team's monthly budget, where the policy names one; null otherwise."
+    )
+
+
+class JobSubmittedPublic(JobPublic):
+    """A job just created, with the decision that admitted it and its cost estimate."""
+
+    decision: JobDecisionPublic
+    estimate: CostEstimatePublic
+
+
+class DryRunPublic(BaseModel):
+    """A dry run: what the training policy would decide; no job and no stored decision."""
+
+    id: None = Field(description="Always null: no job is created.")
+    status: Literal["allowed", "denied"]
+    dry_run: bool = Field(description="Always true.")
+    decision: JobDecisionPublic
+    estimate: CostEstimatePublic
 
 
 # --- adapters ----------------------------------------------------------------------------------------
@@ -538,6 +662,117 @@ class LogStatePublic(BaseModel):
     adapters: list[AdapterHistoryPublic]
 
 
+class ProofEntryPublic(BaseModel):
+    """A log entry in a proof bundle: its fields, its exact bytes and its inclusion proof."""
+
+    seq: int = Field(description="Position in the log, from 1.")
+    time: str
+    actor: str
+    action: str
+    subject: str
+    payload: dict[str, Any] = Field(description="The entry's payload, an open JSON object per action.")
+    prev_hash: str
+    entry_hash: str = Field(description="SHA-256 of `leaf`.")
+    format: int = Field(description="Leaf format: 1, or 2 (RFC 8785 bytes of the other fields).")
+    leaf: str = Field(description="The entry's exact hashed bytes, base64.")
+    inclusion_proof: list[str] = Field(
+        description="RFC 9162 inclusion proof into the checkpoint's tree, base64 hashes."
+    )
+
+
+class ProofBundlePublic(BaseModel):
+    """Chosen log entries with inclusion proofs and a signed checkpoint, checkable offline
+    (`ftgate audit verify-bundle`; the format is in audit/README.md)."""
+
+    format: str = Field(description="ftgate.proof-bundle/v2")
+    subject: str = Field(description='What the bundle is about, e.g. "adapter:ad_...".')
+    origin: str = Field(description="The log's checkpoint origin line.")
+    tree_size: int
+    root_hash: str = Field(description="The checkpoint's tree root, base64.")
+    checkpoint: str = Field(description="The signed C2SP checkpoint note.")
+    verifier_key: str = Field(description="The log's verifier key (Go note format); pin the published one.")
+    public_key: str = Field(description="Its Ed25519 public key, base64.")
+    entries: list[ProofEntryPublic]
+
+
+class WitnessFindingPublic(BaseModel):
+    """What a kept cosignature of one witness says about the log; keys are present as they apply."""
+
+    witness: str
+    tree_size: int | None = Field(default=None, description="The size the witness cosigned (absent: none).")
+    root_hash: str | None = Field(default=None, description="Hex root of the tree it cosigned.")
+    cosigned_at: int | None = Field(default=None, description="The cosignature's time, POSIX seconds.")
+    status: str = Field(description="extended, none (nothing cosigned yet) or failed")
+    seq: int | None = Field(default=None, description="Where the log departs from it (failures).")
+    detail: str | None = Field(default=None, description="Why it failed.")
+
+
+class WitnessCheckPublic(BaseModel):
+    """The log against what the configured witnesses cosigned."""
+
+    quorum: int = Field(description="Cosignatures the log must extend (FTGATE_WITNESS_QUORUM).")
+    cosigned: int = Field(description="Witnesses whose latest cosigned checkpoint the log extends.")
+    witnesses: list[WitnessFindingPublic]
+
+
+class LogVerificationPublic(BaseModel):
+    """The log verified: its chain and tree recomputed, the head signed. Keys after `public_key` are
+    present only as they apply."""
+
+    id: str = Field(description="log")
+    status: str = Field(description="verified")
+    entries: int
+    head_hash: str = Field(description="The last entry's hash.")
+    root_hash: str = Field(description="Hex RFC 9162 root over every entry.")
+    signed_head: str = Field(description="The log key's signature over the head, base64.")
+    public_key: str = Field(description="The log's Ed25519 public key, base64.")
+    extends_checkpoint: int | None = Field(
+        default=None, description="With a checkpoint given: its tree size, which the log extends."
+    )
+    consistency_proof: list[str] | None = Field(
+        default=None, description="With a checkpoint given: the RFC 9162 consistency proof from it, hex."
+    )
+    witnessed: WitnessCheckPublic | None = Field(default=None, description="Where witnesses are configured.")
+
+
+class CheckpointPublic(BaseModel):
+    """A signed C2SP checkpoint of the verified log, for a witness (or you) to keep."""
+
+    id: str = Field(description="log")
+    status: str = Field(description="checkpointed")
+    origin: str
+    tree_size: int
+    root_hash: str = Field(description="Hex.")
+    verifier_key: str = Field(description="The log's verifier key (Go note format).")
+    checkpoint: str = Field(description="The signed note (c2sp.org/tlog-checkpoint).")
+
+
+class WitnessSubmissionPublic(BaseModel):
+    """What one witness said about one checkpoint."""
+
+    witness: str
+    status: str = Field(description="cosigned, refused or unreachable")
+    tree_size: int
+    detail: str
+
+
+class WitnessSubmissionsPublic(BaseModel):
+    data: list[WitnessSubmissionPublic]
+    count: int
+    quorum: int = Field(description="Cosignatures `audit verify` requires (FTGATE_WITNESS_QUORUM).")
+
+
+class WitnessedCheckpointPublic(BaseModel):
+    """The largest checkpoint the witnesses cosigned, with the log's signature and theirs in one note."""
+
+    id: str = Field(description="log")
+    origin: str
+    tree_size: int
+    root_hash: str = Field(description="Hex.")
+    witnesses: list[str] = Field(description="The witnesses whose cosignatures the note carries.")
+    checkpoint: str = Field(description="The note (c2sp.org/tlog-cosignature).")
+
+
 class WitnessCosignature(SQLModel, table=True):
     """A checkpoint of the log a witness cosigned (c2sp.org/tlog-cosignature), kept for `audit verify`.
 
@@ -552,3 +787,10 @@ class WitnessCosignature(SQLModel, table=True):
     root_hash: str = Field(description="Hex SHA-256 root of the tree the witness cosigned.")
     note: str = Field(sa_type=Text, description="The checkpoint note with the log's and the witness's lines.")
     cosigned_at: int = Field(description="The cosignature's timestamp: POSIX seconds, the witness's clock.")
+
+
+# --- meta --------------------------------------------------------------------------------------------
+
+
+class HealthPublic(BaseModel):
+    status: str = Field(description="ok: the server answers.")

@@ -20,6 +20,7 @@ from gateway.api.ratelimit import RateLimit
 from gateway.api.routes import adapters, datasets, jobs, lineage, policy, users
 from gateway.errors import FtgateError
 from gateway.logging import configure_logging
+from gateway.models import HealthPublic
 from gateway.runtime import Runtime
 from gateway.scan_worker import ScanWorkers
 from gateway.services import dataset_scans
@@ -138,9 +139,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
 
     @app.get("/healthz", tags=["meta"])
-    async def healthz() -> dict[str, str]:
+    async def healthz() -> HealthPublic:
         # On the event loop, not a worker thread: it answers even while every thread is busy.
-        return {"status": "ok"}
+        return HealthPublic(status="ok")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

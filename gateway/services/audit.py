@@ -27,6 +27,11 @@ from gateway.store.pages import Listed
 EXPORT_FORMATS = export_formats()
 
 
+def export_media_types() -> dict[str, str]:
+    """Each export format's media type, as `export_document` serves it."""
+    return {fmt: get_exporter(fmt).media_type for fmt in EXPORT_FORMATS}
+
+
 def verify(
     *, rt: Runtime, session: Session, actor: User, checkpoint_note: str | None = None
 ) -> dict[str, Any]:

@@ -18,7 +18,16 @@ from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
 from gateway.api.pages import After, Limit, page_body
 from gateway.api.problems import MEDIA_TYPE
 from gateway.contract import PAGE_DEFAULT, Cursor, Handle, Note, ResourceId
-from gateway.models import AdapterPublic, Page, ReleasePublic
+from gateway.models import (
+    AdapterPublic,
+    CheckpointPublic,
+    LogVerificationPublic,
+    Page,
+    ProofBundlePublic,
+    ReleasePublic,
+    WitnessedCheckpointPublic,
+    WitnessSubmissionsPublic,
+)
 from gateway.services import adapters, audit, lineage
 from gateway.services.keys import PublishedKeys, published_keys
 
@@ -95,7 +104,37 @@ def download_adapter(adapter_id: ResourceId, rt: RuntimeDep, session: SessionDep
     )
 
 
-@router.get("/adapters/{adapter_id}/lineage", tags=["audit"])
+def _lineage_content() -> dict[str, Any]:
+    """The media type of each export format: each is a document of its own standard, not an ftgate model
+    (JSON ones are objects; NDJSON and HTML are text)."""
+    formats: dict[str, list[str]] = {}
+    for fmt, media_type in audit.export_media_types().items():
+        formats.setdefault(media_type, []).append(fmt)
+    return {
+        media_type: {
+            "schema": {
+                "type": "object"
+                if media_type == "application/json" or media_type.endswith("+json")
+                else "string",
+                "description": "format=" + ", ".join(fmts),
+            }
+        }
+        for media_type, fmts in formats.items()
+    }
+
+
+@router.get(
+    "/adapters/{adapter_id}/lineage",
+    tags=["audit"],
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The lineage in the chosen format: ftgate's own JSON, OpenLineage events (NDJSON),"
+            " a CycloneDX ML-BOM, an in-toto statement or DSSE envelope, or an HTML report.",
+            "content": _lineage_content(),
+        }
+    },
+)
 def adapter_lineage(
     adapter_id: ResourceId,
     rt: RuntimeDep,
@@ -107,15 +146,21 @@ def adapter_lineage(
     return Response(content=document.content, media_type=document.media_type)
 
 
-@router.get("/adapters/{adapter_id}/proof", tags=["audit"])
+@router.get("/adapters/{adapter_id}/proof", tags=["audit"], response_model=ProofBundlePublic)
 def adapter_proof(adapter_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     """The adapter's lineage entries with RFC 9162 inclusion proofs and a signed checkpoint, to check
     offline (`ftgate audit verify-bundle`)."""
     return audit.proof_bundle(rt=rt, session=session, actor=user, adapter_id=adapter_id)
 
 
-@router.get("/audit/verify", tags=["audit"])
+# exclude_unset on both: `extends_checkpoint`, `consistency_proof` and `witnessed` (and a witness
+# finding's `tree_size`, `seq`, ...) are present only as they apply; a key the service set stays, null too.
+@router.get(
+    "/audit/verify", tags=["audit"], response_model=LogVerificationPublic, response_model_exclude_unset=True
+)
 def verify_log(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
+    """Recompute the log's chain and tree, check it against the witnesses' cosignatures where they are
+    configured, and sign the head it leads to."""
     return audit.verify(rt=rt, session=session, actor=user)
 
 
@@ -125,7 +170,9 @@ class CheckpointIn(BaseModel):
     )
 
 
-@router.post("/audit/verify", tags=["audit"])
+@router.post(
+    "/audit/verify", tags=["audit"], response_model=LogVerificationPublic, response_model_exclude_unset=True
+)
 def verify_log_extends(body: CheckpointIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     """Verify the log, and that it extends a checkpoint saved earlier (no rollback, no rewrite)."""
     return audit.verify(rt=rt, session=session, actor=user, checkpoint_note=body.checkpoint)
@@ -138,13 +185,13 @@ def keys(rt: RuntimeDep) -> PublishedKeys:
     return published_keys(rt=rt)
 
 
-@router.get("/audit/checkpoint", tags=["audit"])
+@router.get("/audit/checkpoint", tags=["audit"], response_model=CheckpointPublic)
 def log_checkpoint(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     """Verify the log, then sign a C2SP checkpoint of its tree for a witness (or you) to keep."""
     return audit.make_checkpoint(rt=rt, session=session, actor=user)
 
 
-@router.post("/audit/witness", tags=["audit"])
+@router.post("/audit/witness", tags=["audit"], response_model=WitnessSubmissionsPublic)
 def witness_log(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     """Submit the current checkpoint to the configured witnesses now; what each answered."""
     return audit.witness_checkpoint(rt=rt, session=session, actor=user)
@@ -153,6 +200,7 @@ def witness_log(rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
 @router.get(
     "/audit/checkpoint/witnessed",
     tags=["audit"],
+    response_model=WitnessedCheckpointPublic,
     responses={
         404: {
             "description": "No configured witness has cosigned a checkpoint yet.",

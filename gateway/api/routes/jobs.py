@@ -11,7 +11,15 @@ from pydantic import BaseModel, Field
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
 from gateway.api.pages import After, Limit, page_body
 from gateway.contract import PAGE_DEFAULT, Cursor, Handle, Note, ResourceId
-from gateway.models import JobEventPublic, JobPublic, JobStatus, Page, Verdict
+from gateway.models import (
+    DryRunPublic,
+    JobEventPublic,
+    JobPublic,
+    JobStatus,
+    JobSubmittedPublic,
+    Page,
+    Verdict,
+)
 from gateway.services import job_reviews, jobs
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -24,7 +32,12 @@ class JobIn(BaseModel):
     dry_run: bool = False
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    response_model=JobSubmittedPublic,
+    responses={200: {"model": DryRunPublic, "description": "A dry run: the decision; nothing is stored."}},
+)
 def submit_job(body: JobIn, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     """Decide a training request; 201 with the queued job, or 200 with the decision for a dry run."""
     config = jobs.parse_config(body.config)
@@ -47,7 +60,7 @@ def submit_job(body: JobIn, rt: RuntimeDep, session: SessionDep, user: CurrentUs
             "decision": decision,
             "estimate": result.estimate,
         }
-        return JSONResponse(doc)
+        return JSONResponse(DryRunPublic.model_validate(doc).model_dump(mode="json"))
     job = JobPublic.model_validate(result.job).model_dump(mode="json")
     return {**job, "decision": decision, "estimate": result.estimate}
 
