@@ -138,7 +138,7 @@ FTGATE_PHASES = [
     ("trainer.train", "save_checkpoint", "    checkpoints"),
     ("gateway.worker", "_event", "    event rows"),
     ("trainer.train", "write_outputs", "  save adapter"),
-    ("gateway.worker", "seal_adapter", "sign adapter (model-signing)"),
+    ("gateway.services.adapters", "seal_adapter", "sign adapter (model-signing)"),
 ]
 TRAIN_OTHER = "  other (peft wrap, optimiser, a few events)"
 WORKER_OTHER = "other (authorize, lease, rows, audit log)"
