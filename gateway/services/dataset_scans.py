@@ -235,10 +235,15 @@ def release(*, rt: Runtime, dataset_id: str, owner: str) -> None:
 
 
 class _Events:
-    """The scan's progress as events: each pass's start and end, and at most one a second between."""
+    """The scan's progress as events: each pass's start and end, and at most one a second between.
 
-    def __init__(self, rt: Runtime, dataset_id: str, echo: Progress | None) -> None:
-        self.rt, self.dataset_id, self.echo = rt, dataset_id, echo
+    Each is written only while `owner` still holds the scan: a worker whose lease another took over
+    (stalled past it) writes no progress into a scan that goes on, or has ended, elsewhere; its scan
+    then ends in `LeaseLost`, touching nothing.
+    """
+
+    def __init__(self, rt: Runtime, dataset_id: str, owner: str, echo: Progress | None) -> None:
+        self.rt, self.dataset_id, self.owner, self.echo = rt, dataset_id, owner, echo
         self.phase: str | None = None
         self.last = 0.0
 
@@ -251,6 +256,8 @@ class _Events:
             return
         self.phase, self.last = phase, now
         with self.rt.session() as session:
+            if not _holds(session, self.dataset_id, self.owner):
+                return
             add_event(session, self.dataset_id, "progress", phase=phase, done=done, total=total)
             session.commit()
 
@@ -290,7 +297,7 @@ def scan_dataset(
             report = rt.scanner.scan_stream(  # raises RedactionError: fail closed
                 lambda: read_training_records(raw),
                 write,
-                progress=_Events(rt, dataset_id, progress),
+                progress=_Events(rt, dataset_id, owner, progress),
                 total=total,
             )
             heartbeat.stop()
@@ -357,9 +364,17 @@ def discard_received(rt: Runtime, raw_sha256: str) -> None:
             rt.incoming.remove(raw_sha256)
 
 
-def _held(session: Session, dataset_id: str, owner: str) -> Dataset:
+def _holds(session: Session, dataset_id: str, owner: str) -> Dataset | None:
+    """The dataset if `owner` still holds its scan, else None."""
     dataset = session.get(Dataset, dataset_id)
     if dataset is None or dataset.status != DatasetStatus.scanning or dataset.lease_owner != owner:
+        return None
+    return dataset
+
+
+def _held(session: Session, dataset_id: str, owner: str) -> Dataset:
+    dataset = _holds(session, dataset_id, owner)
+    if dataset is None:
         raise LeaseLost(f"dataset {dataset_id}: scan lease lost to another worker")
     return dataset
 

@@ -17,6 +17,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from ftgate_testing import EXAMPLE, Home, audit_count, submit, upload
 from sqlmodel import col, select
@@ -25,6 +26,7 @@ from typer.testing import CliRunner
 from audit.models import AuditEntry
 from gateway.api.app import create_app
 from gateway.cli.main import app
+from gateway.leases import LeaseLost
 from gateway.models import Dataset, DatasetStatus, PolicyDecisionRecord
 from gateway.runtime import Runtime
 from gateway.scan_worker import run_scan_worker
@@ -148,6 +150,27 @@ def test_a_scan_held_by_a_dead_process_on_this_host_is_taken_over_at_once(home: 
     with rt.session() as session:
         held = session.get(Dataset, other)
         assert held is not None and held.status == DatasetStatus.scanning and held.lease_owner == live
+
+
+def test_a_scan_taken_over_by_another_worker_stops_and_writes_nothing(home: Home) -> None:
+    """A worker that stalled past its lease while another took the scan over stops at its next progress
+    event: no event of its own after the takeover, the dataset left to the new holder."""
+    rt = runtime(home)
+    dataset_id = receive(home, rt, scanner="scan-a")
+    with rt.session() as session:
+        dataset = session.get(Dataset, dataset_id)
+        assert dataset is not None
+        dataset.lease_owner = "scan-b"  # what a claim after scan-a's lease lapsed leaves
+        session.add(dataset)
+        session.commit()
+    before = home.cli("datasets", "logs", dataset_id, token=home.alice)["data"]
+    with pytest.raises(LeaseLost):
+        dataset_scans.scan_dataset(rt=rt, dataset_id=dataset_id, owner="scan-a")
+    after = home.cli("datasets", "logs", dataset_id, token=home.alice)["data"]
+    assert after == before  # not one progress event from scan-a
+    with rt.session() as session:
+        held = session.get(Dataset, dataset_id)
+        assert held is not None and held.status == DatasetStatus.scanning and held.lease_owner == "scan-b"
 
 
 def test_each_user_has_a_limit_on_scans_waiting_or_running(home: Home, tmp_path: Path) -> None:
