@@ -134,6 +134,8 @@ class Scanner:
         that changed, never the dataset. `progress(phase, done, total)` is called after each chunk.
 
         Raises like `scan`; records already handed to `write` must then be thrown away by the caller.
+        An exception raised by `write` or `progress` is the caller's own and passes through unchanged
+        (not a `RedactionError`): a caller stops a scan by raising from `progress`.
         """
         if chunk_size < 1:
             raise ConfigError(f"chunk_size must be at least 1, got {chunk_size}")
@@ -144,8 +146,8 @@ class Scanner:
             rounds=self.redaction_rounds,
             description=self._describe,
             read_records=read_records,
-            write=write,
-            notify=progress or _no_progress,
+            write=_theirs(write),
+            notify=_theirs(progress) if progress is not None else _no_progress,
             total=total,
             chunk_size=chunk_size,
         )
@@ -216,11 +218,34 @@ def _failure(exc: Exception) -> RedactionError:
     return RedactionError(f"scanner failed: {type(exc).__name__}")
 
 
+class _CallerFailed(Exception):
+    """Carries an exception from the caller's own callback (`write`, `progress`) out of the scan."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(type(error).__name__)
+        self.error = error
+
+
+def _theirs(callback: Callable[..., None]) -> Callable[..., None]:
+    """`callback`, its exceptions marked as the caller's (see `_fail_closed`)."""
+
+    def call(*args: Any) -> None:
+        try:
+            callback(*args)
+        except Exception as exc:
+            raise _CallerFailed(exc) from exc
+
+    return call
+
+
 @contextmanager
 def _fail_closed() -> Iterator[None]:
-    """Any failure of Presidio, spaCy or the replacement is a `RedactionError`; our own errors pass."""
+    """Any failure of Presidio, spaCy or the replacement is a `RedactionError`; our own errors pass,
+    and so does what the caller's callbacks raised."""
     try:
         yield
+    except _CallerFailed as failed:
+        raise failed.error from None
     except FtgateError:
         raise
     except Exception as exc:

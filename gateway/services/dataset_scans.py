@@ -238,8 +238,8 @@ class _Events:
     """The scan's progress as events: each pass's start and end, and at most one a second between.
 
     Each is written only while `owner` still holds the scan: a worker whose lease another took over
-    (stalled past it) writes no progress into a scan that goes on, or has ended, elsewhere; its scan
-    then ends in `LeaseLost`, touching nothing.
+    (stalled past it) writes no progress into a scan that goes on, or has ended, elsewhere, and stops
+    there: `LeaseLost` ends its scan, touching nothing, instead of analysing on for nothing.
     """
 
     def __init__(self, rt: Runtime, dataset_id: str, owner: str, echo: Progress | None) -> None:
@@ -257,7 +257,7 @@ class _Events:
         self.phase, self.last = phase, now
         with self.rt.session() as session:
             if not _holds(session, self.dataset_id, self.owner):
-                return
+                raise LeaseLost(f"dataset {self.dataset_id}: scan lease lost to another worker")
             add_event(session, self.dataset_id, "progress", phase=phase, done=done, total=total)
             session.commit()
 

@@ -164,8 +164,12 @@ def test_a_scan_taken_over_by_another_worker_stops_and_writes_nothing(home: Home
         session.add(dataset)
         session.commit()
     before = home.cli("datasets", "logs", dataset_id, token=home.alice)["data"]
+    phases: list[str] = []
     with pytest.raises(LeaseLost):
-        dataset_scans.scan_dataset(rt=rt, dataset_id=dataset_id, owner="scan-a")
+        dataset_scans.scan_dataset(
+            rt=rt, dataset_id=dataset_id, owner="scan-a", progress=lambda phase, *_: phases.append(phase)
+        )
+    assert phases == ["analysing"]  # it stopped at its first progress event, analysing no further
     after = home.cli("datasets", "logs", dataset_id, token=home.alice)["data"]
     assert after == before  # not one progress event from scan-a
     with rt.session() as session:

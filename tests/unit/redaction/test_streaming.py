@@ -132,6 +132,26 @@ def test_a_failure_part_way_writes_nothing(analyzer: AnalyzerEngine) -> None:
     assert written == []
 
 
+def test_what_the_callers_callbacks_raise_passes_through_unchanged(analyzer: AnalyzerEngine) -> None:
+    """Not a `RedactionError`: a caller stops a scan from `progress`, and a full disk is a full disk."""
+    scanner = Scanner(pseudonym_key=KEY, analyzer=analyzer)
+
+    class Stop(Exception):
+        pass
+
+    def progress(phase: str, done: int, total: int | None) -> None:
+        raise Stop(phase)
+
+    with pytest.raises(Stop, match="^analysing$"):
+        scanner.scan_stream(lambda: iter(RECORDS), lambda record: None, progress=progress, chunk_size=3)
+
+    def write(record: dict[str, Any]) -> None:
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        scanner.scan_stream(lambda: iter(RECORDS), write, chunk_size=3)
+
+
 def test_a_record_that_is_not_an_object_is_refused(analyzer: AnalyzerEngine) -> None:
     scanner = Scanner(pseudonym_key=KEY, analyzer=analyzer)
 
