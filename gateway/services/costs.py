@@ -67,16 +67,13 @@ def team_usage(
     job against itself.
     """
     month = month_of(now)
-    query = select(Job.id, Job.created_at, Job.status, Job.attempts, Job.estimated_gpu_hours).where(
-        col(Job.team) == team
-    )
     used = 0.0
-    for job_id, created_at, status, attempts, gpu_hours in session.exec(query):
-        if job_id == exclude_job or month_of(_aware(created_at)) != month:
+    for job in session.exec(select(Job).where(col(Job.team) == team)):
+        if job.id == exclude_job or month_of(_aware(job.created_at)) != month:
             continue
-        if status == JobStatus.rejected or (status == JobStatus.cancelled and attempts == 0):
+        if job.status == JobStatus.rejected or (job.status == JobStatus.cancelled and job.attempts == 0):
             continue
-        used += gpu_hours or 0.0
+        used += job.estimated_gpu_hours or 0.0
     return {"month": month, "gpu_hours": used}
 
 
