@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import sqlalchemy.exc
 from sqlalchemy import Engine, event
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -40,6 +41,19 @@ def make_engine(url: str) -> Engine:
 
 
 _AT_COMMIT = "ftgate_add_at_commit"
+# What SQLite (Python's sqlite3 error names) and PostgreSQL (SQLSTATE 23505) call a duplicate key.
+_DUPLICATE_SQLITE = ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+_DUPLICATE_SQLSTATE = "23505"
+
+
+def is_duplicate(error: sqlalchemy.exc.IntegrityError) -> bool:
+    """Whether an insert or update broke a unique constraint (another transaction wrote the same key
+    first), as opposed to a missing reference or value, which no retry mends."""
+    cause = error.orig
+    return (
+        getattr(cause, "sqlite_errorname", None) in _DUPLICATE_SQLITE
+        or getattr(cause, "sqlstate", None) == _DUPLICATE_SQLSTATE
+    )
 
 
 def add_at_commit(session: Session, row: SQLModel) -> None:

@@ -23,12 +23,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from gateway.contract import field_errors
+from gateway.db import is_duplicate
 from gateway.errors import FtgateError, TooBusy
 
 log = structlog.get_logger(__name__)
@@ -155,6 +156,20 @@ def install_problem_handlers(app: FastAPI) -> None:
             "store_unavailable",
             "the database is busy or unreachable; nothing was changed, try again shortly",
             headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _duplicate(request: Request, exc: IntegrityError) -> JSONResponse:
+        # Two requests at once wrote the same key (both checked that it was free, then both inserted):
+        # the later one's transaction was rolled back. Anything else that breaks a constraint is a bug.
+        if not is_duplicate(exc):
+            return await _unexpected(request, exc)
+        log.warning("http.concurrent_duplicate", method=request.method, path=request.url.path)
+        return problem(
+            409,
+            "conflict",
+            "another request made the same change at the same moment; nothing of this one was kept: "
+            "look at the current state, then try again if it is still needed",
         )
 
     @app.exception_handler(Exception)

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy.exc
 import structlog
 from sqlmodel import Session, col, select
 
@@ -116,7 +117,21 @@ def identify(*, rt: Runtime, session: Session, token: str | None) -> tuple[User,
 def sso_user(session: Session, who: SsoIdentity) -> User:
     """The user an ID token proves, made on their first sign-in and kept in step with the provider's
     role and team; a disabled one is refused. A name that belongs to another account (a local user, or
-    someone at another provider) is refused rather than taken over."""
+    someone at another provider) is refused rather than taken over.
+
+    Two first requests of one person at once (a browser opening several tabs, a script's parallel calls)
+    both find no user and both add one: the second's insert breaks a unique constraint. Sign-in comes
+    first in a request, so its session holds nothing else yet: it is rolled back and the user read
+    again, now the one the other request made.
+    """
+    try:
+        return _sso_user(session, who)
+    except sqlalchemy.exc.IntegrityError:
+        session.rollback()
+        return _sso_user(session, who)
+
+
+def _sso_user(session: Session, who: SsoIdentity) -> User:
     user = session.exec(
         select(User).where(col(User.issuer) == who.issuer, col(User.subject) == who.subject)
     ).first()
