@@ -6,9 +6,13 @@ Policies and data are compiled once into a prototype `regorus.Engine`; each eval
 Two regorus properties shape this module:
 
 - A `regorus.Engine` is a PyO3 "unsendable" object: touched from any thread but the one that built
-  it, it panics, and dropped on another thread it leaks with a warning. Each thread therefore keeps
-  its own prototypes, compiled from the same bundle bytes the first time that thread evaluates with
-  a given bundle, in storage the thread owns (so they are freed on it, also when it exits).
+  it, it panics, and dropped on another thread it leaks with a warning. Each `RegorusEngine`
+  therefore evaluates on one thread of its own, which keeps the prototype (compiled from the same
+  bundle bytes) in storage it owns, so it is freed there, also when the thread ends. Evaluating on
+  the callers' threads instead made each new one compile the bundle again: a server's request threads
+  come and go (anyio ends one idle for 10 s), and a compile holds the interpreter lock for 8-25 ms,
+  so under load the other requests waited in turn (stalls of 50 ms and more were seen with four
+  threads compiling at once).
 - regorus checks little when a policy is added: an unknown function or an unsafe variable (a typo)
   surfaces only when an evaluation reaches it. Worse, a rule body it cannot order is reported on
   stderr alone, then evaluated in source order: the error appears only for inputs that get that
@@ -32,6 +36,7 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,6 +164,10 @@ class RegorusEngine(PolicyEngine):
         self.policy_dir = Path(policy_dir)
         self._lock = threading.Lock()
         self._token = next(_tokens)
+        # The one thread that touches this engine's regorus engines (see the module doc); it ends when
+        # this object is collected.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"regorus-{self._token}")
+        weakref.finalize(self, self._thread.shutdown, wait=False)
         self._state = self._load(generation=1)
         self.check()  # refuse to start on a bundle that cannot be served
 
@@ -201,14 +210,19 @@ class RegorusEngine(PolicyEngine):
             ) from state.error
         if f"data.{entrypoint}" not in state.packages:
             raise UnknownEntrypoint(f"no policy package {entrypoint!r}")
+        # allow_nan=False: NaN is not JSON, and a value the policy cannot read must not slip through.
+        document = json.dumps(input, allow_nan=False)
+        result = self._thread.submit(self._evaluate, state, f"data.{entrypoint}.{rule}", document).result()
+        return result, state.bundle.sha256
+
+    def _evaluate(self, state: _State, rule: str, document: str) -> Any:
+        """On this engine's own thread: `rule` on a clone of the prototype, with `document` as input."""
         engine = self._prototype(state).clone()
         try:
-            # allow_nan=False: NaN is not JSON, and a value the policy cannot read must not slip through.
-            engine.set_input_json(json.dumps(input, allow_nan=False))
-            result = engine.eval_rule(f"data.{entrypoint}.{rule}")
+            engine.set_input_json(document)
+            return engine.eval_rule(rule)
         finally:
             del engine  # not left to a traceback that another thread might collect (see compile_bundle)
-        return result, state.bundle.sha256
 
     def _current(self) -> _State:
         state = self._state
@@ -250,7 +264,8 @@ class RegorusEngine(PolicyEngine):
                 error=engine_message(exc),
             )
             return _State(generation, snapshot, bundle, frozenset(), exc)
-        self._keep(generation, prototype)
+        packages = frozenset(prototype.get_packages())
+        del prototype  # on the thread that built it; the evaluating thread compiles its own
         log.info(
             "policy.loaded",
             policy_dir=str(self.policy_dir),
@@ -258,4 +273,4 @@ class RegorusEngine(PolicyEngine):
             files=len(bundle.files),
             generation=generation,
         )
-        return _State(generation, snapshot, bundle, frozenset(prototype.get_packages()), None)
+        return _State(generation, snapshot, bundle, packages, None)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from gateway.errors import ConfigError
-from gateway.policy import watch
+from gateway.policy import regorus_backend, watch
 from gateway.policy.backends import BACKENDS, backend_class, make_engine
 from gateway.policy.bundle import PolicyBundle
 from gateway.policy.engine import ENGINE_ERROR, Decision, PolicyEngine
@@ -232,6 +232,30 @@ def test_engines_are_dropped_on_the_threads_that_built_them(monkeypatch: pytest.
     del other
     gc.collect()
     assert unraisable == []
+
+
+def test_evaluations_from_many_threads_compile_the_bundle_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A server's request threads come and go; a compile per new thread held the interpreter lock
+    # while every other request waited. Evaluations run on the engine's own thread instead.
+    compiled: list[str] = []
+    real = regorus_backend.compile_bundle
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        compiled.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(regorus_backend, "compile_bundle", counting)
+    engine = RegorusEngine(POLICY_DIR)
+    results: list[bool] = []
+    for _ in range(6):
+        thread = threading.Thread(
+            target=lambda: results.append(engine.decide("ftgate.training", TRAINING_INPUT).allow)
+        )
+        thread.start()
+        thread.join()
+    assert results == [True] * 6
+    assert len(compiled) == 2  # the load's check, and the evaluating thread's prototype
+    assert compiled[1].startswith("regorus-")
 
 
 # -- fail closed --------------------------------------------------------------------------------
