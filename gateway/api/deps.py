@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-from collections.abc import AsyncGenerator
+from collections.abc import Iterator
 from typing import Annotated
 
-from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
@@ -34,43 +31,9 @@ def get_scan_workers(request: Request) -> ScanWorkers:
 ScanWorkersDep = Annotated[ScanWorkers, Depends(get_scan_workers)]
 
 
-# Threads that only end a request's transaction (commit or roll back, then close), apart from the
-# threads that run requests: see `get_session`.
-FINISHING_THREADS = 8
-_finishing: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter]
-_finishing = weakref.WeakKeyDictionary()
-
-
-def _finishing_threads() -> CapacityLimiter:
-    loop = asyncio.get_running_loop()
-    limiter = _finishing.get(loop)
-    if limiter is None:
-        limiter = _finishing[loop] = CapacityLimiter(FINISHING_THREADS)
-    return limiter
-
-
-async def get_session(rt: RuntimeDep) -> AsyncGenerator[Session, None]:
-    """The request's session: one transaction, committed when the request succeeds, else rolled back.
-
-    The transaction ends on threads of its own. Ended on the threads that run requests (as a plain
-    generator dependency is), a request that held a connection, or SQLite's write lock or a
-    PostgreSQL row lock, waited for a free thread to commit, while every thread ran a request waiting
-    for that connection or lock: under load nothing moved until a timeout, 30 s later, answered 503.
-    Making the session costs nothing (it connects on its first query), so that is done here.
-    """
-    scope = rt.session()
-    session = scope.__enter__()
-    finish = _finishing_threads()
-    try:
+def get_session(rt: RuntimeDep) -> Iterator[Session]:
+    with rt.session() as session:
         yield session
-    except Exception as exc:
-        await to_thread.run_sync(scope.__exit__, type(exc), exc, exc.__traceback__, limiter=finish)
-        raise
-    except BaseException as exc:  # cancelled, or closed unfinished: roll back here, without waiting
-        scope.__exit__(type(exc), exc, exc.__traceback__)
-        raise
-    else:
-        await to_thread.run_sync(scope.__exit__, None, None, None, limiter=finish)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
