@@ -40,7 +40,7 @@ demo: $(STAMP)
 # directly have PostgreSQL twins of their own: test_audit_log_postgres.py, test_least_privilege.py.)
 PG_FLOW_TESTS := $(addprefix tests/integration/test_,cli_flow.py admission.py dataset_scans.py \
 	job_review.py budget.py denial_tally.py release.py metadata_pii.py residual.py policy_tools.py \
-	read_decisions.py pages.py concurrent_duplicates.py)
+	read_decisions.py pages.py concurrent_duplicates.py request_transactions.py)
 
 test: $(STAMP)
 	$(BIN)/lint-imports --no-cache  # the layers and no import cycles (pyproject.toml [tool.importlinter])

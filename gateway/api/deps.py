@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -37,6 +40,41 @@ def get_session(rt: RuntimeDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _ends_its_transaction(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """`endpoint` (a sync one), committing its request's session on the thread it runs on, or rolling
+    it back if it raises; `get_session`'s own ending then has nothing left to do."""
+    if inspect.iscoroutinefunction(endpoint):
+        return endpoint
+
+    @functools.wraps(endpoint)  # FastAPI reads the signature and annotations through __wrapped__
+    def run(*args: Any, **kwargs: Any) -> Any:
+        sessions = [value for value in kwargs.values() if isinstance(value, Session)]
+        try:
+            result = endpoint(*args, **kwargs)
+        except BaseException:
+            for session in sessions:
+                session.rollback()
+            raise
+        for session in sessions:
+            session.commit()
+        return result
+
+    return run
+
+
+class TransactionalRoute(APIRoute):
+    """A route whose request transaction ends on the thread that ran the endpoint, before the response.
+
+    A generator dependency's ending (`get_session`'s commit) runs later, on another request thread: a
+    request that held SQLite's write lock, a PostgreSQL row lock or a pooled connection then waited for
+    a free thread while every thread ran a request waiting for that lock or connection, and nothing
+    moved until a timeout (30 s, then 503). Committed where the endpoint ran, nothing is held between.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _ends_its_transaction(endpoint), **kwargs)
 
 
 def get_current_user(

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from ftgate_core.files import removed_on_failure
-from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
+from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep, TransactionalRoute
 from gateway.api.pages import After, Limit, page_body
 from gateway.api.problems import MEDIA_TYPE
 from gateway.contract import PAGE_DEFAULT, Cursor, Handle, Note, ResourceId
@@ -31,7 +31,7 @@ from gateway.models import (
 from gateway.services import adapters, audit, lineage
 from gateway.services.keys import PublishedKeys, published_keys
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=TransactionalRoute)
 Format = Annotated[str, Query(max_length=32, pattern="^[a-z0-9-]+$", description="An export format.")]
 
 

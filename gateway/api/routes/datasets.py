@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from gateway.api.deps import CurrentUser, RuntimeDep, ScanWorkersDep, SessionDep
+from gateway.api.deps import CurrentUser, RuntimeDep, ScanWorkersDep, SessionDep, TransactionalRoute
 from gateway.api.pages import After, Limit, page_body
 from gateway.contract import PAGE_DEFAULT, Cursor, Label, Name, Note, ResourceId
 from gateway.models import (
@@ -23,7 +23,7 @@ from gateway.models import (
 )
 from gateway.services import datasets
 
-router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
+router = APIRouter(prefix="/v1/datasets", tags=["datasets"], route_class=TransactionalRoute)
 
 
 class ReviewIn(BaseModel):

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
+from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep, TransactionalRoute
 from gateway.api.pages import After, Limit, page_body
 from gateway.contract import PAGE_DEFAULT, Cursor, Handle, Note, ResourceId
 from gateway.models import (
@@ -22,7 +22,7 @@ from gateway.models import (
 )
 from gateway.services import job_reviews, jobs
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=TransactionalRoute)
 
 
 class JobIn(BaseModel):

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
+from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep, TransactionalRoute
 from gateway.contract import Note, ResourceId
 from gateway.models import AdapterHistoriesPublic, AdapterVerificationPublic, LogStatePublic, RevocationPublic
 from gateway.services import adapters, datasets, lineage
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=TransactionalRoute)
 
 
 class RevokeIn(BaseModel):

@@ -6,12 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
+from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep, TransactionalRoute
 from gateway.contract import ResourceId
 from gateway.models import DatasetCheckPublic, DecisionReplayPublic, PolicyBundlePublic
 from gateway.services import policy
 
-router = APIRouter(prefix="/v1", tags=["policy"])
+router = APIRouter(prefix="/v1", tags=["policy"], route_class=TransactionalRoute)
 
 
 @router.get("/policy/bundle", response_model=PolicyBundlePublic)

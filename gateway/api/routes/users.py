@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep
+from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep, TransactionalRoute
 from gateway.api.pages import After, Limit, page_body
 from gateway.contract import PAGE_DEFAULT, Handle, HubId, LocalPath, ResourceId
 from gateway.models import BaseModelPublic, Page, Role, TokenIssued, TokenPublic, UserCreated, UserPublic
 from gateway.services import catalog, tokens, users
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=TransactionalRoute)
 
 
 ExpiresDays = Annotated[float, Field(gt=0, le=3650, description="Days the token works.")]
