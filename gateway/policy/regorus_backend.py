@@ -56,16 +56,9 @@ log = structlog.get_logger(__name__)
 # What regorus prints (and then carries on) when it cannot order a rule body's statements.
 _UNSCHEDULABLE = "could not schedule all statements"
 
-# Per thread: engine token -> (bundle generation, prototype, the RegorusEngine it belongs to).
-_thread_prototypes = threading.local()
-_tokens = itertools.count(1)
-
-
-def _prototype_store() -> dict[int, tuple[int, regorus.Engine, weakref.ref[RegorusEngine]]]:
-    store = getattr(_thread_prototypes, "store", None)
-    if store is None:
-        store = _thread_prototypes.store = {}
-    return store
+# On each engine's evaluating thread: (bundle generation, prototype), freed on that thread.
+_thread_prototype = threading.local()
+_tokens = itertools.count(1)  # names the evaluating threads
 
 
 def engine_message(exc: BaseException) -> str:
@@ -234,21 +227,15 @@ class RegorusEngine(PolicyEngine):
         return state
 
     def _prototype(self, state: _State) -> regorus.Engine:
-        entry = _prototype_store().get(self._token)
+        """This engine's prototype for `state`, on its own thread (which serves no other engine)."""
+        entry: tuple[int, regorus.Engine] | None = getattr(_thread_prototype, "entry", None)
         if entry is not None and entry[0] == state.generation:
             return entry[1]
         assert state.bundle is not None
         # The bundle compiled in the loading thread already; the same bytes compile here too.
         prototype = compile_bundle(state.bundle, check=False)
-        self._keep(state.generation, prototype)
+        _thread_prototype.entry = (state.generation, prototype)  # the previous one is freed here
         return prototype
-
-    def _keep(self, generation: int, prototype: regorus.Engine) -> None:
-        """Store this thread's prototype; drop those of engines gone meanwhile (on their thread)."""
-        store = _prototype_store()
-        for token in [t for t, (_, _, owner) in store.items() if owner() is None]:
-            del store[token]
-        store[self._token] = (generation, prototype, weakref.ref(self))
 
     def _load(self, *, generation: int) -> _State:
         snapshot = Snapshot.take(self.policy_dir)  # before reading: a later change is seen next time
