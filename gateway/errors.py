@@ -95,6 +95,13 @@ class TooBusy(FtgateError):
         self.retry_after = retry_after
 
 
+class ServerBusy(TooBusy):
+    """The server as a whole has as many requests waiting as it queues; `retry_after` as for TooBusy."""
+
+    code = "server_busy"
+    http_status = 503
+
+
 class RedactionError(FtgateError):
     """The scanner failed: the upload is refused (fail closed)."""
 

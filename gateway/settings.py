@@ -208,6 +208,28 @@ class Settings(BaseSettings):
         ge=1,
         description="Requests one token may make at once before the per-minute rate applies.",
     )
+    lookup_slots: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="API lookups (lists, shows, events) the server works on at once; more wait their turn"
+        " (gateway/api/request_slots.py). Python runs one thread at a time: a few at once are quickest.",
+    )
+    work_slots: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Other API requests (changes, uploads, downloads, exports) worked on at once, beside"
+        " the lookups; more wait their turn. One: each competes with the lookups for the interpreter, and"
+        " on SQLite changes take turns at the single writer anyway. With PostgreSQL and spare cores, more.",
+    )
+    max_waiting_requests: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Requests of one kind that may wait for a slot; the next is answered 503 with"
+        " Retry-After rather than queued.",
+    )
     max_record_depth: int = Field(
         default=64,
         ge=1,

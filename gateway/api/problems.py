@@ -198,7 +198,7 @@ def _allowed_methods(request: Request) -> list[str]:
 # What every operation can answer, and what operations of a kind add.
 _EVERY = (422, 500)
 # 429: over the token's rate (gateway/api/ratelimit.py); 503: the policy engine or the scanner could not
-# decide (fail closed)
+# decide (fail closed), the database is busy, or too many requests wait for a slot (api/request_slots.py)
 _AUTHENTICATED = (401, 403, 429, 503)
 _WITH_BODY = (400, 413)  # a body that cannot be parsed at all (not JSON, broken multipart), or too large
 _NAMING_A_RESOURCE = (404,)  # an id in the path or the body that names nothing

@@ -224,7 +224,10 @@ def serve(
     if swept:
         err.print(f"removed {swept} temporary file(s) left by uploads that did not finish")
     uvicorn.run(
-        create_app(rt.settings), host=host, port=port, log_level=os.environ.get("FTGATE_UVICORN_LOG", "info")
+        create_app(rt.settings, own_process=True),
+        host=host,
+        port=port,
+        log_level=os.environ.get("FTGATE_UVICORN_LOG", "info"),
     )
 
 

@@ -12,6 +12,7 @@ from ftgate_testing import Home
 from sqlmodel import col, select
 
 from gateway.api.deps import RuntimeDep, SessionDep, TransactionalRoute
+from gateway.api.request_slots import RequestSlots
 from gateway.models import Role, User
 from gateway.runtime import Runtime
 
@@ -50,6 +51,7 @@ def add_zoe_then_fail(session: SessionDep, _: Looked) -> dict[str, str]:
 def client(home: Home) -> TestClient:
     app = FastAPI()
     app.state.runtime = Runtime(home.settings())
+    app.state.request_slots = RequestSlots(lookups=4, work=1, waiting=10)
     app.include_router(router)
     return TestClient(app)
 

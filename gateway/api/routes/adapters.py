@@ -17,6 +17,7 @@ from ftgate_core.files import removed_on_failure
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep, TransactionalRoute
 from gateway.api.pages import After, Limit, page_body
 from gateway.api.problems import MEDIA_TYPE
+from gateway.api.request_slots import lookup
 from gateway.contract import PAGE_DEFAULT, Cursor, Handle, Note, ResourceId
 from gateway.models import (
     AdapterPublic,
@@ -39,6 +40,7 @@ AdapterStatus = Literal["registered", "released", "quarantined"]
 
 
 @router.get("/adapters", tags=["adapters"], response_model=Page[AdapterPublic])
+@lookup
 def list_adapters(
     rt: RuntimeDep,
     session: SessionDep,
@@ -55,6 +57,7 @@ def list_adapters(
 
 
 @router.get("/adapters/{adapter_id}", tags=["adapters"], response_model=AdapterPublic)
+@lookup
 def show_adapter(adapter_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     return adapters.get_adapter(rt=rt, session=session, actor=user, adapter_id=adapter_id)
 

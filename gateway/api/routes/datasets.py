@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, ScanWorkersDep, SessionDep, TransactionalRoute
 from gateway.api.pages import After, Limit, page_body
+from gateway.api.request_slots import lookup
 from gateway.contract import PAGE_DEFAULT, Cursor, Label, Name, Note, ResourceId
 from gateway.models import (
     DEFAULT_LICENCE,
@@ -62,6 +63,7 @@ def upload_dataset(
 
 
 @router.get("", response_model=Page[DatasetPublic])
+@lookup
 def list_datasets(
     rt: RuntimeDep,
     session: SessionDep,
@@ -78,6 +80,7 @@ def list_datasets(
 
 
 @router.get("/queue", response_model=Page[DatasetPublic])
+@lookup
 def review_queue(
     rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = PAGE_DEFAULT, after: After = None
 ) -> Any:
@@ -86,12 +89,14 @@ def review_queue(
 
 
 @router.get("/{dataset_id}", response_model=DatasetDetail)
+@lookup
 def show_dataset(dataset_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     """The dataset, its reviews, and earlier rejections of the same content in other datasets."""
     return datasets.dataset_detail(rt=rt, session=session, actor=user, dataset_id=dataset_id)
 
 
 @router.get("/{dataset_id}/events", response_model=Page[DatasetEventPublic])
+@lookup
 def dataset_events(
     dataset_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser, after: Cursor = 0
 ) -> Any:

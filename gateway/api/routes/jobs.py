@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep, TransactionalRoute
 from gateway.api.pages import After, Limit, page_body
+from gateway.api.request_slots import lookup
 from gateway.contract import PAGE_DEFAULT, Cursor, Handle, Note, ResourceId
 from gateway.models import (
     DryRunPublic,
@@ -66,6 +67,7 @@ def submit_job(body: JobIn, rt: RuntimeDep, session: SessionDep, user: CurrentUs
 
 
 @router.get("", response_model=Page[JobPublic])
+@lookup
 def list_jobs(
     rt: RuntimeDep,
     session: SessionDep,
@@ -81,6 +83,7 @@ def list_jobs(
 
 
 @router.get("/queue", response_model=Page[JobPublic])
+@lookup
 def review_queue(
     rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = PAGE_DEFAULT, after: After = None
 ) -> Any:
@@ -89,11 +92,13 @@ def review_queue(
 
 
 @router.get("/{job_id}", response_model=JobPublic)
+@lookup
 def show_job(job_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser) -> Any:
     return jobs.get_job(rt=rt, session=session, actor=user, job_id=job_id)
 
 
 @router.get("/{job_id}/events", response_model=Page[JobEventPublic])
+@lookup
 def job_events(
     job_id: ResourceId, rt: RuntimeDep, session: SessionDep, user: CurrentUser, after: Cursor = 0
 ) -> Any:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentUser, RuntimeDep, SessionDep, TransactionalRoute
 from gateway.api.pages import After, Limit, page_body
+from gateway.api.request_slots import lookup
 from gateway.contract import PAGE_DEFAULT, Handle, HubId, LocalPath, ResourceId
 from gateway.models import BaseModelPublic, Page, Role, TokenIssued, TokenPublic, UserCreated, UserPublic
 from gateway.services import catalog, tokens, users
@@ -41,6 +42,7 @@ class ModelIn(BaseModel):
 
 
 @router.get("/me", tags=["users"], response_model=UserPublic)
+@lookup
 def me(user: CurrentUser) -> Any:
     return user
 
@@ -59,6 +61,7 @@ def add_user(body: UserIn, rt: RuntimeDep, session: SessionDep, user: CurrentUse
 
 
 @router.get("/users", tags=["users"], response_model=Page[UserPublic])
+@lookup
 def list_users(
     rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = PAGE_DEFAULT, after: After = None
 ) -> Any:
@@ -77,6 +80,7 @@ def enable_user(name: Handle, rt: RuntimeDep, session: SessionDep, user: Current
 
 
 @router.get("/tokens", tags=["tokens"], response_model=Page[TokenPublic])
+@lookup
 def list_tokens(
     rt: RuntimeDep,
     session: SessionDep,
@@ -110,6 +114,7 @@ def add_model(body: ModelIn, rt: RuntimeDep, session: SessionDep, user: CurrentU
 
 
 @router.get("/models", tags=["models"], response_model=Page[BaseModelPublic])
+@lookup
 def list_models(
     rt: RuntimeDep, session: SessionDep, user: CurrentUser, limit: Limit = PAGE_DEFAULT, after: After = None
 ) -> Any:
