@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,11 @@ def test_the_uploader_thread_retries_after_a_failure(service: LogService) -> Non
     uploads = service.wait_for(3)  # the thread's first upload, then two retries with backoff
     assert [u.status for u in uploads] == [500, 503, 200]
     assert all([e["decision_id"] for e in u.events] == ids for u in uploads)
+    # The service has answered the third with 200; the sink's thread lets go of the events once that
+    # answer reaches it, a moment later.
+    deadline = time.monotonic() + 10
+    while sink.pending and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert sink.pending == 0
     decisions.close()
 
